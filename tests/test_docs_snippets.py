@@ -34,7 +34,7 @@ NOT_HERE = {
     "scattering.md": "edited elsewhere",
     "benchmarks.md": "edited elsewhere; measurements, no Python blocks",
 }
-_FENCE = re.compile(r"^```(\w*)\s*$")
+_FENCE = re.compile(r"^```(\w*|\{[\w-]+\}.*)\s*$")      # a code block, or a MyST directive (```{figure} ...)
 _TAG = re.compile(r"^<!--\s*(no-run|ci):\s*(.*?)\s*-->\s*$")
 
 

@@ -467,8 +467,7 @@ def add_convert_parser(add) -> None:
 
 def add_run_parser(add) -> None:
     """The parser of ``trajmodes run`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
-    from trajmodes.cli.options import add_plot_format, add_read_options, positive
-    from trajmodes.workflows.charges import CHARGE_CHOICES
+    from trajmodes.cli.options import add_plot_format, add_read_options
     pr = add("run", cmd_run, "the main job: summary, netCDF cache, effective force constants and plots in an "
                              "output folder",
              example="trajmodes run examples/cu_fcc_300K.lammpstrj.gz --reference examples/cu_fcc_4x4x4.data "
@@ -478,29 +477,35 @@ def add_run_parser(add) -> None:
                                                                   "trajectory.nc (the netCDF cache), summary.nc and "
                                                                   "summary.png; with the fit fc.nc, fc.scores.nc, "
                                                                   "fc.cutoffs.nc and the dispersion fc.png")
-    pr.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
-    pr.add_argument("--cutoff3", type=positive, help="triplet cutoff of the effective fit in A (default: none)")
+    _add_fit_inputs(pr, "triplet cutoff of the effective fit in A (default: none)")
     pr.add_argument("--compare", help="0 K force constants to plot the effective dispersion against "
                                       "(phonopy folder/file or trajmodes .nc) (default: none)")
     pr.add_argument("--no-fit", action="store_true", help="skip the effective force constants")
-    pr.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
-    pr.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
-    pr.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
     add_plot_format(pr)
+
+
+def _add_fit_inputs(parser, cutoff3_help: str) -> None:
+    """The options ``run`` and ``fit`` share: the cutoffs, the reference kept as given, the path-integral temperature
+    and the charges."""
+    from trajmodes.cli.options import positive
+    from trajmodes.workflows.charges import CHARGE_CHOICES
+    parser.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
+    parser.add_argument("--cutoff3", type=positive, help=cutoff3_help)
+    parser.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
+    parser.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
+    parser.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
 
 
 def add_fit_parser(add) -> None:
     """The parser of ``trajmodes fit`` (``add``: the command adder of :func:`trajmodes.cli.app.build_parser`)."""
     from trajmodes.cli.options import add_plot_format, add_read_options, positive, positive_int
-    from trajmodes.workflows.charges import CHARGE_CHOICES
     from trajmodes.workflows.fit import COMMITTEE_WORDS, WEIGHT_WORDS
     pf = add("fit", cmd_fit, "effective (TDEP) 2nd- and 3rd-order force constants from MD forces: scores, "
                              "netCDF and the effective dispersion",
              example="trajmodes fit examples/md/cu_300K.lammpstrj.gz --reference examples/md/cu_300K.data --cutoff2 5 "
                      "--cutoff3 3 -o cu_fc3")
     add_read_options(pf)
-    pf.add_argument("--cutoff2", type=positive, help=CUTOFF2_HELP)
-    pf.add_argument("--cutoff3", type=positive, help="triplet cutoff in A (default: second order only)")
+    _add_fit_inputs(pf, "triplet cutoff in A (default: second order only)")
     pf.add_argument("--cutoff4", type=positive, help="quartet cutoff in A, with --cutoff3: the fourth order too "
                                                       "(default: none)")
     pf.add_argument("--mode", choices=["sequential", "simultaneous"], default=FIT_DEFAULTS["mode"],
@@ -514,11 +519,8 @@ def add_fit_parser(add) -> None:
                                                                "(default: every frame)")
     pf.add_argument("--symprec", type=positive, default=FIT_DEFAULTS["symprec"],
                     help=f"symmetry tolerance in A (default {FIT_DEFAULTS['symprec']:g})")
-    pf.add_argument("--keep-reference", action="store_true", help=KEEP_REFERENCE_HELP)
     pf.add_argument("--constraints", help="extra exact conditions on the 2nd order, comma separated: "
                                           "rotational, huang (default none)")
-    pf.add_argument("--charges", choices=CHARGE_CHOICES, default="auto", help=CHARGES_HELP)
-    pf.add_argument("--temperature", type=positive, help=PI_TEMPERATURE_HELP)
     pf.add_argument("--force-weights", dest="weights", choices=list(WEIGHT_WORDS), default=FIT_DEFAULTS["weights"],
                     help="none (default): the unweighted fit, TDEP's effective constants (their residual is mostly "
                          "the anharmonicity the fitted orders cannot hold, not noise, and weighting by the "

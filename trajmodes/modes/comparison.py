@@ -502,60 +502,53 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
 
     Returns
     -------
-    xarray.Dataset over (q, branch), THz unless said:
+    xarray.Dataset
+        Over (q, branch), THz unless said:
 
-    - MD: ``md_fwhm``, ``md_fwhm_err``, ``md_frequency`` (the peak maximum: a Lorentzian's centre), ``md_shift``
-      (= md_frequency - harmonic frequency), ``md_shift_err``, ``md_peak_status``, ``md_placed`` (the peak maxima
-      compared); ``md_centre``, ``md_centre_err``, ``md_centre_shift``, ``md_centre_status``, ``md_centre_placed``
-      (the damped-oscillator centre); one of the two is the project's fit, the other fitted to the same
-      star-averaged spectra (:func:`trajmodes.modes.comparison_levels.md_line_positions`); ``md_status`` the status of
-      the project's fit, which gives ``md_fwhm``.
-    - Levels of theory (coordinate ``level``: ``"effective"``, ``"three-phonon"``, with fc4 ``"three- and
-      four-phonon"``): ``level_peak`` and ``level_centre`` (level, q, branch), the peak maximum and DHO centre of the
-      level's kinetic-energy lineshape nu A(nu) (measured as the MD's), ``level_fwhm`` (2 Gamma(nu0): bulk when
-      computed, else on the MD grid, plus the four-phonon FWHM), and ``explained_peak_shift``,
-      ``explained_centre_shift``, ``explained_fwhm`` (level): the fraction of the MD's peak shift, centre shift and
-      FWHM the level explains (:func:`~trajmodes.modes.comparison_levels.explained_fraction`).
-    - Widths on the MD grid (Gaussian ``smearing``): ``pt_fwhm``, ``fwhm_ratio`` (MD / ``pt_fwhm``; NaN where the MD
-      fit is not clean or where ``pt_fwhm`` <= 1e-3 sigma, counted in ``n_modes_without_decay``), ``pt_channels``,
-      ``pt_no_channel``; with fc4 ``pt_fwhm_four`` (the four-phonon FWHM on the MD grid).
-    - Bulk widths (with ``bulk_points``): ``pt_fwhm_bulk``, ``pt_fwhm_bulk_err``, ``fwhm_ratio_bulk``,
-      ``fwhm_z_bulk``.
-    - Shifts: ``pt_shift`` (the prediction at the harmonic frequency: Delta(nu0) - Delta(0) for effective constants,
-      Delta(nu0) for static; on the bulk mesh when computed, else on the MD grid), ``pt_shift_bubble`` (Delta(nu0)),
-      ``pt_shift_static`` (Delta(0)), ``pt_shift_err`` (bulk only: abs(difference) to the partner mesh), ``shift_z``;
-      the same on the MD grid: ``pt_shift_grid``, ``pt_shift_bubble_grid``, ``pt_shift_static_grid``; with fc4
-      ``pt_shift_loop`` (the first-order quartic loop; in effective constants already, so not added to their
-      levels).
-    - With spectra: ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency): the MD
-      spectrum and the three-phonon kinetic-energy lineshape nu A(nu), both of unit area (1/THz); with fc4
-      ``pt_lineshape_four``.
-    - ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
-      heat capacities on the MD cell's q-points only: finite-size numbers of this cell, not the crystal's.
+        - MD: ``md_fwhm``, ``md_fwhm_err``, ``md_frequency`` (the peak maximum: a Lorentzian's centre), ``md_shift``
+          (= md_frequency - harmonic frequency), ``md_shift_err``, ``md_peak_status``, ``md_placed`` (the peak maxima
+          compared); ``md_centre``, ``md_centre_err``, ``md_centre_shift``, ``md_centre_status``, ``md_centre_placed``
+          (the damped-oscillator centre); one of the two is the project's fit, the other fitted to the same
+          star-averaged spectra (:func:`trajmodes.modes.comparison_levels.md_line_positions`); ``md_status`` the status of
+          the project's fit, which gives ``md_fwhm``.
+        - Levels of theory (coordinate ``level``: ``"effective"``, ``"three-phonon"``, with fc4 ``"three- and
+          four-phonon"``): ``level_peak`` and ``level_centre`` (level, q, branch), the peak maximum and DHO centre of the
+          level's kinetic-energy lineshape nu A(nu) (measured as the MD's), ``level_fwhm`` (2 Gamma(nu0): bulk when
+          computed, else on the MD grid, plus the four-phonon FWHM), and ``explained_peak_shift``,
+          ``explained_centre_shift``, ``explained_fwhm`` (level): the fraction of the MD's peak shift, centre shift and
+          FWHM the level explains (:func:`~trajmodes.modes.comparison_levels.explained_fraction`).
+        - Widths on the MD grid (Gaussian ``smearing``): ``pt_fwhm``, ``fwhm_ratio`` (MD / ``pt_fwhm``; NaN where the MD
+          fit is not clean or where ``pt_fwhm`` <= 1e-3 sigma, counted in ``n_modes_without_decay``), ``pt_channels``,
+          ``pt_no_channel``; with fc4 ``pt_fwhm_four`` (the four-phonon FWHM on the MD grid).
+        - Bulk widths (with ``bulk_points``): ``pt_fwhm_bulk``, ``pt_fwhm_bulk_err``, ``fwhm_ratio_bulk``,
+          ``fwhm_z_bulk``.
+        - Shifts: ``pt_shift`` (the prediction at the harmonic frequency: Delta(nu0) - Delta(0) for effective constants,
+          Delta(nu0) for static; on the bulk mesh when computed, else on the MD grid), ``pt_shift_bubble`` (Delta(nu0)),
+          ``pt_shift_static`` (Delta(0)), ``pt_shift_err`` (bulk only: abs(difference) to the partner mesh), ``shift_z``;
+          the same on the MD grid: ``pt_shift_grid``, ``pt_shift_bubble_grid``, ``pt_shift_static_grid``; with fc4
+          ``pt_shift_loop`` (the first-order quartic loop; in effective constants already, so not added to their
+          levels).
+        - With spectra: ``md_lineshape`` (q, branch, frequency) and ``pt_lineshape`` (q, branch, pt_frequency): the MD
+          spectrum and the three-phonon kinetic-energy lineshape nu A(nu), both of unit area (1/THz); with fc4
+          ``pt_lineshape_four``.
+        - ``kappa_md``, ``kappa_md_err`` and ``kappa_pt`` (cartesian, cartesian2) W/(m K), both RTA with classical
+          heat capacities on the MD cell's q-points only: finite-size numbers of this cell, not the crystal's.
 
-    Attributes: temperature, smearing, epsilon, smearing_rule, constants, supercell; where the mode dataset says,
-    ``md_frames``, ``md_duration_ps`` and ``md_resolution_thz`` of the MD spectra; ``median_fwhm_ratio`` and the
-    16-84 % range (and ``_bulk``); ``median_shift_md``, ``median_pt_shift``, ``median_abs_shift_residual`` and
-    ``..._bubble`` over the modes whose MD peak is placed (fit status "ok" or "width below resolution": a line
-    narrower than the resolution still has its position), ``n_modes_shift_compared``; the MD peak and centre models;
-    ``imaginary_modes``; the bulk mesh, its partner and the seconds they took; ``lineshape_step`` (THz, the step of the
-    lineshapes' axis) and ``n_lines_narrow`` (per level of theory after the first: the lines on the MD grid narrower than
-    one step of that axis, which are placed at their narrow-line limit nu0 + Delta(nu0) (- Delta(0)), not fitted).
+        Attributes: temperature, smearing, epsilon, smearing_rule, constants, supercell; where the mode dataset says,
+        ``md_frames``, ``md_duration_ps`` and ``md_resolution_thz`` of the MD spectra; ``median_fwhm_ratio`` and the
+        16-84 % range (and ``_bulk``); ``median_shift_md``, ``median_pt_shift``, ``median_abs_shift_residual`` and
+        ``..._bubble`` over the modes whose MD peak is placed (fit status "ok" or "width below resolution": a line
+        narrower than the resolution still has its position), ``n_modes_shift_compared``; the MD peak and centre models;
+        ``imaginary_modes``; the bulk mesh, its partner and the seconds they took; ``lineshape_step`` (THz, the step of the
+        lineshapes' axis) and ``n_lines_narrow`` (per level of theory after the first: the lines on the MD grid narrower than
+        one step of that axis, which are placed at their narrow-line limit nu0 + Delta(nu0) (- Delta(0)), not fitted).
     """
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.phonons.harmonic.stability import require_stable
     fc = force_constants
     step = progress if progress is not None else (lambda label: contextlib.nullcontext())
-    if constants not in CONSTANTS:
-        raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
-                         f"'static' (0 K constants), not {constants!r}")
-    if getattr(fc, "fc3", None) is None:
-        raise ValueError("the comparison needs cubic force constants: fit them with cutoff3 on the same run")
-    T = modes.attrs.get("temperature") if temperature is None else temperature
-    if T is None or not float(T) > 0:
-        raise ValueError("give the temperature (K) of the run: the dataset has no 'temperature' attribute")
-    T = float(T)
+    T = _checked_inputs(modes, fc, temperature, constants)
     S = np.asarray(fc.smap.matrix if supercell is None else supercell)
     own_q = np.asarray(modes["qpoint"].transpose("q", ...).values, dtype=float)
     q = _in_basis_of(own_q, modes, fc)                    # the same points of the zone in the constants' basis
@@ -585,14 +578,8 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         pt = an.linewidths(reps, shifts=True, static_shift=True, epsilon=eps)
     pt_fwhm = pt["linewidth"].values[0][back]
     effective = constants == "effective"
-    bubble_grid = pt["frequency_shift"].values[0][back]
-    static_grid = pt["frequency_shift_static"].values[0][back]
-    predicted_grid = bubble_grid - static_grid if effective else bubble_grid
-    bubble, static, predicted = bubble_grid, static_grid, predicted_grid
-    if sums is not None:
-        pred = {n: (p["bubble"] - p["static"] if effective else p["bubble"]) for n, p in sums.items()}
-        bubble, static, predicted = sums[fine]["bubble"], sums[fine]["static"], pred[fine]
-        predicted_err = np.abs(pred[fine] - pred[coarse])
+    shifts, predicted_err = _predicted_shifts(pt, back, sums, fine, coarse, effective)
+    predicted, predicted_grid = shifts["predicted"], shifts["predicted_grid"]
     channels = decay_channels(an.grid, an.frequencies, reps, 2 * sigma, an.interaction.cutoff_frequency)[back]
     alive = f_pt > an.interaction.cutoff_frequency
     no_channel = alive & (channels == 0)
@@ -603,7 +590,101 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         shift_z = (shift - predicted) / shift_err if shift_err is not None else None
     dims = ("q", "branch")
     where = "the bulk mesh" if calculators is not None else "the MD grid"
-    data = dict(
+    data = _md_variables(md, fwhm, fwhm_err, shift, status, placed, f_pt)
+    data.update(_grid_variables(pt_fwhm, channels, no_channel, ratio, where, effective, shifts))
+    if shift_err is not None:
+        data["md_shift_err"] = (dims, shift_err, {"units": "THz", "long_name": "1 sigma (of the peak frequency)"})
+        data["shift_z"] = (dims, np.where(shift_err > 0, shift_z, np.nan),
+                           {"units": "1", "long_name": "(md_shift - pt_shift) / md_shift_err"})
+    if bulk is not None:
+        variables, bulk_attrs = _bulk_variables(fwhm, fwhm_err, ok, bulk, bulk_err, predicted_err)
+        data.update(variables)
+        attrs.update(bulk_attrs)
+    # four-phonon widths and the quartic loop
+    four = fc4_note = None
+    loop_added = np.zeros(f_pt.shape)
+    if four_phonon and getattr(fc, "fc4", None) is not None:
+        four, loop, fc4_note = _quartic_level(an, fc, reps, back, q, T, sigma, four_phonon_sample, four_phonon_seed,
+                                              effective, allow_unstable)
+        data.update(_quartic_variables(four, loop, fc4_note, effective))
+        if not effective:
+            loop_added = np.nan_to_num(loop)
+    lv = _levels_of_theory(an, reps, back, f_pt, alive, fwhm, ok, shift, placed, md, live, bulk, pt_fwhm, four,
+                           loop_added, predicted_grid, effective, eps, lineshape_points, step)
+    data.update(lv["variables"])
+    levels, lines, w, step_w, n_unresolved = lv["levels"], lv["lines"], lv["w"], lv["step_w"], lv["n_unresolved"]
+    coords = dict(qpoint=(("q", "reduced"), own_q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
+                  grid_point=("q", gps), level=("level", levels))
+    if "psd_fitted" in modes or "psd" in modes:
+        variables, axes = _lineshape_variables(modes, lines, w, four is not None, effective)
+        data.update(variables)
+        coords.update(axes)
+    variables, kmd, pt_missing = _conductivities(phonons, modes, T, an, reps, pt, sigma)
+    data.update(variables)
+    coords.update(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs.update(temperature=T, smearing=sigma, epsilon=eps, occupation="classical", constants=constants,
+                    supercell=S.reshape(-1).tolist(), n_qpoints=len(q), n_modes_without_decay=int(stranded.sum()),
+                    n_modes_no_channel=int(no_channel.sum()),
+                    **_ratio_and_shift_summary(ratio, placed, alive, shift, shifts),
+                    shift_source=where, md_peak_model=md["peak_model"], md_centre_model=md["centre_model"],
+                    kappa_md_missing_share=float(kmd["missing_share"]), kappa_pt_missing_share=pt_missing,
+                    smearing_rule=rule, imaginary_modes=an.imaginary.count,
+                    md_projected_on_other_constants=int(other_projection),
+                    lowest_imaginary_frequency=an.imaginary.lowest if an.imaginary.unstable else float("nan"),
+                    four_phonon=fc4_note or "", lineshape_step=step_w,
+                    n_lines_narrow=n_unresolved, **_md_run(modes), **attrs)
+    return ds
+
+
+def _checked_inputs(modes: xr.Dataset, fc, temperature, constants: str) -> float:
+    """Refuse what the comparison cannot do; the temperature (K) compared at."""
+    if constants not in CONSTANTS:
+        raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
+                         f"'static' (0 K constants), not {constants!r}")
+    if getattr(fc, "fc3", None) is None:
+        raise ValueError("the comparison needs cubic force constants: fit them with cutoff3 on the same run")
+    T = modes.attrs.get("temperature") if temperature is None else temperature
+    if T is None or not float(T) > 0:
+        raise ValueError("give the temperature (K) of the run: the dataset has no 'temperature' attribute")
+    return float(T)
+
+
+def _predicted_shifts(pt: xr.Dataset, back, sums, fine, coarse, effective: bool) -> tuple[dict, np.ndarray | None]:
+    """The shifts predicted for the MD lines (THz) and, with the bulk meshes, their numerical uncertainty.
+
+    Returns ``predicted``, ``bubble`` and ``static`` (on the bulk mesh ``fine`` when ``sums`` holds the meshes' sums,
+    else on the MD grid) and the same on the MD grid with ``_grid``; the predicted shift is Delta(nu0) - Delta(0) for
+    effective constants, Delta(nu0) for static ones. The uncertainty is |fine - coarse| of the predicted shift.
+    """
+    bubble_grid = pt["frequency_shift"].values[0][back]
+    static_grid = pt["frequency_shift_static"].values[0][back]
+    predicted_grid = bubble_grid - static_grid if effective else bubble_grid
+    shifts = dict(predicted=predicted_grid, bubble=bubble_grid, static=static_grid, predicted_grid=predicted_grid,
+                  bubble_grid=bubble_grid, static_grid=static_grid)
+    if sums is None:
+        return shifts, None
+    pred = {n: (p["bubble"] - p["static"] if effective else p["bubble"]) for n, p in sums.items()}
+    shifts.update(predicted=pred[fine], bubble=sums[fine]["bubble"], static=sums[fine]["static"])
+    return shifts, np.abs(pred[fine] - pred[coarse])
+
+
+def _quartic_variables(four, loop, note: str, effective: bool) -> dict:
+    """The four-phonon widths and the quartic loop shift on the MD grid, as variables (THz)."""
+    dims = ("q", "branch")
+    return dict(
+        pt_fwhm_four=(dims, four, {"units": "THz", "long_name": f"four-phonon FWHM on the MD grid (Gaussian sigma, "
+                                                                f"{note})"}),
+        pt_shift_loop=(dims, loop, {"units": "THz", "long_name": "first-order quartic (loop) shift, classical, "
+                                    "covariance of the MD cell" + (": frequency-independent, in the effective "
+                                                                   "constants already (not added)" if effective
+                                                                   else "")}))
+
+
+def _md_variables(md: dict, fwhm, fwhm_err, shift, status, placed, f_pt) -> dict:
+    """The MD's widths, line positions and fit statuses over (q, branch), as variables of the comparison (THz)."""
+    dims = ("q", "branch")
+    return dict(
         md_fwhm=(dims, fwhm, {"units": "THz", "long_name": "MD linewidth (FWHM of the fitted peak)"}),
         md_fwhm_err=(dims, fwhm_err, {"units": "THz", "long_name": "1 sigma"}),
         md_frequency=(dims, md["peak"], {"units": "THz", "long_name": f"MD peak maximum ({md['peak_model']} fit)"}),
@@ -618,106 +699,93 @@ def compare_three_phonon(modes: xr.Dataset, force_constants, temperature: float 
         md_centre_shift=(dims, md["centre"] - f_pt, {"units": "THz", "long_name": "MD damped-oscillator centre - "
                                                                                   "harmonic frequency"}),
         md_centre_status=(dims, md["centre_status"]),
+    )
+
+
+def _grid_variables(pt_fwhm, channels, no_channel, ratio, where: str, effective: bool, shifts: dict) -> dict:
+    """The three-phonon widths, channels and shifts on the MD grid (and the shifts on ``where``), as variables.
+
+    ``shifts``: ``predicted``, ``bubble`` and ``static`` on ``where``, the same with ``_grid`` on the MD grid (THz).
+    """
+    dims = ("q", "branch")
+    return dict(
         pt_fwhm=(dims, pt_fwhm, {"units": "THz", "long_name": "three-phonon FWHM (2 Gamma) on the MD grid, "
                                                                "classical occupations, Gaussian smearing"}),
         pt_channels=(dims, channels, {"units": "1", "long_name": "three-phonon channels (q', s', s'') on the MD grid "
                                       "within 2 sigma of energy conservation: |nu - nu' - nu''| or |nu + nu' - nu''|"}),
         pt_no_channel=(dims, no_channel, {"long_name": "no three-phonon channel within 2 sigma on the MD grid"}),
-        pt_shift=(dims, predicted, {"units": "THz", "long_name": "predicted shift of the MD line from the harmonic "
-                                    "frequency, on " + where + ": " + ("Delta(nu0) - Delta(0) (effective constants)"
-                                                                       if effective else
-                                                                       "Delta(nu0) (static constants)")}),
-        pt_shift_bubble=(dims, bubble, {"units": "THz", "long_name": "bubble shift Delta(nu0) at the harmonic "
-                                                                    "frequency, on " + where}),
-        pt_shift_static=(dims, static, {"units": "THz", "long_name": "bubble real part at zero frequency, Delta(0), "
-                                                                    "on " + where}),
-        pt_shift_grid=(dims, predicted_grid, {"units": "THz", "long_name": "predicted shift on the MD grid"}),
-        pt_shift_bubble_grid=(dims, bubble_grid, {"units": "THz", "long_name": "Delta(nu0) on the MD grid"}),
-        pt_shift_static_grid=(dims, static_grid, {"units": "THz", "long_name": "Delta(0) on the MD grid"}),
+        pt_shift=(dims, shifts["predicted"], {"units": "THz", "long_name": "predicted shift of the MD line from the "
+                                              "harmonic frequency, on " + where + ": " +
+                                              ("Delta(nu0) - Delta(0) (effective constants)" if effective else
+                                               "Delta(nu0) (static constants)")}),
+        pt_shift_bubble=(dims, shifts["bubble"], {"units": "THz", "long_name": "bubble shift Delta(nu0) at the "
+                                                                               "harmonic frequency, on " + where}),
+        pt_shift_static=(dims, shifts["static"], {"units": "THz", "long_name": "bubble real part at zero frequency, "
+                                                                               "Delta(0), on " + where}),
+        pt_shift_grid=(dims, shifts["predicted_grid"], {"units": "THz", "long_name": "predicted shift on the MD grid"}),
+        pt_shift_bubble_grid=(dims, shifts["bubble_grid"], {"units": "THz", "long_name": "Delta(nu0) on the MD grid"}),
+        pt_shift_static_grid=(dims, shifts["static_grid"], {"units": "THz", "long_name": "Delta(0) on the MD grid"}),
         fwhm_ratio=(dims, ratio, {"units": "1", "long_name": "MD FWHM / three-phonon FWHM on the MD grid "
                                                              "(fits with status ok)"}),
     )
-    if shift_err is not None:
-        data["md_shift_err"] = (dims, shift_err, {"units": "THz", "long_name": "1 sigma (of the peak frequency)"})
-        data["shift_z"] = (dims, np.where(shift_err > 0, shift_z, np.nan),
-                           {"units": "1", "long_name": "(md_shift - pt_shift) / md_shift_err"})
-    if bulk is not None:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ratio_bulk = np.where(ok & (bulk > 0), fwhm / bulk, np.nan)
-            z = np.where(ok, (fwhm - bulk) / np.sqrt(fwhm_err ** 2 + bulk_err ** 2), np.nan)
-        data.update(
-            pt_fwhm_bulk=(dims, bulk, {"units": "THz", "long_name": "three-phonon FWHM on the bulk mesh (tetrahedron, "
-                                                                    "classical occupations)"}),
-            pt_fwhm_bulk_err=(dims, bulk_err, {"units": "THz", "long_name": "|bulk mesh - partner mesh|: numerical "
-                                                                            "uncertainty"}),
-            fwhm_ratio_bulk=(dims, ratio_bulk, {"units": "1", "long_name": "MD FWHM / bulk three-phonon FWHM "
-                                                                          "(fits with status ok)"}),
-            fwhm_z_bulk=(dims, z, {"units": "1", "long_name": "(md_fwhm - pt_fwhm_bulk) / sqrt(md_fwhm_err^2 + "
-                                                              "pt_fwhm_bulk_err^2)"}),
-            pt_shift_err=(dims, predicted_err, {"units": "THz", "long_name": "|bulk mesh - partner mesh| of pt_shift: "
-                                                                             "numerical uncertainty"}))
-        m, lo, hi = _spread(ratio_bulk)
-        attrs.update(median_fwhm_ratio_bulk=m, fwhm_ratio_bulk_p16=lo, fwhm_ratio_bulk_p84=hi,
-                     n_modes_compared_bulk=int(np.isfinite(ratio_bulk).sum()))
-    # four-phonon widths and the quartic loop
-    four = fc4_note = None
-    loop_added = np.zeros(f_pt.shape)
-    if four_phonon and getattr(fc, "fc4", None) is not None:
-        four, loop, fc4_note = _quartic_level(an, fc, reps, back, q, T, sigma, four_phonon_sample, four_phonon_seed,
-                                              effective, allow_unstable)
-        data["pt_fwhm_four"] = (dims, four, {"units": "THz", "long_name": "four-phonon FWHM on the MD grid "
-                                                                          f"(Gaussian sigma, {fc4_note})"})
-        data["pt_shift_loop"] = (dims, loop, {"units": "THz", "long_name": "first-order quartic (loop) shift, "
-                                              "classical, covariance of the MD cell" + (": frequency-independent, "
-                                              "in the effective constants already (not added)" if effective else "")})
-        if not effective:
-            loop_added = np.nan_to_num(loop)
-    lv = _levels_of_theory(an, reps, back, f_pt, alive, fwhm, ok, shift, placed, md, live, bulk, pt_fwhm, four,
-                           loop_added, predicted_grid, effective, eps, lineshape_points, step)
-    data.update(lv["variables"])
-    levels, lines, w, step_w, n_unresolved = lv["levels"], lv["lines"], lv["w"], lv["step_w"], lv["n_unresolved"]
-    coords = dict(qpoint=(("q", "reduced"), own_q), frequency_harmonic=(dims, f_pt, {"units": "THz"}),
-                  grid_point=("q", gps), level=("level", levels))
-    if "psd_fitted" in modes or "psd" in modes:
-        psd = (modes["psd_fitted"] if "psd_fitted" in modes else modes["psd"]).transpose("q", "branch", "frequency")
-        nu = np.asarray(modes["frequency"].values, float)
-        p = np.clip(np.asarray(psd.values, float), 0.0, None)
-        area = trapezoid(p, nu, axis=-1)[..., None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            data["md_lineshape"] = (dims + ("frequency",), np.where(area > 0, p / area, 0.0),
-                                    {"units": "1/THz", "long_name": "MD kinetic-energy spectrum of the mode, unit area"})
-        coords["frequency"] = ("frequency", nu, {"units": "THz"})
-        data["pt_lineshape"] = (dims + ("pt_frequency",), lines[0],
-                                {"units": "1/THz", "long_name": "three-phonon kinetic-energy lineshape nu A(nu), unit "
-                                 "area" + (", Delta(nu) - Delta(0)" if effective else "")})
-        if four is not None:
-            data["pt_lineshape_four"] = (dims + ("pt_frequency",), lines[-1],
-                                         {"units": "1/THz", "long_name": "the same with the four-phonon widths"})
-        coords["pt_frequency"] = ("pt_frequency", w, {"units": "THz"})
-    variables, kmd, pt_missing = _conductivities(phonons, modes, T, an, reps, pt, sigma)
-    data.update(variables)
-    coords.update(cartesian=["x", "y", "z"], cartesian2=["x", "y", "z"])
-    ds = xr.Dataset(data, coords=coords)
+
+
+def _bulk_variables(fwhm, fwhm_err, ok, bulk, bulk_err, predicted_err) -> tuple[dict, dict]:
+    """The bulk mesh's widths beside the MD's (variables) and the summary of their ratio (attributes)."""
+    dims = ("q", "branch")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio_bulk = np.where(ok & (bulk > 0), fwhm / bulk, np.nan)
+        z = np.where(ok, (fwhm - bulk) / np.sqrt(fwhm_err ** 2 + bulk_err ** 2), np.nan)
+    variables = dict(
+        pt_fwhm_bulk=(dims, bulk, {"units": "THz", "long_name": "three-phonon FWHM on the bulk mesh (tetrahedron, "
+                                                                "classical occupations)"}),
+        pt_fwhm_bulk_err=(dims, bulk_err, {"units": "THz", "long_name": "|bulk mesh - partner mesh|: numerical "
+                                                                        "uncertainty"}),
+        fwhm_ratio_bulk=(dims, ratio_bulk, {"units": "1", "long_name": "MD FWHM / bulk three-phonon FWHM "
+                                                                      "(fits with status ok)"}),
+        fwhm_z_bulk=(dims, z, {"units": "1", "long_name": "(md_fwhm - pt_fwhm_bulk) / sqrt(md_fwhm_err^2 + "
+                                                          "pt_fwhm_bulk_err^2)"}),
+        pt_shift_err=(dims, predicted_err, {"units": "THz", "long_name": "|bulk mesh - partner mesh| of pt_shift: "
+                                                                         "numerical uncertainty"}))
+    m, lo, hi = _spread(ratio_bulk)
+    return variables, dict(median_fwhm_ratio_bulk=m, fwhm_ratio_bulk_p16=lo, fwhm_ratio_bulk_p84=hi,
+                           n_modes_compared_bulk=int(np.isfinite(ratio_bulk).sum()))
+
+
+def _lineshape_variables(modes: xr.Dataset, lines, w, with_four: bool, effective: bool) -> tuple[dict, dict]:
+    """The MD spectra and the perturbative lineshapes, each of unit area (1/THz), and their frequency axes."""
+    dims = ("q", "branch")
+    psd = (modes["psd_fitted"] if "psd_fitted" in modes else modes["psd"]).transpose("q", "branch", "frequency")
+    nu = np.asarray(modes["frequency"].values, float)
+    p = np.clip(np.asarray(psd.values, float), 0.0, None)
+    area = trapezoid(p, nu, axis=-1)[..., None]
+    variables = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variables["md_lineshape"] = (dims + ("frequency",), np.where(area > 0, p / area, 0.0),
+                                     {"units": "1/THz", "long_name": "MD kinetic-energy spectrum of the mode, unit "
+                                                                     "area"})
+    variables["pt_lineshape"] = (dims + ("pt_frequency",), lines[0],
+                                 {"units": "1/THz", "long_name": "three-phonon kinetic-energy lineshape nu A(nu), unit "
+                                  "area" + (", Delta(nu) - Delta(0)" if effective else "")})
+    if with_four:
+        variables["pt_lineshape_four"] = (dims + ("pt_frequency",), lines[-1],
+                                          {"units": "1/THz", "long_name": "the same with the four-phonon widths"})
+    return variables, {"frequency": ("frequency", nu, {"units": "THz"}),
+                       "pt_frequency": ("pt_frequency", w, {"units": "THz"})}
+
+
+def _ratio_and_shift_summary(ratio, placed, alive, shift, shifts: dict) -> dict:
+    """Medians of the width ratio and of the shifts over the modes whose MD peak is placed (attributes)."""
     m, lo, hi = _spread(ratio)
-    ds.attrs.update(temperature=T, smearing=sigma, epsilon=eps, occupation="classical", constants=constants,
-                    supercell=S.reshape(-1).tolist(), n_qpoints=len(q), n_modes_compared=int(np.isfinite(ratio).sum()),
-                    n_modes_without_decay=int(stranded.sum()), n_modes_no_channel=int(no_channel.sum()),
-                    median_fwhm_ratio=m, fwhm_ratio_p16=lo, fwhm_ratio_p84=hi,
-                    n_modes_shift_compared=int((placed & alive).sum()),
-                    median_shift_md=_spread(np.where(placed, shift, np.nan))[0],
-                    median_pt_shift=_spread(np.where(placed, predicted, np.nan))[0],
-                    median_abs_shift_residual=_spread(np.where(placed, np.abs(shift - predicted), np.nan))[0],
-                    median_abs_shift_residual_bubble=_spread(np.where(placed, np.abs(shift - bubble), np.nan))[0],
-                    median_abs_shift_residual_grid=_spread(np.where(placed, np.abs(shift - predicted_grid),
-                                                                    np.nan))[0],
-                    shift_source=where, md_peak_model=md["peak_model"], md_centre_model=md["centre_model"],
-                    kappa_md_missing_share=float(kmd["missing_share"]), kappa_pt_missing_share=pt_missing,
-                    smearing_rule=rule, imaginary_modes=an.imaginary.count,
-                    md_projected_on_other_constants=int(other_projection),
-                    lowest_imaginary_frequency=an.imaginary.lowest if an.imaginary.unstable else float("nan"),
-                    four_phonon=fc4_note or "", lineshape_step=step_w,
-                    n_lines_narrow=n_unresolved, **_md_run(modes), **attrs)
-    return ds
+
+    def median(x):
+        return _spread(np.where(placed, x, np.nan))[0]
+    return dict(n_modes_compared=int(np.isfinite(ratio).sum()), median_fwhm_ratio=m, fwhm_ratio_p16=lo,
+                fwhm_ratio_p84=hi, n_modes_shift_compared=int((placed & alive).sum()),
+                median_shift_md=median(shift), median_pt_shift=median(shifts["predicted"]),
+                median_abs_shift_residual=median(np.abs(shift - shifts["predicted"])),
+                median_abs_shift_residual_bubble=median(np.abs(shift - shifts["bubble"])),
+                median_abs_shift_residual_grid=median(np.abs(shift - shifts["predicted_grid"])))
 
 
 def _md_run(modes: xr.Dataset) -> dict:

@@ -252,27 +252,18 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         When the run has no mass disorder (every site holds atoms of one mass), its supercell is not the constants',
         or the route or mesh is not one there is.
     """
-    import xarray as xr
     from trajmodes.disorder.kpm import kpm_partial_dos, spectrum_top
-    from trajmodes.disorder.mass_disorder import (exact_lineshapes, expected_spectra, kpm_lineshapes,
-                                                  sample_dynamical_matrix, site_masses)
+    from trajmodes.disorder.mass_disorder import sample_dynamical_matrix, site_masses
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.lattice.crystal import Crystal
-    from trajmodes.lattice.grid import Grid
     from trajmodes.lattice.qpoints import commensurate_qpoints
     from trajmodes.modes.defaults import DEFAULT_PEAK_MODEL, DEFAULT_RESOLUTION
-    from trajmodes.modes.energies import energy_series, mode_energies
-    from trajmodes.modes.peaks import fit_peaks
-    from trajmodes.modes.projection import project
-    from trajmodes.modes.spectra import mode_spectra
-    from trajmodes.phonons.anharmonic.isotope import isotope_gamma
     from trajmodes.phonons.harmonic.phonons import Phonons
     if route not in DISORDER_ROUTES:
         raise ValueError(f"route must be one of {', '.join(DISORDER_ROUTES)}, not {route!r}")
     step = _steps(progress)
     resolution = DEFAULT_RESOLUTION if resolution is None else float(resolution)
     model = DEFAULT_PEAK_MODEL if model is None else model
-    notes = []
     fc = force_constants
     if not isinstance(fc, ForceConstants):
         fc = ForceConstants.read(fc)
@@ -290,6 +281,34 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
     ph = Phonons(vca)
     # the run's spectra and the exact lines drawn through its window need times that resolve the modes: before the pass
     check_time_axis_resolves(trajectory, float(np.nanmax(ph.frequencies(commensurate_qpoints(fc.smap.matrix)))))
+    spectra, energies, md = _run_lines(trajectory, ph, g2, resolution, temperature, model, step)
+    T = float(energies.attrs["temperature"])
+    dense, lines, exact, notes = _exact_lines(fc, m_fc, spectra, T, model, route, n_moments, memory_fraction, step)
+    with step(f"Tamura's lowest-order widths on the {'x'.join(map(str, mesh))} mesh (tetrahedra)"):
+        tamura = _tamura_fwhm(ph, g2, spectra.qpoint.values, mesh)
+    groups = _groups(species, m_fc)
+    with step(f"partial densities of states of {len(groups)} groups of atoms (kernel polynomial method, "
+              f"{n_moments} moments)"):
+        D = sample_dynamical_matrix(fc, m_fc)
+        pdos = kpm_partial_dos(D, groups, frequencies=np.linspace(0.0, spectrum_top(D), 400), n_moments=n_moments)
+    ds = _disorder_dataset(md, exact, lines, tamura, mbar, g2, pdos, spectra)
+    ds.attrs.update({"temperature": T, "temperature_units": "K",
+                     "temperature_source": str(energies.attrs.get("temperature_source", "given")),
+                     "route": "dense" if dense else "kpm", "lineshape_method": str(lines.attrs.get("method", "")),
+                     "resolution": resolution, "resolution_units": "THz", "peak_model": model,
+                     "tamura_mesh": np.asarray(mesh, int), "n_atoms": int(fc.n_atoms), "n_moments": int(n_moments),
+                     "spectra_segment_length_ps": float(spectra.attrs["segment_length_ps"]),
+                     "spectra_n_segments": int(spectra.attrs.get("n_segments", 1))})
+    return MassDisorderLineshapes(ds, "dense" if dense else "kpm", tuple(notes), fc)
+
+
+def _run_lines(trajectory, ph, g2, resolution: float, temperature, model: str, step):
+    """The run projected on the virtual crystal's modes (each atom with its own mass), its spectra at ``resolution``
+    THz in one pass, its mode energies at ``temperature`` K (default the run's) and its fitted lines."""
+    from trajmodes.modes.energies import energy_series, mode_energies
+    from trajmodes.modes.peaks import fit_peaks
+    from trajmodes.modes.projection import project
+    from trajmodes.modes.spectra import mode_spectra
     with step(f"projecting the run on the virtual crystal's modes (each atom with its own mass; g2 = "
               f"{', '.join(f'{g:.4g}' for g in g2)}), their spectra at {resolution:g} THz (one pass)"):
         with _expected_mass_warning():
@@ -298,9 +317,23 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         energies = mode_energies(modes, temperature=temperature,
                                  means=(spectra["mean_kinetic"].values, spectra["mean_potential"].values))
         spectra = spectra.drop_vars(["mean_kinetic", "mean_potential"])
-    T = float(energies.attrs["temperature"])
     with step(f"fitting the run's {spectra.sizes['q'] * spectra.sizes['branch']} lines ({model})"):
         md = fit_peaks(spectra, model=model)
+    return spectra, energies, md
+
+
+def _exact_lines(fc, m_fc, spectra, T: float, model: str, route: str, n_moments: int, memory_fraction: float,
+                 step):
+    """The sample's exact harmonic lineshapes at the run's q: by diagonalisation where it fits the memory budget
+    (then drawn through the run's window and fitted as the run's lines), else by the kernel polynomial method.
+
+    Returns whether the route is dense, the lines (:func:`~trajmodes.disorder.mass_disorder.exact_lineshapes` or
+    :func:`~trajmodes.disorder.mass_disorder.kpm_lineshapes`), the fitted ``fwhm``, ``fwhm_err`` and ``shift`` (THz;
+    NaN on the kernel polynomial route) and the notes of what was done.
+    """
+    import xarray as xr
+    from trajmodes.disorder.mass_disorder import exact_lineshapes, expected_spectra, kpm_lineshapes
+    from trajmodes.modes.peaks import fit_peaks
     q = spectra.qpoint.values
     n3 = 3 * fc.n_atoms
     budget, words = memory_budget(memory_fraction)
@@ -313,14 +346,14 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
         why = ("asked for" if route == "kpm" else
                f"the diagonalisation would take about {memory_words(dense_bytes)}, more than {words}")
         what = f"the sample's lineshapes by the kernel polynomial method ({n_moments} moments; {why})"
-    notes.insert(0, what)
+    notes = [what]
     nq, nb = spectra.sizes["q"], spectra.sizes["branch"]
     nan = np.full((nq, nb), np.nan)
     with step(what):
         if dense:
             lines = exact_lineshapes(fc, m_fc, qpoints=q)
-            exact = fit_peaks(expected_spectra(lines, spectra, T), model=model)
-            exact_fwhm, exact_err, exact_shift = exact.fwhm.values, exact.fwhm_err.values, exact["shift"].values
+            fitted = fit_peaks(expected_spectra(lines, spectra, T), model=model)
+            exact = dict(fwhm=fitted.fwhm.values, fwhm_err=fitted.fwhm_err.values, shift=fitted["shift"].values)
         else:
             top = 1.25 * float(np.nanmax(spectra.frequency_harmonic.values))
             axis = np.linspace(0.0, top, 600)
@@ -328,33 +361,40 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
             lines = xr.concat([kpm_lineshapes(fc, m_fc, qpoints=q[i:i + block], frequencies=axis, n_moments=n_moments)
                                for i in range(0, nq, block)], dim="q", data_vars="minimal", coords="minimal",
                               compat="override")
-            exact_fwhm, exact_err, exact_shift = nan, nan, nan
+            exact = dict(fwhm=nan, fwhm_err=nan, shift=nan)
             notes.append("the kernel polynomial route has no sample modes to draw through the run's window: the exact "
                          "widths are NaN, the lines' rms widths and mean shifts are given")
-    with step(f"Tamura's lowest-order widths on the {'x'.join(map(str, mesh))} mesh (tetrahedra)"):
-        grid = Grid(tuple(int(x) for x in mesh))
-        f, e = ph.dm.frequencies_and_eigenvectors(grid.qpoints)
-        gps = grid.index(np.rint(q * mesh).astype(int))
-        tamura = 2.0 * isotope_gamma(f, e, g2, grid, gps, smearing=None,
-                                     reciprocal_cell=vca.primitive.reciprocal_cell)
-    groups = _groups(species, m_fc)
-    with step(f"partial densities of states of {len(groups)} groups of atoms (kernel polynomial method, "
-              f"{n_moments} moments)"):
-        D = sample_dynamical_matrix(fc, m_fc)
-        pdos = kpm_partial_dos(D, groups, frequencies=np.linspace(0.0, spectrum_top(D), 400), n_moments=n_moments)
+    return dense, lines, exact, notes
+
+
+def _tamura_fwhm(ph, g2, q, mesh) -> np.ndarray:
+    """Tamura's lowest-order FWHM (THz) of the virtual crystal's modes at ``q``, tetrahedra on ``mesh`` (Tamura,
+    Phys. Rev. B 27, 858 (1983))."""
+    from trajmodes.lattice.grid import Grid
+    from trajmodes.phonons.anharmonic.isotope import isotope_gamma
+    grid = Grid(tuple(int(x) for x in mesh))
+    f, e = ph.dm.frequencies_and_eigenvectors(grid.qpoints)
+    gps = grid.index(np.rint(q * mesh).astype(int))
+    return 2.0 * isotope_gamma(f, e, g2, grid, gps, smearing=None, reciprocal_cell=ph.force_constants.primitive.reciprocal_cell)
+
+
+def _disorder_dataset(md, exact: dict, lines, tamura, mbar, g2, pdos, spectra):
+    """The run's lines beside the sample's exact ones and Tamura's, with the virtual crystal's sites and the partial
+    densities of states, as one dataset (THz)."""
+    import xarray as xr
     thz = {"units": "THz"}
     dims = ("q", "branch")
-    ds = xr.Dataset(
+    return xr.Dataset(
         {"md_frequency": (dims, md.frequency.values, dict(thz, long_name="the run's line: peak frequency")),
          "md_frequency_err": (dims, md.frequency_err.values, thz),
          "md_shift": (dims, md["shift"].values, dict(thz, long_name="the run's line: shift from the virtual crystal")),
          "md_fwhm": (dims, md.fwhm.values, dict(thz, long_name="the run's line: FWHM")),
          "md_fwhm_err": (dims, md.fwhm_err.values, thz),
          "md_status": (dims, md.status.values.astype(str)),
-         "exact_fwhm": (dims, exact_fwhm, dict(thz, long_name="the sample's exact harmonic line through the run's "
-                                                              "window, fitted as the run's: FWHM")),
-         "exact_fwhm_err": (dims, exact_err, thz),
-         "exact_shift": (dims, exact_shift, dict(thz, long_name="the sample's exact harmonic line: shift")),
+         "exact_fwhm": (dims, exact["fwhm"], dict(thz, long_name="the sample's exact harmonic line through the run's "
+                                                                 "window, fitted as the run's: FWHM")),
+         "exact_fwhm_err": (dims, exact["fwhm_err"], thz),
+         "exact_shift": (dims, exact["shift"], dict(thz, long_name="the sample's exact harmonic line: shift")),
          "lineshape_shift": (dims, lines.frequency_shift.values,
                              dict(thz, long_name="mean frequency of the exact line minus the virtual crystal's")),
          "lineshape_rms_width": (dims, lines.rms_width.values, dict(thz, long_name="rms width of the exact line")),
@@ -367,17 +407,10 @@ def mass_disorder_lineshapes(trajectory, force_constants, *, resolution: float |
          "site_g2": (("site",), g2, {"units": "1", "long_name": "mass variance <(1 - m / mbar)^2>"}),
          "partial_dos": (("group", "dos_frequency"), pdos.partial_dos.values, dict(pdos.partial_dos.attrs)),
          "group_atoms": (("group",), pdos.atoms.values)},
-        coords={"qpoint": (("q", "reduced"), q), "frequency_vca": (dims, spectra.frequency_harmonic.values, thz),
+        coords={"qpoint": (("q", "reduced"), spectra.qpoint.values),
+                "frequency_vca": (dims, spectra.frequency_harmonic.values, thz),
                 "lineshape_frequency": ("lineshape_frequency", lines.frequency.values, thz),
-                "group": pdos.group.values, "dos_frequency": ("dos_frequency", pdos.frequency.values, thz)},
-        attrs={"temperature": T, "temperature_units": "K",
-               "temperature_source": str(energies.attrs.get("temperature_source", "given")),
-               "route": "dense" if dense else "kpm", "lineshape_method": str(lines.attrs.get("method", "")),
-               "resolution": resolution, "resolution_units": "THz", "peak_model": model,
-               "tamura_mesh": np.asarray(mesh, int), "n_atoms": int(fc.n_atoms), "n_moments": int(n_moments),
-               "spectra_segment_length_ps": float(spectra.attrs["segment_length_ps"]),
-               "spectra_n_segments": int(spectra.attrs.get("n_segments", 1))})
-    return MassDisorderLineshapes(ds, "dense" if dense else "kpm", tuple(notes), fc)
+                "group": pdos.group.values, "dos_frequency": ("dos_frequency", pdos.frequency.values, thz)})
 
 
 # ----------------------------------------------------------------------------- glass

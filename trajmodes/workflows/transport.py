@@ -24,7 +24,7 @@ class HeatCurrentConductivity:
     Attributes
     ----------
     current : ndarray (steps, 3)
-        The volume-integrated heat current, eV A/ps.
+        The volume-integrated heat current, eV Å/ps.
     source : str
         Where it came from, in words: the file and its kind, or the dump's per-atom columns it was computed from.
     cepstral : xarray.Dataset
@@ -36,10 +36,12 @@ class HeatCurrentConductivity:
     temperature : float
         K, as used (``notes``: where it came from, and the volume).
     volume : float
-        A^3.
+        Volume of the simulation cell the current was summed over, Å³.
     dt : float
         ps between rows.
     notes : tuple of str
+        Every value the workflow decided (temperature, volume, time step, the integral's reach), each with where it
+        came from, in words.
     modal : xarray.Dataset or None
         :func:`~trajmodes.transport.decomposition.modal_conductivity`: the modes' shares (a trajectory and force constants).
     spectral : xarray.Dataset or None
@@ -109,7 +111,7 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
     temperature : float, optional
         K; default the run's (the file's temperature column, the trajectory's kinetic temperature).
     volume : float, optional
-        A^3; default the run's (the file's volume or box; the trajectory's mean cell).
+        Å³; default the run's (the file's volume or box; the trajectory's mean cell).
     md_timestep : float, optional
         ps, the MD time step of a file without a ``timestep`` command.
     frame_interval : float, optional
@@ -147,98 +149,22 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         series the analysis cannot take (all zero, too short), naming the file and its rows.
     """
     from trajmodes.transport.cepstral import cepstral_conductivity, cepstral_tensor, green_kubo_integral
-    from trajmodes.transport.current import heat_current_of_run
-    for name, value in (("temperature", temperature), ("volume", volume), ("md_timestep", md_timestep),
-                        ("frame_interval", frame_interval), ("fstar", fstar), ("max_time", max_time)):
-        if value is not None and not (isinstance(value, (int, float, np.integer, np.floating))
-                                      and np.isfinite(value) and value > 0):
-            raise ValueError(f"{name}={value!r}: must be a positive number (--{name.replace('_', '-')})")
+    _check_numbers(temperature=temperature, volume=volume, md_timestep=md_timestep, frame_interval=frame_interval,
+                   fstar=fstar, max_time=max_time)
     if cutoff is not None and not (isinstance(cutoff, (int, np.integer)) and cutoff >= 0):
         raise ValueError(f"cutoff={cutoff!r}: the last cepstral coefficient kept, a whole number >= 0 (--coefficients "
                          "P* = cutoff + 1)")
     if tensor and others:
         raise ValueError("the tensor takes the heat current alone: one Cartesian component has too few degrees of "
                          "freedom to take other currents out (a fluid is isotropic: leave out the tensor)")
-    notes = []
-    flux = None                                               # a trajectory's velocities and heat flux, held
     if hasattr(source, "frame_fields"):                       # a trajectory whose frames carry the current
-        if others:
-            raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
-        if run is not None:
-            raise ValueError("run= picks a run of a log or table of the current, not of a trajectory's frames")
-        from trajmodes.io.potentials.pair_style import potential_range_of     # the run's pair_style, where named
-        from trajmodes.resources import may_hold
-        from trajmodes.transport.decomposition import spectral_memory
-        need = spectral_memory(source.n_frames, source.n_atoms)
-        split_wanted = spectral is not False and (spectral or may_hold(need, where="here"))
-        # the velocities and heat-flux matrices held from the current's pass where a split will need them and they
-        # may be held: the splits over the velocities' frequency and over the modes then read no frame again
-        hold = (split_wanted or force_constants is not None) and may_hold(need, where="here")
-        reading = source.read_pass()      # the current's read: its provisional reference serves the modes after it
-        got = heat_current_of_run(source, potential_range_of([source]), hold_flux=hold,
-                                  lattice=force_constants is not None, reading=reading)
-        source = reading.run
-        (j, t_run, v_run), flux = got[:3], (got[3] if hold else None)
-        stress = len(getattr(source.source, "stress_columns", None) or ())
-        what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
-                + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "
-                   "potentials and EAM only)") + " and velocities")
-        dt = source.frame_interval
-        notes.append(f"{len(j)} frames, {dt:g} ps apart: {source.time_axis}")
-        others_arr = None
-        t_note, v_note = "the run's mean kinetic temperature", "the mean of the frames' cells"
-        where = source.source.describe()
+        c = _current_of_trajectory(source, others, run, spectral, force_constants)
     else:
-        from trajmodes.io.heat_current import read_heat_current
-        s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep, run=run,
-                              lj_scales=lj_scales)
-        j, others_arr = s.current, s.others
-        t_run = float(np.mean(s.temperature)) if s.temperature is not None else None
-        v_run = s.volume
-        what = f"{', '.join(s.columns)} of {source} ({s.source}; units {s.units or 'metal (assumed)'})"
-        where = s.where()
-        said = {n.split(" ", 1)[0]: n for n in s.notes if n.startswith(("temperature: ", "volume "))}
-        notes += [n for n in s.notes if n not in said.values()]
-        dt = frame_interval if frame_interval is not None else s.dt
-        if frame_interval is not None:
-            notes.append(f"{frame_interval:g} ps between rows: given (frame_interval)" + (
-                f"; the file's steps and time step say {s.dt:g} ps" if s.dt is not None and
-                abs(s.dt - frame_interval) > 1e-9 * frame_interval else ""))
-        if dt is None:
-            raise ValueError(f"{where}: the time between rows is unknown (no step column, or no timestep command): "
-                             "give --md-timestep (ps) or --frame-interval (ps between rows)")
-        if t_run is not None and temperature is None and np.any(s.temperature <= 0):
-            k = int(np.flatnonzero(s.temperature <= 0)[0])
-            row = f", line {int(s.lines[k])}" if s.lines is not None else f", row {k + 1}"
-            raise ValueError(f"{s.path}{row}: the temperature column is {s.temperature[k]:g} K in this row (its mean "
-                             f"{t_run:g} K): repair or remove the line, or give the run's temperature (--temperature "
-                             "K)")
-        t_note = "the mean of the file's column" + (f" ({said['temperature:'].split(': ', 1)[1]})"
-                                                     if "temperature:" in said else "")
-        v_note = said["volume"].split(": ", 1)[1] if "volume" in said else "from the file"
-        if not np.any(j):
-            raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is zero in every row: the run wrote no "
-                             "heat current there (check the compute and the columns named)")
-        if len(j) > 1 and not np.any(np.ptp(j, axis=0)):
-            raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is {', '.join(f'{v:g}' for v in j[0])} "
-                             "in every row: a constant has no fluctuations to correlate (check the columns named: a "
-                             "compute evaluated once, or a value that is not the current)")
-    if temperature is None:
-        if t_run is None:
-            raise ValueError(f"{source}: the file has no temperature column: give the run's mean temperature "
-                             "(--temperature K)")
-        temperature = t_run
-        notes.append(f"temperature {t_run:.6g} K: {t_note}")
-    else:
-        notes.append(f"temperature {temperature:.6g} K: given")
-    if volume is None:
-        if v_run is None:
-            raise ValueError(f"{source}: the file states no volume: give the cell's volume (--volume A^3)")
-        volume = v_run
-        notes.append(f"volume {v_run:.8g} A^3: {v_note}")
-    else:
-        notes.append(f"volume {volume:.8g} A^3: given")
-    current_all = j if others_arr is None else np.concatenate([j[None], others_arr])
+        c = _current_of_file(source, current, others, units, md_timestep, frame_interval, run, lj_scales,
+                             temperature)
+    source, j, dt, where, notes = c.source, c.j, c.dt, c.where, c.notes
+    temperature, volume = _temperature_and_volume(c, temperature, volume)
+    current_all = j if c.others is None else np.concatenate([j[None], c.others])
     try:
         ceps = cepstral_conductivity(current_all, dt, temperature, volume, fstar=fstar, cutoff=cutoff)
         integral = green_kubo_integral(j, dt, temperature, volume, max_time=max_time)
@@ -247,33 +173,163 @@ def heat_current_conductivity(source, *, current: str | None = None, others=(), 
         raise ValueError(f"{where}: {exc}") from None
     notes.append(fstar_note(ceps))
     notes.append(f"running integral to {float(integral.time.values[-1]):g} ps: {integral.attrs['max_time_note']}")
-    modal = bte = split = None
-    if hasattr(source, "frame_fields") and spectral is not False:
+    split = modal = bte = None
+    if c.trajectory and spectral is not False:
         from trajmodes.transport.decomposition import spectral_conductivity
-        if split_wanted:
-            split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time, flux=flux)
+        if c.split_wanted:
+            split = spectral_conductivity(source, current=(j, temperature, volume), max_time=max_time, flux=c.flux)
         else:
             notes.append(f"no split over the velocities' frequency: it holds the run's velocities and heat-flux "
-                         f"matrices, {need / 1e9:.2g} GB, more than may be held here")
+                         f"matrices, {c.need / 1e9:.2g} GB, more than may be held here")
     if force_constants is not None:
-        from trajmodes.transport.decomposition import modal_conductivity
-        if not hasattr(source, "frame_fields"):
-            raise ValueError("the modal analysis needs the run's frames (a dump with per-atom energies, stresses and "
-                             "velocities), not a file of its total current")
-        from trajmodes.forceconstants.model import ForceConstants
-        from trajmodes.phonons.harmonic.phonons import Phonons
-        fc = force_constants if isinstance(force_constants, ForceConstants) else ForceConstants.read(force_constants)
-        modal = modal_conductivity(source, Phonons(fc), current=(j, temperature, volume), max_time=max_time,
-                                   flux=flux)
-        if flux is None:
-            notes.append(f"the modes' shares in a second pass over the frames: their velocities and heat-flux "
-                         f"matrices, {need / 1e9:.2g} GB, are more than may be held here")
-        if fc.fc3 is not None:
-            matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
-            bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples, members=members)
-    return HeatCurrentConductivity(np.asarray(j), what, ceps, integral, tens, float(temperature), float(volume),
+        modal, bte = _modal_split(c, force_constants, temperature, volume, max_time, resamples, members)
+    return HeatCurrentConductivity(np.asarray(j), c.what, ceps, integral, tens, float(temperature), float(volume),
                                    float(dt), tuple(notes), modal, bte, split)
 
+
+def _check_numbers(**values) -> None:
+    """Refuse a value given that is not a positive finite number, naming its option."""
+    for name, value in values.items():
+        if value is not None and not (isinstance(value, (int, float, np.integer, np.floating))
+                                      and np.isfinite(value) and value > 0):
+            raise ValueError(f"{name}={value!r}: must be a positive number (--{name.replace('_', '-')})")
+
+
+@dataclass
+class _Current:
+    """A run's heat current as read, with what the run says of its temperature and volume and where each came from.
+
+    ``j`` (n, 3) the current, ``others`` (m, n, 3) the other currents or None, ``dt`` ps between rows, ``t_run`` K and
+    ``v_run`` Å³ the run's own (None where it has none), ``t_note``/``v_note`` where they came from, ``notes`` the
+    decisions made in reading, ``what`` and ``where`` the current and its file for messages. Of a trajectory:
+    ``source`` the run the pass read, ``flux`` the velocities and heat-flux matrices held for the splits (or None),
+    ``need`` bytes they take, ``split_wanted`` whether the split over the velocities' frequency is made.
+    """
+    source: object
+    j: np.ndarray
+    others: np.ndarray | None
+    dt: float
+    t_run: float | None
+    v_run: float | None
+    t_note: str
+    v_note: str
+    notes: list
+    what: str
+    where: str
+    trajectory: bool = False
+    flux: object = None
+    need: float = 0.0
+    split_wanted: bool = False
+
+
+def _current_of_trajectory(source, others, run, spectral, force_constants) -> _Current:
+    """The heat current of a trajectory whose frames carry per-atom energies, stresses and velocities (one pass)."""
+    from trajmodes.io.potentials.pair_style import potential_range_of     # the run's pair_style, where named
+    from trajmodes.resources import may_hold
+    from trajmodes.transport.current import heat_current_of_run
+    from trajmodes.transport.decomposition import spectral_memory
+    if others:
+        raise ValueError("other currents are read from a table or log, not from a trajectory's frames")
+    if run is not None:
+        raise ValueError("run= picks a run of a log or table of the current, not of a trajectory's frames")
+    need = spectral_memory(source.n_frames, source.n_atoms)
+    split_wanted = spectral is not False and (spectral or may_hold(need, where="here"))
+    # the velocities and heat-flux matrices held from the current's pass where a split will need them and they
+    # may be held: the splits over the velocities' frequency and over the modes then read no frame again
+    hold = (split_wanted or force_constants is not None) and may_hold(need, where="here")
+    reading = source.read_pass()      # the current's read: its provisional reference serves the modes after it
+    got = heat_current_of_run(source, potential_range_of([source]), hold_flux=hold,
+                              lattice=force_constants is not None, reading=reading)
+    source = reading.run
+    (j, t_run, v_run), flux = got[:3], (got[3] if hold else None)
+    stress = len(getattr(source.source, "stress_columns", None) or ())
+    what = (f"{source.source.describe()}: sum_i e_i v_i - sum_i S_i v_i from its per-atom energies, "
+            + ("centroid stresses (nine columns)" if stress == 9 else "stresses (six columns: right for pair "
+               "potentials and EAM only)") + " and velocities")
+    dt = source.frame_interval
+    return _Current(source, j, None, dt, t_run, v_run, "the run's mean kinetic temperature",
+                    "the mean of the frames' cells", [f"{len(j)} frames, {dt:g} ps apart: {source.time_axis}"], what,
+                    source.source.describe(), trajectory=True, flux=flux, need=need, split_wanted=split_wanted)
+
+
+def _current_of_file(source, current, others, units, md_timestep, frame_interval, run, lj_scales,
+                     temperature) -> _Current:
+    """The heat current of a file the run wrote it to (a log, a ``fix ave/time`` or ``fix print`` file, a table)."""
+    from trajmodes.io.heat_current import read_heat_current
+    s = read_heat_current(source, current=current, others=others, units=units, md_timestep=md_timestep, run=run,
+                          lj_scales=lj_scales)
+    j = s.current
+    t_run = float(np.mean(s.temperature)) if s.temperature is not None else None
+    what = f"{', '.join(s.columns)} of {source} ({s.source}; units {s.units or 'metal (assumed)'})"
+    where = s.where()
+    said = {n.split(" ", 1)[0]: n for n in s.notes if n.startswith(("temperature: ", "volume "))}
+    notes = [n for n in s.notes if n not in said.values()]
+    dt = frame_interval if frame_interval is not None else s.dt
+    if frame_interval is not None:
+        notes.append(f"{frame_interval:g} ps between rows: given (frame_interval)" + (
+            f"; the file's steps and time step say {s.dt:g} ps" if s.dt is not None and
+            abs(s.dt - frame_interval) > 1e-9 * frame_interval else ""))
+    if dt is None:
+        raise ValueError(f"{where}: the time between rows is unknown (no step column, or no timestep command): "
+                         "give --md-timestep (ps) or --frame-interval (ps between rows)")
+    if t_run is not None and temperature is None and np.any(s.temperature <= 0):
+        k = int(np.flatnonzero(s.temperature <= 0)[0])
+        row = f", line {int(s.lines[k])}" if s.lines is not None else f", row {k + 1}"
+        raise ValueError(f"{s.path}{row}: the temperature column is {s.temperature[k]:g} K in this row (its mean "
+                         f"{t_run:g} K): repair or remove the line, or give the run's temperature (--temperature "
+                         "K)")
+    t_note = "the mean of the file's column" + (f" ({said['temperature:'].split(': ', 1)[1]})"
+                                                 if "temperature:" in said else "")
+    v_note = said["volume"].split(": ", 1)[1] if "volume" in said else "from the file"
+    if not np.any(j):
+        raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is zero in every row: the run wrote no "
+                         "heat current there (check the compute and the columns named)")
+    if len(j) > 1 and not np.any(np.ptp(j, axis=0)):
+        raise ValueError(f"{where}: the current ({', '.join(s.columns)}) is {', '.join(f'{v:g}' for v in j[0])} "
+                         "in every row: a constant has no fluctuations to correlate (check the columns named: a "
+                         "compute evaluated once, or a value that is not the current)")
+    return _Current(source, j, s.others, dt, t_run, s.volume, t_note, v_note, notes, what, where)
+
+
+def _temperature_and_volume(c: _Current, temperature, volume) -> tuple[float, float]:
+    """The temperature (K) and volume (Å³) of the analysis: given, or the run's; each said in ``c.notes``."""
+    if temperature is None:
+        if c.t_run is None:
+            raise ValueError(f"{c.source}: the file has no temperature column: give the run's mean temperature "
+                             "(--temperature K)")
+        temperature = c.t_run
+        c.notes.append(f"temperature {c.t_run:.6g} K: {c.t_note}")
+    else:
+        c.notes.append(f"temperature {temperature:.6g} K: given")
+    if volume is None:
+        if c.v_run is None:
+            raise ValueError(f"{c.source}: the file states no volume: give the cell's volume (--volume A^3)")
+        volume = c.v_run
+        c.notes.append(f"volume {c.v_run:.8g} A^3: {c.v_note}")
+    else:
+        c.notes.append(f"volume {volume:.8g} A^3: given")
+    return temperature, volume
+
+
+def _modal_split(c: _Current, force_constants, temperature, volume, max_time, resamples, members):
+    """The integral split over the crystal's modes and, with a third order, the Boltzmann equation's beside it."""
+    from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.phonons.harmonic.phonons import Phonons
+    from trajmodes.transport.decomposition import modal_conductivity
+    if not c.trajectory:
+        raise ValueError("the modal analysis needs the run's frames (a dump with per-atom energies, stresses and "
+                         "velocities), not a file of its total current")
+    fc = force_constants if isinstance(force_constants, ForceConstants) else ForceConstants.read(force_constants)
+    modal = modal_conductivity(c.source, Phonons(fc), current=(c.j, temperature, volume), max_time=max_time,
+                               flux=c.flux)
+    if c.flux is None:
+        c.notes.append(f"the modes' shares in a second pass over the frames: their velocities and heat-flux "
+                       f"matrices, {c.need / 1e9:.2g} GB, are more than may be held here")
+    bte = None
+    if fc.fc3 is not None:
+        matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
+        bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples, members=members)
+    return modal, bte
 
 def is_current_file(files) -> bool:
     """Whether ``files`` are one file of a run's heat current (a LAMMPS log, a ``fix ave/time`` or ``fix print`` file,
@@ -500,7 +556,7 @@ def fit_own_constants(trajectory, cutoff3: float, cutoff4: float | None = None,
                       n_resamples: int | None = None) -> OwnConstants:
     """The run's own effective constants (``trajmodes conductivity --cutoff3``): fitted to the forces of
     ``trajectory`` in one pass, the pair cutoff chosen from the data (never shorter than the range of the potential
-    the run's LAMMPS input states), the third order to ``cutoff3`` and the fourth to ``cutoff4`` (A), with
+    the run's LAMMPS input states), the third order to ``cutoff3`` and the fourth to ``cutoff4`` (Å), with
     ``n_resamples`` (default :data:`BTE_RESAMPLES`) block bootstrap resamples of the fit; where the run carries a
     committee of learned potentials, every member's constants too (:attr:`OwnConstants.members`)."""
     from trajmodes.forceconstants.committee import committee_view
@@ -543,7 +599,7 @@ class ConductivitySettings:
         How the current is read (:func:`heat_current_conductivity`): its columns, the other currents taken out, the
         runs of a log, the units and times of a file.
     temperature, volume : float, optional
-        K and A^3 (default the run's).
+        K and Å³ (default the run's).
     fstar : float, optional
         Cut-off frequency f* in THz (default the band of 90 % of the current's power).
     coefficients : int, optional
@@ -555,7 +611,7 @@ class ConductivitySettings:
     force_constants : str, optional
         Force constants (a phonopy folder or file, a trajmodes .nc) to split the integral over their modes.
     cutoff3, cutoff4 : float, optional
-        Fit the run's own constants (second order from the data, third to ``cutoff3``, fourth to ``cutoff4``, A) and
+        Fit the run's own constants (second order from the data, third to ``cutoff3``, fourth to ``cutoff4``, Å) and
         split over their modes, with the Boltzmann equation and the run's own lifetimes beside.
     plot_format : {"png", "pdf", "svg"}
         The figures' format.
