@@ -261,6 +261,19 @@ def rows_scaling() -> list:
             for row in r["rows"] if row.get("efficiency") is not None and row["cores"] > 1]
 
 
+def rows_sqw() -> list:
+    r = _load("structure_factor_large")["speed"]
+    from statistics import median
+    cpu_read = median(x["trajmodes_cpu"] / x["read_cpu"] for x in r["rounds"])
+    case = (f"S(q, omega), F(q, t), C_L, C_T of {r['atoms']:,} Cu atoms x {r['frames']} frames, {r['n_q']} q (path + "
+            f"powder), windows of {r['window']}; warm, median of {len(r['rounds'])} interleaved rounds")
+    return [("sqw", "dynasor", f"{case}, wall (CPU seconds: {r['ratio_cpu']['median']:.1f}x)",
+             f"{r['ratio']['median']:.1f}x", ">= 20x", _ok(r["ratio"]["median"] >= 20)),
+            ("sqw", "reading the frames", f"same, trajmodes / its reader alone (x, v), wall (CPU seconds: "
+             f"{cpu_read:.2f}x)", f"{r['over_read']['median']:.2f}x", "<= 1.5x",
+             _ok(r["over_read"]["median"] <= 1.5))]
+
+
 STAGES = {
     "fit": dict(cmd=["bench_fit.py"], quick=["bench_fit.py", "--no-memory", "--no-scaling", "--rounds", "5"],
                 results=["fit"], rows=rows_fit),
@@ -299,6 +312,9 @@ STAGES = {
     "scaling": dict(cmd=["bench_scaling.py", "--workers"], quick=["bench_scaling.py", "--cells", "12", "--size-gb",
                                                                   "0.1", "--commands", "fit,run"],
                     results=["scaling"], rows=rows_scaling),
+    "sqw": dict(cmd=["bench_structure_factor.py", "--large", "--frames", "1000", "--window", "250", "--rounds", "2"],
+                quick=["bench_structure_factor.py", "--large", "--frames", "300", "--window", "150", "--rounds", "1"],
+                results=["structure_factor_large"], rows=rows_sqw),
     "defaults_gan": dict(cmd=["bench_defaults_gan.py", "--bulk-check", "48", "--phono3py-subset", "2"],
                          quick=["bench_defaults_gan.py", "--dense"], results=["defaults_gan"], rows=rows_defaults_gan),
 }

@@ -4,9 +4,9 @@
  * gathered matrix is never stored; and the normal equations of those rows.
  *
  *   rows_into(u3, n_atoms, n_frames, table, n_c, i0, n_i, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx,
- *             vals, outrow, spread_src, spread_ptr, spread_dst, spread_w, out)
+ *             vals, outrow, spread_dst, spread_ptr, spread_src, spread_w, out)
  *   normal_into(u3, n_atoms, n_frames, table, n_c, col_j, col_b, col_l, col_c, col_m, col_d, colptr, rowidx, vals,
- *               outrow, spread_src, spread_ptr, spread_dst, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk
+ *               outrow, spread_dst, spread_ptr, spread_src, spread_w, f3, atoms, n_rows, n_tile, S, dsyrk
  *               [, n_rhs=1, w3=None, G=None, dgemm=None])
  *   fold_into(S, n, G, p), mirror_lower(G, p): the results of normal_into folded into a full symmetric A'A
  *
@@ -18,10 +18,11 @@
  *          table[col_m[c], i] (fourth order), for every atom i of the class
  * colptr, rowidx, vals: M in compressed sparse columns (int64, int64, float64)
  * outrow   int64 (rows of M): the row of ``out`` each row of M adds to
- * spread_src, spread_ptr, spread_dst, spread_w: after the columns of atom i, every row spread_src[s] of out is added,
- *          times spread_w[k], to the rows spread_dst[k] (k in spread_ptr[s] .. spread_ptr[s + 1]): the map from the
- *          sparser factored columns that are not parameters themselves onto the parameters (int64, int64, int64,
- *          float64; may be empty)
+ * spread_dst, spread_ptr, spread_src, spread_w: after the columns, the rows 3 q + a (a = 0, 1, 2) of out for every
+ *          q = spread_dst[d] receive the rows 3 spread_src[k] + a times spread_w[k] (k in spread_ptr[d] ..
+ *          spread_ptr[d + 1], added in that order): the map from the sparser factored columns that are not
+ *          parameters themselves onto the parameters, target by target, the same for the three components (int64,
+ *          int64, int64, float64; may be empty). Every source lies past every target.
  *
  * rows_into: the atoms i0 .. i0 + n_i - 1 of the class; out float64 (n_out_rows, n_i, n_frames), added to:
  *          out[outrow[r], i - i0, t] += M[r, c] x_c(i, t).
@@ -45,7 +46,9 @@
  *
  * Column by column for a tile of atoms: the column's values for every atom and frame of the tile gathered (and, third
  * and fourth order, multiplied) into one contiguous buffer, then one axpy per non-zero over the whole tile row, three
- * rows at a time (the buffer is read once for three updates); the spread then reads and writes the same rows. The
+ * rows at a time (the buffer is read once for three updates); the spread then reads and writes the same rows, target
+ * by target. A partner-table row is gathered once, all three components,
+ * for the run of columns that read it (the columns of one cluster come one after the other: design.py orders them). The
  * index work of a column is paid once per tile, not once per atom: at one frame a call (10^6 atoms) the axpys run
  * over a few thousand contiguous values instead of one. Each output value receives the same products in the same
  * order as column by column for one atom at a time, so the sums are the same to the last bit.
@@ -73,6 +76,27 @@ static int need(Py_buffer *b, Py_ssize_t bytes, const char *what)
     return 0;
 }
 
+/* The displacements of table row J of the atoms i0 .. i0 + n_i - 1, all three components: g[(b * n_i + i) * T + t] */
+static inline void gather3(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t T,
+                           const int32_t *TM_RESTRICT tj, Py_ssize_t n_i, double *TM_RESTRICT g)
+{
+    const double *TM_RESTRICT u0 = u, *TM_RESTRICT u1 = u + n_atoms * T, *TM_RESTRICT u2 = u + 2 * n_atoms * T;
+    double *TM_RESTRICT g0 = g, *TM_RESTRICT g1 = g + n_i * T, *TM_RESTRICT g2 = g + 2 * n_i * T;
+    if (T == 1) {
+        for (Py_ssize_t i = 0; i < n_i; i++) {
+            const Py_ssize_t j = tj[i];
+            g0[i] = u0[j], g1[i] = u1[j], g2[i] = u2[j];
+        }
+        return;
+    }
+    for (Py_ssize_t i = 0; i < n_i; i++) {
+        const Py_ssize_t j = (Py_ssize_t)tj[i] * T;
+        memcpy(g0 + i * T, u0 + j, sizeof(double) * T);
+        memcpy(g1 + i * T, u1 + j, sizeof(double) * T);
+        memcpy(g2 + i * T, u2 + j, sizeof(double) * T);
+    }
+}
+
 /* The loops, compiled for AVX2 and for the baseline instruction set; the loader picks one for the processor. */
 TM_TARGET_CLONES
 static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t T, const int32_t *TM_RESTRICT tab,
@@ -80,54 +104,41 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
                      const int64_t *TM_RESTRICT col_b, const int64_t *TM_RESTRICT col_l, const int64_t *TM_RESTRICT col_c,
                      const int64_t *TM_RESTRICT col_m, const int64_t *TM_RESTRICT col_d, const int64_t *TM_RESTRICT cp,
                      const int64_t *TM_RESTRICT ri, const double *TM_RESTRICT v, const int64_t *TM_RESTRICT orow,
-                     Py_ssize_t n_spread, const int64_t *TM_RESTRICT s_src, const int64_t *TM_RESTRICT s_ptr,
-                     const int64_t *TM_RESTRICT s_dst, const double *TM_RESTRICT s_w, Py_ssize_t n_sp_dst,
-                     const int64_t *TM_RESTRICT sp_dst, const int64_t *TM_RESTRICT sp_ptr,
+                     Py_ssize_t n_sp_dst, const int64_t *TM_RESTRICT sp_dst, const int64_t *TM_RESTRICT sp_ptr,
                      const int64_t *TM_RESTRICT sp_src, const double *TM_RESTRICT sp_w, double *TM_RESTRICT o,
                      double *TM_RESTRICT xs)
 {
     const Py_ssize_t row = n_i * T;                           /* one output row: (atom, frame) of the atoms */
+    /* the displacements of the partner-table rows the last columns read, all three components (columns of one
+     * cluster follow each other: its 3, 9 or 27 components gather their atoms once, not once a column) */
+    double *TM_RESTRICT gj = xs + row, *TM_RESTRICT gl = gj + 3 * row, *TM_RESTRICT gm = gl + 3 * row;
+    int64_t have_j = -1, have_l = -1, have_m = -1;
     for (Py_ssize_t c = 0; c < ncols; c++) {
-        /* the column's values for every atom and frame, gathered (and multiplied) into xs, contiguous; the kind of
-         * product chosen once per column, and one frame per call (the large cells) a loop over the atoms alone */
-        const int32_t *TM_RESTRICT tj = tab + col_j[c] * n_c + i0;
-        const double *TM_RESTRICT ub = u + col_b[c] * n_atoms * T;
-        if (col_l[c] < 0) {
-            if (T == 1)
-                for (Py_ssize_t i = 0; i < n_i; i++) xs[i] = ub[tj[i]];
-            else
-                for (Py_ssize_t i = 0; i < n_i; i++) memcpy(xs + i * T, ub + (Py_ssize_t)tj[i] * T, sizeof(double) * T);
-        } else {
-            const int32_t *TM_RESTRICT tl = tab + col_l[c] * n_c + i0;
-            const double *TM_RESTRICT uc = u + col_c[c] * n_atoms * T;
+        /* the column's values for every atom and frame, contiguous: a gathered component (second order) or the
+         * product of two (third) or three (fourth) */
+        if (col_j[c] != have_j) gather3(u, n_atoms, T, tab + col_j[c] * n_c + i0, n_i, gj), have_j = col_j[c];
+        const double *TM_RESTRICT x = gj + col_b[c] * row, *TM_RESTRICT col = x;
+        if (col_l[c] >= 0) {
+            if (col_l[c] != have_l) gather3(u, n_atoms, T, tab + col_l[c] * n_c + i0, n_i, gl), have_l = col_l[c];
+            const double *TM_RESTRICT y = gl + col_c[c] * row;
             if (col_m[c] < 0) {
-                if (T == 1)
-                    for (Py_ssize_t i = 0; i < n_i; i++) xs[i] = ub[tj[i]] * uc[tl[i]];
-                else
-                    for (Py_ssize_t i = 0; i < n_i; i++) {
-                        const double *TM_RESTRICT x = ub + (Py_ssize_t)tj[i] * T, *TM_RESTRICT y = uc + (Py_ssize_t)tl[i] * T;
-                        double *TM_RESTRICT xi = xs + i * T;
-                        for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t] * y[t];
-                    }
+                for (Py_ssize_t e = 0; e < row; e++) xs[e] = x[e] * y[e];
             } else {
-                const int32_t *TM_RESTRICT tm = tab + col_m[c] * n_c + i0;
-                const double *TM_RESTRICT ud = u + col_d[c] * n_atoms * T;
-                for (Py_ssize_t i = 0; i < n_i; i++) {
-                    const double *TM_RESTRICT x = ub + (Py_ssize_t)tj[i] * T, *TM_RESTRICT y = uc + (Py_ssize_t)tl[i] * T;
-                    const double *TM_RESTRICT z = ud + (Py_ssize_t)tm[i] * T;
-                    double *TM_RESTRICT xi = xs + i * T;
-                    for (Py_ssize_t t = 0; t < T; t++) xi[t] = x[t] * y[t] * z[t];
-                }
+                if (col_m[c] != have_m)
+                    gather3(u, n_atoms, T, tab + col_m[c] * n_c + i0, n_i, gm), have_m = col_m[c];
+                const double *TM_RESTRICT z = gm + col_d[c] * row;
+                for (Py_ssize_t e = 0; e < row; e++) xs[e] = x[e] * y[e] * z[e];
             }
+            col = xs;
         }
         int64_t k = cp[c];
-        for (; k + 2 < cp[c + 1]; k += 3) {          /* three rows at a time: xs read once for three updates */
+        for (; k + 2 < cp[c + 1]; k += 3) {          /* three rows at a time: the column read once for three updates */
             double *TM_RESTRICT d0 = o + orow[ri[k]] * row;
             double *TM_RESTRICT d1 = o + orow[ri[k + 1]] * row;
             double *TM_RESTRICT d2 = o + orow[ri[k + 2]] * row;
             const double w0 = v[k], w1 = v[k + 1], w2 = v[k + 2];
             for (Py_ssize_t e = 0; e < row; e++) {
-                const double xe = xs[e];
+                const double xe = col[e];
                 d0[e] += w0 * xe;
                 d1[e] += w1 * xe;
                 d2[e] += w2 * xe;
@@ -136,43 +147,26 @@ static void add_rows(const double *TM_RESTRICT u, Py_ssize_t n_atoms, Py_ssize_t
         for (; k < cp[c + 1]; k++) {
             double *TM_RESTRICT dst = o + orow[ri[k]] * row;
             const double w = v[k];
-            for (Py_ssize_t e = 0; e < row; e++) dst[e] += w * xs[e];
+            for (Py_ssize_t e = 0; e < row; e++) dst[e] += w * col[e];
         }
     }
-    if (n_spread == 0) return;
-    if (sp_ptr) {
-        /* the spread target by target (sp_*: the same pairs sorted by target, each target's sources in the order of
-         * s_src): a target row stays in cache while its sources are added, in the order they would be one source
-         * at a time, so every value gets the same sums */
-        for (Py_ssize_t d = 0; d < n_sp_dst; d++) {
-            double *TM_RESTRICT dst = o + sp_dst[d] * row;
-            for (int64_t k = sp_ptr[d]; k < sp_ptr[d + 1]; k++) {
-                const double *TM_RESTRICT src = o + sp_src[k] * row;
-                const double w = sp_w[k];
-                for (Py_ssize_t e = 0; e < row; e++) dst[e] += w * src[e];
-            }
-        }
-        return;
-    }
-    for (Py_ssize_t s = 0; s < n_spread; s++) {
-        const double *TM_RESTRICT src = o + s_src[s] * row;
-        for (int64_t k = s_ptr[s]; k < s_ptr[s + 1]; k++) {
-            double *TM_RESTRICT dst = o + s_dst[k] * row;
-            const double w = s_w[k];
-            for (Py_ssize_t e = 0; e < row; e++) dst[e] += w * src[e];
+    /* the spread target by target: a target row stays in cache while its sources are added, in the order listed
+     * (each source row read whole, in step with the prefetcher: a target held in registers while its sources were
+     * added a few values at a time ran at half the speed) */
+    for (Py_ssize_t d = 0; d < n_sp_dst; d++) {                  /* the three components' rows at once */
+        double *TM_RESTRICT dst = o + sp_dst[d] * 3 * row;
+        for (int64_t k = sp_ptr[d]; k < sp_ptr[d + 1]; k++) {
+            const double *TM_RESTRICT src = o + sp_src[k] * 3 * row;
+            const double w = sp_w[k];
+            for (Py_ssize_t e = 0; e < 3 * row; e++) dst[e] += w * src[e];
         }
     }
 }
 
 /* The buffers of a call, and the check of every index (once per call), so the loops read and write in bounds. */
 typedef struct {
-    Py_buffer u3, table, cj, cb, cl, cc, cm, cd, colptr, rowidx, vals, outrow, ssrc, sptr, sdst, sw;
-    Py_ssize_t n_atoms, T, n_c, ncols, nnz, nrows, n_tables, n_spread, n_sdst;
-    /* the spread by target (spread_by_target), or sp_mem NULL */
-    char *sp_mem;
-    Py_ssize_t n_sp_dst;
-    const int64_t *sp_dst, *sp_ptr, *sp_src;
-    const double *sp_w;
+    Py_buffer u3, table, cj, cb, cl, cc, cm, cd, colptr, rowidx, vals, outrow, sdst, sptr, ssrc, sw;
+    Py_ssize_t n_atoms, T, n_c, ncols, nnz, nrows, n_tables, n_sp_dst, n_sp;
 } tables_t;
 
 #define N_TABLE_BUFFERS 16
@@ -180,15 +174,13 @@ typedef struct {
 static Py_buffer *table_buffers(tables_t *t, Py_ssize_t k)
 {
     Py_buffer *all[N_TABLE_BUFFERS] = {&t->u3, &t->table, &t->cj, &t->cb, &t->cl, &t->cc, &t->cm, &t->cd,
-                                       &t->colptr, &t->rowidx, &t->vals, &t->outrow, &t->ssrc, &t->sptr, &t->sdst,
+                                       &t->colptr, &t->rowidx, &t->vals, &t->outrow, &t->sdst, &t->sptr, &t->ssrc,
                                        &t->sw};
     return all[k];
 }
 
 static void release(tables_t *t)
 {
-    free(t->sp_mem);
-    t->sp_mem = NULL;
     for (Py_ssize_t k = 0; k < N_TABLE_BUFFERS; k++) PyBuffer_Release(table_buffers(t, k));
 }
 
@@ -197,7 +189,7 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
 {
     t->ncols = t->cj.len / 8, t->nnz = t->rowidx.len / 8, t->nrows = t->outrow.len / 8;
     t->n_tables = t->n_c ? t->table.len / 4 / t->n_c : 0;
-    t->n_spread = t->ssrc.len / 8, t->n_sdst = t->sdst.len / 8;
+    t->n_sp_dst = t->sdst.len / 8, t->n_sp = t->ssrc.len / 8;
     if (t->n_atoms < 0 || t->T < 0 || t->n_c < 0 || n_out < 0) {
         PyErr_Format(PyExc_ValueError, "%s: a negative number of atoms, frames, class atoms or output rows", fn);
         return -1;
@@ -206,13 +198,13 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
         need(&t->cl, 8 * t->ncols, "col_l") || need(&t->cc, 8 * t->ncols, "col_c") ||
         need(&t->cm, 8 * t->ncols, "col_m") || need(&t->cd, 8 * t->ncols, "col_d") ||
         need(&t->colptr, 8 * (t->ncols + 1), "colptr") || need(&t->vals, 8 * t->nnz, "vals") ||
-        need(&t->sptr, 8 * (t->n_spread + 1), "spread_ptr") || need(&t->sw, 8 * t->n_sdst, "spread_w"))
+        need(&t->sptr, 8 * (t->n_sp_dst + 1), "spread_ptr") || need(&t->sw, 8 * t->n_sp, "spread_w"))
         return -1;
     const int32_t *tab = t->table.buf;
     const int64_t *col_j = t->cj.buf, *col_b = t->cb.buf, *col_l = t->cl.buf;
     const int64_t *col_c = t->cc.buf, *col_m = t->cm.buf, *col_d = t->cd.buf, *cp = t->colptr.buf;
     const int64_t *ri = t->rowidx.buf, *orow = t->outrow.buf;
-    const int64_t *s_src = t->ssrc.buf, *s_ptr = t->sptr.buf, *s_dst = t->sdst.buf;
+    const int64_t *s_dst = t->sdst.buf, *s_ptr = t->sptr.buf, *s_src = t->ssrc.buf;
     int bad = 0;
     for (Py_ssize_t c = 0; !bad && c < t->ncols; c++)
         if (col_j[c] < 0 || col_j[c] >= t->n_tables || col_l[c] >= t->n_tables || col_b[c] < 0 || col_b[c] > 2 ||
@@ -231,11 +223,22 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
         }
         if (lo < 0 || hi >= t->n_atoms) bad = 1;
     }
-    for (Py_ssize_t s = 0; !bad && s < t->n_spread; s++)
-        if (s_src[s] < 0 || s_src[s] >= n_out || s_ptr[s] < 0 || s_ptr[s] > s_ptr[s + 1] || s_ptr[s + 1] > t->n_sdst)
+    for (Py_ssize_t d = 0; !bad && d < t->n_sp_dst; d++)
+        if (s_dst[d] < 0 || s_dst[d] >= n_out / 3 || s_ptr[d] < 0 || s_ptr[d] > s_ptr[d + 1] || s_ptr[d + 1] > t->n_sp)
             bad = 1;
-    for (Py_ssize_t k = 0; !bad && k < t->n_sdst; k++)
-        if (s_dst[k] < 0 || s_dst[k] >= n_out) bad = 1;
+    for (Py_ssize_t k = 0; !bad && k < t->n_sp; k++)
+        if (s_src[k] < 0 || s_src[k] >= n_out / 3) bad = 1;   /* rows 3 s + a */
+    /* every source past every target: no row is read by the spread after it was written by it */
+    if (!bad && t->n_sp_dst > 0 && t->n_sp > 0) {
+        int64_t top = s_dst[0], low = s_src[0];
+        for (Py_ssize_t d = 0; d < t->n_sp_dst; d++) top = s_dst[d] > top ? s_dst[d] : top;
+        for (Py_ssize_t k = 0; k < t->n_sp; k++) low = s_src[k] < low ? s_src[k] : low;
+        if (low <= top) {
+            PyErr_Format(PyExc_ValueError, "%s: the spread reads rows %lld, at or before its target rows %lld: its "
+                         "sources must be the scratch rows past every parameter", fn, (long long)low, (long long)top);
+            return -1;
+        }
+    }
     if (bad) {
         PyErr_Format(PyExc_ValueError, "%s: an index of the basis or partner tables is out of range", fn);
         return -1;
@@ -243,65 +246,26 @@ static int check(tables_t *t, Py_ssize_t n_out, const char *fn)
     return 0;
 }
 
-/* The spread sorted by target (a counting sort; a source's pairs keep their order within each target): sp_dst the
- * targets that have sources, sp_ptr their ranges in sp_src, sp_w. One allocation (free t->sp_mem); 0, or -1 without
- * memory (the spread then runs source by source). */
-static int spread_by_target(tables_t *t, Py_ssize_t n_out)
-{
-    t->sp_mem = NULL, t->n_sp_dst = 0;
-    const Py_ssize_t n = t->n_sdst;
-    if (t->n_spread == 0 || n == 0) return 0;
-    const int64_t *s_src = t->ssrc.buf, *s_ptr = t->sptr.buf, *s_dst = t->sdst.buf;
-    const double *s_w = t->sw.buf;
-    char *mem = malloc(sizeof(int64_t) * (2 * (size_t)n_out + 2 + (size_t)n) + sizeof(double) * (size_t)n);
-    if (!mem) return -1;
-    int64_t *count = (int64_t *)mem;                      /* n_out + 1: pairs per target, then their starts */
-    int64_t *dst = count + n_out + 1, *src = dst + n_out + 1;
-    double *w = (double *)(src + n);
-    memset(count, 0, sizeof(int64_t) * (n_out + 1));
-    for (Py_ssize_t k = 0; k < n; k++) count[s_dst[k] + 1]++;
-    Py_ssize_t n_dst = 0;
-    for (Py_ssize_t r = 0; r < n_out; r++) {
-        if (count[r + 1]) dst[n_dst++] = r;
-        count[r + 1] += count[r];
-    }
-    for (Py_ssize_t s = 0; s < t->n_spread; s++)
-        for (int64_t k = s_ptr[s]; k < s_ptr[s + 1]; k++) {
-            const int64_t at = count[s_dst[k]]++;
-            src[at] = s_src[s];
-            w[at] = s_w[k];
-        }
-    /* count[r] is now the end of target r's range: the ranges of the targets with sources, in order */
-    int64_t *sp_ptr = count;                              /* reuse: n_dst + 1 entries, n_dst <= n_out */
-    int64_t prev = 0;
-    for (Py_ssize_t d = 0; d < n_dst; d++) {
-        const int64_t end = count[dst[d]];
-        sp_ptr[d] = prev;
-        prev = end;
-    }
-    sp_ptr[n_dst] = prev;
-    t->sp_mem = mem, t->n_sp_dst = n_dst, t->sp_dst = dst, t->sp_ptr = sp_ptr, t->sp_src = src, t->sp_w = w;
-    return 0;
-}
+/* the scratch add_rows needs for n_i atoms of T frames: one column's values and three gathered table rows of three
+ * components each, in float64 elements */
+#define XS_ROWS 10
 
 static void rows_of(tables_t *t, Py_ssize_t i0, Py_ssize_t n_i, double *out, double *xs)
 {
     add_rows(t->u3.buf, t->n_atoms, t->T, t->table.buf, t->n_c, i0, n_i, t->ncols, t->cj.buf, t->cb.buf, t->cl.buf,
-             t->cc.buf, t->cm.buf, t->cd.buf, t->colptr.buf, t->rowidx.buf, t->vals.buf, t->outrow.buf, t->n_spread,
-             t->ssrc.buf, t->sptr.buf, t->sdst.buf, t->sw.buf, t->n_sp_dst, t->sp_dst,
-             t->sp_mem ? t->sp_ptr : NULL, t->sp_src, t->sp_w, out, xs);
+             t->cc.buf, t->cm.buf, t->cd.buf, t->colptr.buf, t->rowidx.buf, t->vals.buf, t->outrow.buf, t->n_sp_dst,
+             t->sdst.buf, t->sptr.buf, t->ssrc.buf, t->sw.buf, out, xs);
 }
 
 static PyObject *rows_into(PyObject *self, PyObject *args)
 {
     (void)self;
     tables_t t;
-    t.sp_mem = NULL, t.n_sp_dst = 0;
     Py_buffer out;
     Py_ssize_t i0, n_i;
     if (!PyArg_ParseTuple(args, "y*nny*nnny*y*y*y*y*y*y*y*y*y*y*y*y*y*w*", &t.u3, &t.n_atoms, &t.T, &t.table, &t.n_c,
                           &i0, &n_i, &t.cj, &t.cb, &t.cl, &t.cc, &t.cm, &t.cd, &t.colptr, &t.rowidx, &t.vals,
-                          &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &out))
+                          &t.outrow, &t.sdst, &t.sptr, &t.ssrc, &t.sw, &out))
         return NULL;
     const Py_ssize_t n_out = (n_i > 0 && t.T > 0) ? out.len / 8 / (n_i * t.T) : 0;
     int bad = check(&t, n_out, "rows_into");
@@ -309,9 +273,7 @@ static PyObject *rows_into(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "rows_into: the atoms i0 .. i0 + n_i - 1 are not all in the class");
         bad = -1;
     }
-    if (!bad) spread_by_target(&t, n_out);              /* without memory: source by source, the same sums */
-    /* one column's values for the atoms and frames (the size of one output row) */
-    double *xs = bad ? NULL : malloc(sizeof(double) * (n_i * t.T > 0 ? n_i * t.T : 1));
+    double *xs = bad ? NULL : malloc(sizeof(double) * XS_ROWS * (n_i * t.T > 0 ? n_i * t.T : 1));
     if (!bad && !xs) { PyErr_NoMemory(); bad = -1; }
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
@@ -339,13 +301,12 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
 {
     (void)self;
     tables_t t;
-    t.sp_mem = NULL, t.n_sp_dst = 0;
     Py_buffer f3, atoms, S, w3 = {0}, G = {0};
     Py_ssize_t n_rows, n_tile, n_rhs = 1;
     PyObject *capsule, *weights = Py_None, *gmat = Py_None, *gemm_capsule = Py_None;
     if (!PyArg_ParseTuple(args, "y*nny*ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*nnw*O|nOOO", &t.u3, &t.n_atoms, &t.T, &t.table,
                           &t.n_c, &t.cj, &t.cb, &t.cl, &t.cc, &t.cm, &t.cd, &t.colptr, &t.rowidx, &t.vals,
-                          &t.outrow, &t.ssrc, &t.sptr, &t.sdst, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule,
+                          &t.outrow, &t.sdst, &t.sptr, &t.ssrc, &t.sw, &f3, &atoms, &n_rows, &n_tile, &S, &capsule,
                           &n_rhs, &weights, &gmat, &gemm_capsule))
         return NULL;
     int bad = 0;
@@ -369,8 +330,9 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
     const int64_t *orow = t.outrow.buf, *s_src = t.ssrc.buf;
     for (Py_ssize_t r = 0; r < t.outrow.len / 8; r++)
         if (orow[r] + 1 > n_buf_rows) n_buf_rows = orow[r] + 1;
-    for (Py_ssize_t s = 0; s < t.ssrc.len / 8; s++)
-        if (s_src[s] + 1 > n_buf_rows) n_buf_rows = s_src[s] + 1;
+    for (Py_ssize_t k = 0; k < t.ssrc.len / 8; k++)       /* a spread source: rows 3 s .. 3 s + 2 */
+        if (s_src[k] >= 0 && s_src[k] < PY_SSIZE_T_MAX / 4 && 3 * s_src[k] + 3 > n_buf_rows)
+            n_buf_rows = 3 * s_src[k] + 3;
     n_buf_rows = (n_buf_rows + 2) / 3 * 3;
     if (n_rhs < 1 || n_rows < 1 + n_rhs || n_tile < 1 || t.T < 0 || t.n_c < 0 ||
         need(&f3, 8 * n_rhs * 3 * t.n_atoms * t.T, "f3") || need(&atoms, 8 * t.n_c, "atoms") ||
@@ -393,11 +355,10 @@ static PyObject *normal_into(PyObject *self, PyObject *args)
         }
     }
     if (bad && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "normal_into: bad arguments");
-    if (!bad) spread_by_target(&t, n_buf_rows);         /* without memory: source by source, the same sums */
     const Py_ssize_t tile = n_tile < t.n_c ? n_tile : (t.n_c > 0 ? t.n_c : 1);
     const size_t buf_len = (size_t)n_buf_rows * tile * (t.T > 0 ? t.T : 1);
     double *buf = bad ? NULL : malloc(sizeof(double) * buf_len);
-    double *xs = bad ? NULL : malloc(sizeof(double) * tile * (t.T > 0 ? t.T : 1));
+    double *xs = bad ? NULL : malloc(sizeof(double) * XS_ROWS * tile * (t.T > 0 ? t.T : 1));
     if (!bad && (!buf || !xs)) { PyErr_NoMemory(); bad = 1; }
     if (!bad && t.T > 0 && (Py_ssize_t)3 * tile * t.T > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "normal_into: a tile is too large for BLAS");

@@ -46,7 +46,14 @@ class FileFormatError(ValueError):
 
 
 class TrajectoryFormatError(FileFormatError):
-    """A trajectory or structure file that cannot be read as it stands."""
+    """A trajectory or structure file that cannot be read as it stands.
+
+    Parameters
+    ----------
+    path, what, frame, line, fix
+        As :class:`FileFormatError`'s: the file, what is wrong, the 0-based frame and the 1-based line where it is,
+        and what the user can do about it (the message joins them in that order).
+    """
 
 
 class ForceConstantsFormatError(FileFormatError):

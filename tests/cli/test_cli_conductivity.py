@@ -64,14 +64,14 @@ def test_what_the_file_lacks_is_asked_for(tmp_path, capsys):
         assert not (out / "cepstral.nc").exists()
 
 
-def test_a_dump_of_per_atom_energies_stresses_and_velocities(tmp_path, capsys):
+def test_a_dump_of_per_atom_energies_stresses_and_velocities(tmp_path_factory, tmp_path, capsys):
     """The heat current made from a dump's per-atom columns in one pass (the temperature and volume of the same
     frames): the same kappa as the analysis of LAMMPS' own current from the log at the same steps, to 1e-5 (the
     currents agree to 1e-7); the stress it used is named."""
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
-    from tests.support.lammps_heat import argon_heat_dump
-    files = argon_heat_dump(tmp_path, True, steps=4000)
+    from tests.support.lammps_heat import shared_argon_heat_dump
+    files = shared_argon_heat_dump(tmp_path_factory, True, steps=4000)
     out = tmp_path / "k"
     assert main(["conductivity", str(files["dump"]), "--species", "Ar", "-o", str(out)]) == 0
     text = capsys.readouterr().out
@@ -85,16 +85,16 @@ def test_a_dump_of_per_atom_energies_stresses_and_velocities(tmp_path, capsys):
     assert float(ours.kappa) == pytest.approx(float(theirs.kappa), rel=1e-5)
 
 
-def test_the_integral_split_over_the_modes(tmp_path, capsys):
+def test_the_integral_split_over_the_modes(tmp_path_factory, tmp_path, capsys):
     """``--force-constants``: the running integral split over the modes of the Lennard-Jones potential's constants
     (Green-Kubo modal analysis): the modes' shares, written to modal.nc and drawn, sum to the running integral
     written beside them, to 1e-10; the command says both numbers."""
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
-    from tests.support.lammps_heat import argon_heat_dump
+    from tests.support.lammps_heat import shared_argon_heat_dump
     from trajmodes.lattice.cubic import cubic_lattice
     from trajmodes.potentials.pair import LennardJones
-    files = argon_heat_dump(tmp_path, True, steps=4000)
+    files = shared_argon_heat_dump(tmp_path_factory, True, steps=4000)
     sc, prim = cubic_lattice("fcc", 5.30, 2, ["Ar"], masses=[39.948])
     LennardJones(0.0104, 3.40, cutoff=8.5).force_constants(sc, prim).write(tmp_path / "ar.nc")
     out = tmp_path / "k"
@@ -111,13 +111,13 @@ def test_the_integral_split_over_the_modes(tmp_path, capsys):
     assert "second pass" not in text
 
 
-def test_the_current_and_its_splits_read_the_dump_once(tmp_path, monkeypatch):
+def test_the_current_and_its_splits_read_the_dump_once(tmp_path_factory, tmp_path, monkeypatch):
     """The current, its split over the velocities' frequency and its split over the modes from one read of the dump
     (the velocities and heat-flux matrices held from the current's pass); the shares are those of reading the frames
     again for each split, to rounding."""
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
-    from tests.support.lammps_heat import argon_heat_dump
+    from tests.support.lammps_heat import shared_argon_heat_dump
     from trajmodes.io.trajectories.lammps import LammpsDumpSource
     from trajmodes.lattice.cubic import cubic_lattice
     from trajmodes.phonons.harmonic.phonons import Phonons
@@ -125,7 +125,7 @@ def test_the_current_and_its_splits_read_the_dump_once(tmp_path, monkeypatch):
     from trajmodes.trajectory.reading import read
     from trajmodes.transport.current import heat_current_of_run
     from trajmodes.transport.decomposition import modal_conductivity, spectral_conductivity
-    files = argon_heat_dump(tmp_path, True, steps=4000)
+    files = shared_argon_heat_dump(tmp_path_factory, True, steps=4000)
     sc, prim = cubic_lattice("fcc", 5.30, 2, ["Ar"], masses=[39.948])
     fc = LennardJones(0.0104, 3.40, cutoff=8.5).force_constants(sc, prim)
     fc.write(tmp_path / "ar.nc")
@@ -150,7 +150,7 @@ def test_the_current_and_its_splits_read_the_dump_once(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_the_routes_side_by_side(tmp_path, capsys):
+def test_the_routes_side_by_side(tmp_path_factory, tmp_path, capsys):
     """Constants with a third order (the Lennard-Jones potential's, on a 3x3x3 cubic supercell): the Boltzmann
     equation's conductivity with classical occupations at the run's temperature beside the Green-Kubo one, on meshes
     until two agree to 3 % and on the MD supercell's 108 q-points at three broadenings; written, drawn and said. The
@@ -159,10 +159,10 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     anharmonic crystal. A 16 ps run reads low (0.21 +- 0.06), and the command says why."""
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
-    from tests.support.lammps_heat import argon_heat_dump
+    from tests.support.lammps_heat import shared_argon_heat_dump
     from trajmodes.lattice.cubic import cubic_lattice
     from trajmodes.potentials.pair import LennardJones
-    files = argon_heat_dump(tmp_path, True, steps=20000)
+    files = shared_argon_heat_dump(tmp_path_factory, True, steps=20000)
     sc, prim = cubic_lattice("fcc", 5.30, 3, ["Ar"], masses=[39.948])
     LennardJones(0.0104, 3.40, cutoff=8.5).force_constants3(sc, prim, layout="compact").write(tmp_path / "ar3.nc")
     out = tmp_path / "k"
@@ -184,7 +184,7 @@ def test_the_routes_side_by_side(tmp_path, capsys):
     nma = xr.load_dataset(out / "mode_lifetimes.nc")                     # 80 ps resolve few of the widths
     assert 0.5 < float(nma.missing_share) < 1 and "normal-mode analysis" in text and "% of sum C v^2 has none" in text
     assert "WARNING: the running integral stops at 8 ps" in text           # a tenth of the run, about one lifetime
-    short = argon_heat_dump(tmp_path / "short", True, steps=4000) if (tmp_path / "short").mkdir() is None else None
+    short = shared_argon_heat_dump(tmp_path_factory, True, steps=4000)
     assert main(["conductivity", str(short["dump"]), "--species", "Ar", "--force-constants", str(tmp_path / "ar3.nc"),
                  "-o", str(tmp_path / "s")]) == 0
     text = capsys.readouterr().out
@@ -196,7 +196,7 @@ def test_the_routes_side_by_side(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
+def test_the_runs_own_constants_with_error_bars(tmp_path_factory, tmp_path, capsys, monkeypatch):
     """``--cutoff3`` (and ``--cutoff4``): the run's own constants fitted to its forces (written to fc.nc, with a third
     and a fourth order) and used for every route; four-phonon scattering lowers the Boltzmann equation's kappa; it
     gets an error bar from the bootstrap resamples of that fit (a spread
@@ -205,12 +205,12 @@ def test_the_runs_own_constants_with_error_bars(tmp_path, capsys, monkeypatch):
     if lammps_module() is None:
         pytest.skip("the lammps Python module is not installed")
     import trajmodes.workflows.transport as wt
-    from tests.support.lammps_heat import argon_heat_dump
+    from tests.support.lammps_heat import shared_argon_heat_dump
     from trajmodes.forceconstants.model import ForceConstants
     monkeypatch.setattr(wt, "BTE_MESHES", (4, 6))
     monkeypatch.setattr(wt, "BTE_ERROR_MESH", 4)
     monkeypatch.setattr(wt, "BTE_RESAMPLES", 5)
-    files = argon_heat_dump(tmp_path, True, steps=20000, forces=True)
+    files = shared_argon_heat_dump(tmp_path_factory, True, steps=20000, forces=True)
     out = tmp_path / "k"
     assert main(["conductivity", str(files["dump"]), "--species", "Ar", "--cutoff3", "5.5", "--cutoff4", "4.0",
                  "-o", str(out)]) == 0

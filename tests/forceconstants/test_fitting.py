@@ -185,12 +185,16 @@ def test_compiled_rows_equal_the_numpy_products(cu, monkeypatch):
 
     with pytest.raises(ValueError, match="out of range"):
         rows(k["table"], o.spread)
-    src, ptr, dst, w = o.spread
+    dst, ptr, src, w = o.spread                          # target by target
     assert len(src) > 0                                  # Cu's third order has columns spread onto the parameters
     bad = dst.copy()
     bad[0] = 3 * kern.n_out                              # a spread onto a row past the block
     with pytest.raises(ValueError, match="out of range"):
-        rows(o.kernels[0]["table"], (src, ptr, bad, w))
+        rows(o.kernels[0]["table"], (bad, ptr, src, w))
+    bad = src.copy()
+    bad[0] = dst[0]                                      # a source that is a target: read while it is written
+    with pytest.raises(ValueError, match="scratch rows past every parameter"):
+        rows(o.kernels[0]["table"], (dst, ptr, bad, w))
     with pytest.raises(ValueError, match="not all in the class"):
         rows(o.kernels[0]["table"], o.spread, i0=1)
     # the tiled normal equations refuse the same bad tables, and atoms that do not exist

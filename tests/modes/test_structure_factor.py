@@ -231,6 +231,61 @@ def test_rigid_translation_is_exact():
     np.testing.assert_allclose(ds.frequency.values, w / (2 * np.pi))
 
 
+def test_two_species_lattice_far_outside_the_cell_is_exact_over_blocks_of_atoms(monkeypatch):
+    """A CsCl crystal (A at the corners, B at the body centres of 3 x 4 x 5 cells: 60 atoms each, not a whole
+    number of the kernel's blocks of 32) moving rigidly at c, its positions tens of cells outside the MD cell: at a
+    reciprocal vector G of the cubic lattice rho_A = N_A exp(i G.c t), rho_B = N_B exp(i G.(b + c t)), so
+    F_AA = N_A^2 / N cos(G.c t), F_AB = 2 N_A N_B / N cos(G.b) cos(G.c t), C_L = (G^.c)^2 F and
+    C_T = |c_perp|^2 F / 2, exactly; every other q commensurate with the cell (negative and zero multiples among
+    them) gives zero. The same with the spans' atoms split over several tasks (their blocks read in place) and with
+    the numpy route."""
+    from trajmodes.modes import density_correlations as dc
+    from trajmodes.modes import structure_factor as sf
+    import trajmodes.resources as resources
+    a, n, dt = 2.9, 30, 0.01
+    cells = np.array([3, 4, 5])
+    corner = a * np.array([[i, j, k] for i in range(3) for j in range(4) for k in range(5)], float)
+    b = np.full(3, a / 2)
+    base = np.concatenate([corner, corner + b]) + a * np.array([37.0, -52.0, 61.0])  # far outside the cell
+    c = np.array([0.9, -0.35, 0.6])                                                   # Angstrom/ps
+    t = dt * np.arange(n)
+    x = base[None] + t[:, None, None] * c
+    species = ["Co"] * 60 + ["Al"] * 60
+    m = np.array([[3, 0, 0], [0, -4, 0], [3, 4, -5], [-6, 8, 10], [6, -4, 5],          # G (h k l of the cubic cell)
+                  [1, 0, 0], [0, 1, -2], [2, -3, 1]])                                   # not G: zero
+    q = 2 * np.pi * m / (a * cells)
+    G = slice(0, 5)
+    window = 11
+    phase = np.cos(np.outer(q[G] @ c, t[:window]))                                     # (G, time)
+    qh = q / np.linalg.norm(q, axis=1)[:, None]
+    cl2 = (qh[G] @ c) ** 2
+    want = {"Fqt_coh_Al_Al": 60 ** 2 / 120 * phase, "Fqt_coh_Co_Co": 60 ** 2 / 120 * phase,
+            "Fqt_coh_Al_Co": (2 * 60 * 60 / 120 * np.cos(q[G] @ b))[:, None] * phase}
+    want["Fqt_coh"] = sum(want.values())
+    want["Clqt"] = cl2[:, None] * want["Fqt_coh"]
+    want["Ctqt"] = (0.5 * (c @ c - cl2))[:, None] * want["Fqt_coh"]
+
+    def check(ds):
+        for k, w in want.items():
+            np.testing.assert_allclose(ds[k].values[G], w, rtol=0, atol=1e-11 * np.abs(w).max(), err_msg=k)
+            np.testing.assert_allclose(ds[k].values[5:], 0.0, rtol=0, atol=1e-11 * np.abs(w).max(), err_msg=k)
+
+    def run():
+        traj = trajmodes.from_arrays(x, a * np.diag(cells.astype(float)), species,
+                                     velocities=np.broadcast_to(c, x.shape), frame_interval=dt, chunk_frames=4)
+        return dynamic_structure_factor(traj, q, window=window, cartesian=True, incoherent=False)
+    whole = run()
+    check(whole)
+    monkeypatch.setattr(resources, "HOLD_BYTES", 120 * 48 * 8)                          # spans of 2 chunks
+    monkeypatch.setattr(sf, "MIN_BLOCK_ATOMS", 25)                                       # 4 blocks of atoms
+    spans, wave, blocks = sf._plan(np.arange(0, n + 4, 4).clip(max=n), 120, window, True, 2, None, None)
+    assert blocks == 4 and spans[0] == (0, 2)
+    split = run()
+    check(split)
+    monkeypatch.setattr(dc, "_density", None)                                           # the numpy route
+    check(run())
+
+
 def test_reduced_and_cartesian_q_agree_and_weights_scale_the_partials(runs):
     traj = _read(runs, "coal")[:120]
     q = np.array([[1 / 3, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
@@ -370,7 +425,8 @@ def test_chunk_terms_powers_of_the_cell_phases_equal_the_direct_sums():
 def test_chunk_terms_compiled_densities_equal_the_numpy_route(monkeypatch):
     """The compiled kernel that makes the lattice phases and sums them over the atoms in one pass (densities and
     currents alone, and with the phases kept for the incoherent sums, two species, negative and zero multiples) gives
-    what the numpy route gives, to round-off; it refuses a multiple beyond its power tables."""
+    what the numpy route gives, to round-off; it refuses a multiple beyond its power tables and an atom index
+    outside the frames."""
     from trajmodes.modes import density_correlations as dc
     assert dc._density is not None                               # built with the package
     rng = np.random.default_rng(11)
@@ -392,6 +448,10 @@ def test_chunk_terms_compiled_densities_equal_the_numpy_route(monkeypatch):
         if i0 is not None:
             np.testing.assert_allclose(i, i0, rtol=0, atol=1e-11 * np.abs(i0).max())
     monkeypatch.undo()
-    with pytest.raises(ValueError, match="exceeds top"):
-        dc._density.densities(np.zeros((1, 1, 3)), 1, 1, m, np.array([1, 1, 1]), np.empty(0), 1, 0,
-                              np.zeros((1, 1, 2 * len(m))), np.empty(0))
+    call = dict(x=np.zeros((1, 2, 3)), idx=np.arange(2), m=m)
+    for bad, match in ((dict(m=m * 10 ** 6), "beyond the largest multiple"), (dict(idx=np.array([0, 2])),
+                                                                                  r"idx\[1\] = 2 is not an atom of 2")):
+        k = {**call, **bad}
+        with pytest.raises(ValueError, match=match):
+            dc._density.densities(k["x"], 1, 2, k["idx"], np.eye(3), np.empty(0), k["m"], 0,
+                                  np.zeros((1, 1, 2 * len(k["m"]))), np.empty(0))

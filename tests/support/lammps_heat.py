@@ -77,6 +77,17 @@ def argon_heat_dump(folder, centroid: bool = True, steps: int = 200, forces: boo
     return files
 
 
+def shared_argon_heat_dump(tmp_path_factory, centroid: bool = True, steps: int = 200, forces: bool = False) -> dict:
+    """:func:`argon_heat_dump` made once per test session for the same arguments and shared by every test and test
+    worker that asks for it (tests/support/session_store.py): the tests only read it, their outputs go to their own
+    folders. Paths of ``dump`` and ``log``."""
+    from tests.support.session_store import once_per_session
+    inputs = dict(centroid=centroid, steps=steps, forces=forces, input=ARGON_DUMP)
+    folder = once_per_session(tmp_path_factory, "argon_heat_dump", inputs,
+                              lambda f: argon_heat_dump(f, centroid, steps, forces))
+    return {"dump": folder / "argon.lammpstrj", "log": folder / "log.lammps"}
+
+
 #: a crystal of a many-body potential dumped like ARGON_DUMP, with its input written next to the dump (so the reader
 #: finds the pair_style it names): fcc Cu with EAM (its forces are sums of pair forces: the six-column stress gives
 #: the same current as the centroid one), diamond Si with Stillinger-Weber (three-body: only the centroid stress gives

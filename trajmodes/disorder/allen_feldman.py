@@ -167,7 +167,7 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
     xarray.Dataset
         Over ``mode``: ``frequency`` (THz), ``diffusivity`` (mm^2/s; NaN for modes that carry nothing),
         ``participation_ratio``, ``physical`` (bool); over (``mode``, ``cartesian``): ``diffusivity_components``
-        D_i^aa (mm^2/s). Attributes: the volume (A^3), width, shape, truncate.
+        D_i^aa (mm^2/s). Attributes: the volume (Å³), width, shape, truncate.
     """
     import xarray as xr
     broadening_kernel(0.0, width, shape)                                      # checks width and shape

@@ -10,7 +10,7 @@ many atoms a mode moves (R. J. Bell and P. Dean, Discuss. Faraday Soc. 50, 55 (1
 J. L. Feldman, J. Fabian and F. Wooten, Philos. Mag. B 79, 1715 (1999)).
 
 Units: eV, Angstrom, amu; frequencies nu in THz (nu = THZ sqrt(lambda), lambda an eigenvalue of D in
-eV/(A^2 amu)).
+eV/(Å² amu)).
 """
 from __future__ import annotations
 
@@ -39,13 +39,13 @@ class GlassHarmonic:
     Attributes
     ----------
     dynamical : scipy.sparse.csr_matrix, shape (3 N, 3 N)
-        D_ij = Phi_ij / sqrt(m_i m_j), eV/(A^2 amu); rows and columns 3 i + a; symmetric.
+        D_ij = Phi_ij / sqrt(m_i m_j), eV/(Å² amu); rows and columns 3 i + a; symmetric.
     cell : ndarray, shape (3, 3)
-        Rows are the lattice vectors, A.
+        Rows are the lattice vectors, Å.
     positions : ndarray, shape (N, 3)
-        A.
+        Cartesian positions of the atoms, Å.
     masses : ndarray, shape (N,)
-        amu.
+        Mass of each atom, amu.
     """
 
     dynamical: object
@@ -70,13 +70,13 @@ class GlassHarmonic:
         Parameters
         ----------
         force_constants : ndarray (N, N, 3, 3) or (3 N, 3 N), or scipy sparse (3 N, 3 N), or ForceConstants
-            Phi_ij in eV/A^2, every periodic image summed; a
+            Phi_ij in eV/Å², every periodic image summed; a
             :class:`~trajmodes.forceconstants.model.ForceConstants` in the full layout of ``crystal`` (its
             ``fc2``).
         crystal : Crystal
             The cell (positions, cell, masses).
         threshold : float
-            eV/A^2; entries of smaller magnitude are dropped (0 keeps every non-zero).
+            eV/Å²; entries of smaller magnitude are dropped (0 keeps every non-zero).
 
         Raises
         ------
@@ -111,7 +111,7 @@ class GlassHarmonic:
 
     @property
     def volume(self) -> float:
-        """A^3."""
+        """Å³."""
         return float(abs(np.linalg.det(self.cell)))
 
     def position_weighted(self) -> list:
@@ -143,7 +143,7 @@ class GlassModes:
     method : str
         ``"dense"`` (every mode, LAPACK) or ``"shift-invert"`` (a window, ARPACK).
     masses : ndarray, shape (N,)
-        amu.
+        Mass of each atom, amu.
     """
 
     frequencies: np.ndarray
@@ -184,7 +184,7 @@ def participation_ratios(eigenvectors, masses) -> np.ndarray:
     eigenvectors : ndarray, shape (3 N, n)
         Mass-weighted eigenvectors (columns), component 3 i + a.
     masses : array_like, shape (N,)
-        amu.
+        Mass of each atom, amu (undoes the mass weighting of the eigenvectors).
 
     Returns
     -------

@@ -96,7 +96,7 @@ def _extreme_eigenvalue(dynamical, which: str) -> float:
 
 
 def spectrum_top(dynamical) -> float:
-    """The highest frequency (THz) of a sparse dynamical matrix (eV/(A^2 amu)), by Lanczos: where the kernel
+    """The highest frequency (THz) of a sparse dynamical matrix (eV/(Å² amu)), by Lanczos: where the kernel
     polynomial densities are drawn up to by default (the Chebyshev interval of :func:`spectral_bounds` reaches a
     little beyond it, and at its ends the kernel's 1/sqrt(1 - x^2) is singular)."""
     return float(THZ * np.sqrt(max(_extreme_eigenvalue(dynamical, "LA"), 0.0)))
@@ -134,7 +134,9 @@ def kpm_moments(H, S, vectors: np.ndarray, n_moments: int):
     S : list of sparse (K, K)
         The position-weighted matrices.
     vectors : ndarray, shape (K, r)
+        The vectors r, one per column: random (Rademacher) vectors of a stochastic trace, or unit vectors.
     n_moments : int
+        Chebyshev moments M to compute.
 
     Returns
     -------
@@ -166,6 +168,7 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
     Parameters
     ----------
     model : GlassHarmonic
+        The disordered cell's sparse dynamical matrix and positions (:class:`~trajmodes.disorder.glass.GlassHarmonic`).
     frequencies : array_like, optional
         THz, where to evaluate (default: 200 points over the spectrum).
     n_moments : int
@@ -177,6 +180,8 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
     exact_trace : bool
         Use the 3N unit vectors instead (the exact traces; for checks on small cells).
     memory_fraction : float
+        Share of the available memory the Chebyshev sequences may take (default 0.5); more is refused with what to
+        change.
 
     Returns
     -------
@@ -256,7 +261,7 @@ def kpm_partial_dos(dynamical, groups: dict, frequencies=None, n_moments: int = 
     Parameters
     ----------
     dynamical : sparse (3N, 3N)
-        The mass-weighted dynamical matrix, eV/(A^2 amu) (:attr:`GlassHarmonic.dynamical`,
+        The mass-weighted dynamical matrix, eV/(Å² amu) (:attr:`GlassHarmonic.dynamical`,
         :func:`~trajmodes.disorder.mass_disorder.sample_dynamical_matrix`).
     groups : dict
         Name -> atom indices.

@@ -88,14 +88,14 @@ def sample_dynamical_matrix(force_constants, masses, sample_constants=None):
     masses : array_like (N,)
         The mass of every atom, amu.
     sample_constants : scipy.sparse matrix (3N, 3N), optional
-        The sample's own constants, eV/A^2, rows and columns 3 i + a in the supercell's atom order (a species-resolved
+        The sample's own constants, eV/Å², rows and columns 3 i + a in the supercell's atom order (a species-resolved
         fit's :attr:`~trajmodes.forceconstants.fit.EffectiveForceConstants.sample_force_constants_`: force-constant
         disorder); used instead of ``force_constants`` repeated over the lattice.
 
     Returns
     -------
     scipy.sparse.csr_matrix (3N, 3N)
-        D_ij = Phi_ij / sqrt(m_i m_j), eV/(A^2 amu), rows and columns 3 i + a; as many 3 x 3 blocks as the constants
+        D_ij = Phi_ij / sqrt(m_i m_j), eV/(Å² amu), rows and columns 3 i + a; as many 3 x 3 blocks as the constants
         reach (no array over pairs of atoms).
     """
     import scipy.sparse as sp
@@ -138,7 +138,7 @@ def virtual_crystal_modes(force_constants, mbar, qpoints) -> tuple[np.ndarray, n
     Returns
     -------
     frequencies : ndarray (nq, 3n)
-        THz.
+        Frequencies of the virtual crystal's modes at each q, THz.
     vectors : ndarray (nq, 3N, 3n) complex
         v_{q nu}(3 i + a) = e_{k(i) a}(q nu) exp(2 pi i q . x_i) / sqrt(N_c): unit columns.
     """
@@ -190,7 +190,7 @@ def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, si
         Half width at half maximum of the Lorentzian each mode is drawn with, THz; default three times the mean
         spacing of the sample's modes (a smooth curve from discrete modes).
     sample_constants : scipy.sparse matrix (3N, 3N), optional
-        The sample's own constants (eV/A^2, :func:`sample_dynamical_matrix`): the lineshapes then hold the
+        The sample's own constants (eV/Å², :func:`sample_dynamical_matrix`): the lineshapes then hold the
         force-constant disorder too; ``force_constants`` (the virtual crystal's) give the modes projected on.
 
     Returns
@@ -277,7 +277,7 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
         As :func:`exact_lineshapes` without the sample's modes (``mode_frequency``, ``weight``): ``frequency_vca``,
         ``mean_frequency``, ``frequency_shift``, ``rms_width``, ``spectral_function``, ``unfolded``; and
         ``chebyshev_moments`` (q, branch, moment), mu_n = v^dagger T_n(D~) v with D~ = (D - b) / a, ``b`` and ``a``
-        (eV/(A^2 amu)) attributes (:func:`trajmodes.disorder.kpm.spectral_bounds`); attribute ``n_moments``.
+        (eV/(Å² amu)) attributes (:func:`trajmodes.disorder.kpm.spectral_bounds`); attribute ``n_moments``.
     """
     import scipy.sparse as sp
 

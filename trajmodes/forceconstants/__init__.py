@@ -21,8 +21,9 @@ _LAZY = {
     # cutoffs, and the scan of every pair cutoff whose frequencies phonons.harmonic.convergence converges
     "cutoff_length": "cutoffs", "largest_cutoff": "convergence", "scan_cutoffs": "convergence",
     "SHELL_TOL": "convergence", "COND_WARN": "report", "format_cutoff_table": "report",
-    # error bars: the block bootstrap's standard error; a committee's members standing for the resamples
-    "bootstrap_std": "uncertainty", "committee_view": "committee",
+    # error bars: the block bootstrap's standard error and the blocking ratio above which its segments are too short; a
+    # committee's members standing for the resamples
+    "bootstrap_std": "uncertainty", "BLOCKING_WARN": "uncertainty", "committee_view": "committee",
     # the normal equations of a run that is still growing (trajmodes watch)
     "GrowingNormal": "streaming",
     # what the free energy of a run's frames shares with the fit: the box's fluctuating strains, the supercell

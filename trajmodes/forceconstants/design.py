@@ -61,11 +61,11 @@ TILE_BYTES = 1 << 18
 #: but at least this many rows per tile (atoms x 3 components x frames): the rank-k update of A'A reads and writes
 #: its P^2 elements once per tile, so with few rows it is bound by memory, not arithmetic (at P = 5,000 a one-thread
 #: dsyrk of 16 rows ran at 8 Gflop/s, of 128 rows and more at 35-39; of 258-1,536 rows at 43-46, the large-k rate).
-#: With that, the rows themselves are the rest: built in one pass (each column's gather chosen once, not per atom; the
-#: spread target by target) and A'A updated in place (no (P + K + 1)^2 matrix zeroed and folded per call), one frame
-#: of 512-atom Si took 1.3-1.4x of one dsyrk of all its 1,536 rows at P = 2,305-5,038 (was 1.8-2.3x; one thread,
-#: benchmarks/bench_normal_equations.py); a perf profile at P = 2,305: 76 % in the rank update (its large-k rate),
-#: 18 % building rows (half of it the gathers), 2 % the mirror of A'A, 1 % the index checks.
+#: With that, the rows themselves are the rest: built in one pass (a cluster's atoms gathered once for its 3, 9 or 27
+#: columns from a partner table of one row per atom; the spread target by target) and A'A updated in place (no
+#: (P + K + 1)^2 matrix zeroed and folded per call), one frame of 512-atom Si took 1.16-1.21x of one dsyrk of all its
+#: 1,536 rows at P = 3,270-6,767 and 1.30x at 2,305 (one thread, benchmarks/bench_normal_equations.py); a perf
+#: profile at P = 3,270: 84 % in the rank update (its large-k rate), 11 % building rows, 3 % the mirror of A'A.
 TILE_ROWS = 768
 #: and at most this many bytes of rows per tile (the buffer is (rows of the kernel) x (rows per update) float64)
 TILE_MAX_BYTES = 1 << 26
@@ -157,6 +157,7 @@ class _Order:
                 a, bcol = np.divmod(rem[sel], 3)
                 cols = bcol * len(ents) + local[entry[sel]]                       # (b, e)
                 shape = 3 * len(ents)
+                column_atoms = [sites[ents, 1]]
                 partners = [partner_indices(smap, p2s, k, sites[ents, 1], atoms)]
                 data, rows = E.data[sel], a * self.n_cols + E.col[sel]
             elif o == 4:                        # every entry gathered: the 27 products u_jb u_lc u_md, columns (bcd, e)
@@ -166,7 +167,8 @@ class _Order:
                 a, bcd = np.divmod(rem[sel], 27)
                 cols = bcd * len(ents) + local[entry[sel]]
                 shape = 27 * len(ents)
-                partners = [partner_indices(smap, p2s, k, sites[ents, c], atoms) for c in (1, 2, 3)]
+                column_atoms = [sites[ents, c] for c in (1, 2, 3)]
+                partners = [partner_indices(smap, p2s, k, x, atoms) for x in column_atoms]
                 data, rows = E.data[sel], a * self.n_cols + E.col[sel]
             else:
                 j, l = sites[ents, 1], sites[ents, 2]
@@ -195,29 +197,36 @@ class _Order:
                 rows = a[sel] * self.n_cols + E.col[sel]
                 data = E.data[sel]
                 shape = 9 * n_off + 6 * n_diag
-                partners = [partner_indices(smap, p2s, k, sites[off, 1], atoms),
-                            partner_indices(smap, p2s, k, sites[off, 2], atoms),
-                            partner_indices(smap, p2s, k, sites[diag, 1], atoms)]
+                column_atoms = [sites[off, 1], sites[off, 2], sites[diag, 1]]
+                partners = [partner_indices(smap, p2s, k, x, atoms) for x in column_atoms]
             M = sp.csr_matrix((coef * data, (rows, cols)), shape=(3 * self.n_cols, shape))
             M.sum_duplicates()
             M.eliminate_zeros()
-            self.kernels.append(self._kernel_tables(M, partners))
+            # the compiled kernel's partner table: one row per column atom (the pair entries' atoms are distinct;
+            # the clusters of three and four share theirs: at r3 = 10 A in 512-atom Si 512 rows, not 17,238), so a
+            # tile's rows of it stay in cache; table_row: the row of every row of the partners
+            if o == 2:
+                table, table_row = partners[0], np.arange(len(partners[0]))
+            else:
+                unique_atoms, table_row = np.unique(np.concatenate(column_atoms), return_inverse=True)
+                table = partner_indices(smap, p2s, k, unique_atoms, atoms)
+            self.kernels.append(self._kernel_tables(M, partners, table, table_row.reshape(-1)))
             dense = M.nnz > 0.3 * M.shape[0] * M.shape[1]
             self.classes.append((atoms, partners, M.toarray() if dense else M))
 
-    def _kernel_tables(self, M, partners) -> dict:
-        """What the compiled kernel needs for one class: the partner table, and for every column of M the
-        displacement components (and table rows) whose product it is, with M in compressed sparse columns."""
+    def _kernel_tables(self, M, partners, table, table_row) -> dict:
+        """What the compiled kernel needs for one class: the partner ``table``, and for every column of M the
+        displacement components (and table rows) whose product it is, with M in compressed sparse columns; the rows
+        of the ``partners`` are the rows ``table_row`` of ``table``."""
         col_m = col_d = None
         if self.order == 2:
             (p0,) = partners
             n_e = p0.shape[0]
             b, e = np.divmod(np.arange(3 * n_e), n_e)
-            table, col_j, col_b, col_l, col_c = p0, e, b, np.full(3 * n_e, -1), np.zeros(3 * n_e)
+            col_j, col_b, col_l, col_c = e, b, np.full(3 * n_e, -1), np.zeros(3 * n_e)
         elif self.order == 4:                                                  # columns (bcd, e), as gathered()
             n_q = partners[0].shape[0]
             bcd, e = np.divmod(np.arange(27 * n_q), n_q)
-            table = np.concatenate(partners)
             col_j, col_l, col_m = e, n_q + e, 2 * n_q + e
             col_b, col_c, col_d = bcd // 9, bcd // 3 % 3, bcd % 3
         else:
@@ -225,21 +234,26 @@ class _Order:
             n_off, n_diag = pj.shape[0], pd.shape[0]
             bc, n = np.divmod(np.arange(9 * n_off), n_off)
             m, d = np.divmod(np.arange(6 * n_diag), n_diag)
-            table = np.concatenate([pj, pl, pd])
             col_j = np.concatenate([n, 2 * n_off + d])
             col_l = np.concatenate([n_off + n, 2 * n_off + d])
             col_b = np.concatenate([bc // 3, self._PAIRS[m, 0]])
             col_c = np.concatenate([bc % 3, self._PAIRS[m, 1]])
         C = sp.csc_matrix(M)
         C.sort_indices()
-        # columns grouped by the first parameter they feed (the parameters of an orbit of clusters are consecutive),
-        # then by their cluster: consecutive columns write the same few rows, which stay in cache
+        # the columns of one cluster (the same partner-table rows: 3, 9 or 27 components) one after the other, so the
+        # kernel gathers its atoms once; the clusters ordered by the first parameter they feed (the parameters of an
+        # orbit of clusters are consecutive): consecutive columns write the same few rows, which stay in cache
         first = np.full(C.shape[1], C.shape[0], dtype=np.int64)
         nz = np.diff(C.indptr) > 0
         first[nz] = C.indices[C.indptr[:-1][nz]] % self.n_cols
         if col_m is None:
             col_m, col_d = np.full(len(col_j), -1), np.zeros(len(col_j))
-        order = np.lexsort((col_d, col_c, col_b, col_m, col_l, col_j, first))
+        # rows of the partners -> rows of the table
+        col_j, col_l, col_m = (np.where(x >= 0, table_row[np.maximum(x, 0)], -1) for x in (col_j, col_l, col_m))
+        cluster = np.unique(np.stack([col_j, col_l, col_m], axis=1), axis=0, return_inverse=True)[1].reshape(-1)
+        cluster_first = np.full(cluster.max(initial=-1) + 1, C.shape[0], dtype=np.int64)
+        np.minimum.at(cluster_first, cluster, first)
+        order = np.lexsort((col_d, col_c, col_b, first, col_m, col_l, col_j, cluster_first[cluster]))
         C = C[:, order]
         C.sort_indices()
         return dict(table=_i32(table), col_j=_i64(col_j[order]),
@@ -270,16 +284,19 @@ class _Order:
         self.pos[spread] = scratch_offset + np.arange(len(spread))
         self.spread_cols = spread
         self.param_offset = param_offset
-        # the spread in rows (row, a) of the block: source rows, and per source its targets and weights
-        src, ptr, dst, w = [], [0], [], []
+        # the spread in rows of the block (each for its three components a: rows 3 row + a), target by target: the
+        # target rows, and per target its source rows (in the order of the columns) and weights
+        src, dst, w = [], [], []
         for j in spread:
             nz = np.flatnonzero(self.Z[j])
-            for a in range(3):
-                src.append(3 * self.pos[j] + a)
-                dst.extend(3 * (param_offset + nz) + a)
-                w.extend(self.Z[j, nz])
-                ptr.append(len(dst))
-        self.spread = (_i64(src), _i64(ptr), _i64(dst), np.ascontiguousarray(w, dtype=float))
+            src.append(np.full(len(nz), self.pos[j]))
+            dst.append(param_offset + nz)
+            w.append(self.Z[j, nz])
+        src, dst, w = (np.concatenate(x) if x else np.zeros(0) for x in (src, dst, w))
+        by_target = np.argsort(dst, kind="stable")
+        targets, counts = np.unique(dst[by_target], return_counts=True)
+        self.spread = (_i64(targets), _i64(np.concatenate([[0], np.cumsum(counts)])), _i64(src[by_target]),
+                       np.ascontiguousarray(w[by_target], dtype=float))
         for kern in self.kernels:
             if kern is not None:
                 a, p = np.divmod(kern["rows"], self.n_cols)
@@ -381,8 +398,8 @@ class DesignKernel:
         if not kerns:
             return None                  # no order has clusters in this class (every order's are built)
         parts = {k: [] for k in ("table", "col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx",
-                                 "vals", "outrow", "src", "ptr", "dst", "w")}
-        n_tab = n_nz = n_rows = n_dst = 0
+                                 "vals", "outrow", "dst", "ptr", "src", "w")}
+        n_tab = n_nz = n_rows = n_pairs = 0
         for o, k in kerns:
             parts["table"].append(k["table"])
             parts["col_j"].append(k["col_j"] + n_tab)
@@ -395,23 +412,23 @@ class DesignKernel:
             parts["rowidx"].append(k["rowidx"] + n_rows)
             parts["vals"].append(k["vals"])
             parts["outrow"].append(k["outrow"])
-            src, ptr, dst, w = o.spread
-            parts["src"].append(src)
-            parts["ptr"].append(ptr[:-1] + n_dst)
+            dst, ptr, src, w = o.spread                              # target by target
             parts["dst"].append(dst)
+            parts["ptr"].append(ptr[:-1] + n_pairs)
+            parts["src"].append(src)
             parts["w"].append(w)
             n_tab += len(k["table"])
             n_nz += len(k["rowidx"])
             n_rows += len(k["outrow"])
-            n_dst += len(dst)
+            n_pairs += len(src)
         parts["colptr"].append([n_nz])
-        parts["ptr"].append([n_dst])
+        parts["ptr"].append([n_pairs])
         # one order (a second-order fit): its partner table as it is, not a copy (2 GB for 300 partners x 10^6 atoms)
         cat = {key: v[0] if len(v) == 1 else np.concatenate(v) for key, v in parts.items()}
         return (_i32(cat["table"]), len(self.orders[0].classes[cls][0])) + tuple(
             _i64(cat[key]) for key in ("col_j", "col_b", "col_l", "col_c", "col_m", "col_d", "colptr", "rowidx")) + (
-            np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["src"]), _i64(cat["ptr"]),
-            _i64(cat["dst"]), np.ascontiguousarray(cat["w"], dtype=float))
+            np.ascontiguousarray(cat["vals"], dtype=float), _i64(cat["outrow"]), _i64(cat["dst"]), _i64(cat["ptr"]),
+            _i64(cat["src"]), np.ascontiguousarray(cat["w"], dtype=float))
 
     def tile_atoms(self, T: int, n_c: int | None = None, tile_rows: int | None = None) -> int:
         """Atoms per tile of the compiled kernel at ``T`` frames per block: the cache size (:data:`TILE_BYTES`), but

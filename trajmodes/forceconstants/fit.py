@@ -124,6 +124,9 @@ class EffectiveForceConstants:
     symprec : float
         spglib tolerance (Angstrom) for the primitive cell and the symmetry basis.
     cv : {"blocks", "interleaved"}
+        How frames are split into the cross-validation folds: "blocks" (default), ``folds`` contiguous blocks of
+        each run (held-out frames are not the time neighbours of training frames: the honest choice for correlated
+        MD frames); "interleaved", frame ``position % folds``.
     segments : int
         Contiguous time segments per run (rounded up to a multiple of ``folds``) whose normal equations are kept
         apart: the resampling units of the block bootstrap (:meth:`bootstrap`), which gives every parameter,
@@ -160,8 +163,8 @@ class EffectiveForceConstants:
     epsilon : array_like (3, 3), optional
         High-frequency dielectric tensor, with ``born``.
     ewald_lambda : float, optional
-        Ewald parameter of the dipole-dipole sum, 1/A with 2 pi (TDEP's lambda in 1/bohr divided by the bohr radius in
-        A); default TDEP's own choice for the crystal (:func:`~trajmodes.forceconstants.dipole.tdep_ewald_lambda`).
+        Ewald parameter of the dipole-dipole sum, 1/Å with 2 pi (TDEP's lambda in 1/bohr divided by the bohr radius in
+        Å); default TDEP's own choice for the crystal (:func:`~trajmodes.forceconstants.dipole.tdep_ewald_lambda`).
         The short-range constants depend on it; it is stored with them.
     nac_factor : float, optional
         e^2 / (4 pi eps0) in eV*A for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
@@ -171,14 +174,14 @@ class EffectiveForceConstants:
         finds and fits as its virtual crystal by default, with a warning: :func:`~trajmodes.forceconstants.alloy.
         virtual_sites`): fit instead second-order constants per species pair on each pair orbit of the average
         lattice, with the acoustic sum rule atom by atom (:mod:`trajmodes.forceconstants.alloy`). Second order only
-        (no ``cutoff3``, ``fc2``, ``born``, ``constraints``), ``cutoff2`` in A. :attr:`fc2_` is then their average with
+        (no ``cutoff3``, ``fc2``, ``born``, ``constraints``), ``cutoff2`` in Å. :attr:`fc2_` is then their average with
         the sample's pair probabilities on each orbit (the sample's virtual crystal); :attr:`sample_force_constants_`
         the sample's own matrix; :attr:`species_constants_` the table per orbit and species pair with error bars.
     weights : None, "uncertainty" or array_like
         None (default): unweighted least squares, TDEP's effective constants, whose residual is mostly the model's
         (anharmonic forces), not noise. ``"uncertainty"``: generalised least squares, every force row weighted by
         1/sigma^2, sigma the data's ``force_std`` (per atom or per component) or else their committee's spread; an
-        array: sigma in eV/A per atom (N,) or per component (N, 3). Why unweighted is the default, and the scores of
+        array: sigma in eV/Å per atom (N,) or per component (N, 3). Why unweighted is the default, and the scores of
         a weighted fit: :mod:`~trajmodes.forceconstants.committee`.
     committee : {"auto", True, False}
         Fit every member of a committee of learned potentials whose forces the data carry, in the same pass (they
@@ -188,24 +191,28 @@ class EffectiveForceConstants:
     Attributes
     ----------
     force_constants_ : ForceConstants
-        Compact fc2 (n_prim, N, 3, 3) eV/A^2 on the reference supercell; with ``cutoff3`` its ``fc3``
+        Compact fc2 (n_prim, N, 3, 3) eV/Å² on the reference supercell; with ``cutoff3`` its ``fc3``
         holds the compact third order.
-    fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2
-    fc3_ : ndarray (n_prim, N, N, 3, 3, 3), eV/A^3, or None
+    fc2_ : ndarray (n_prim, N, 3, 3)
+        The fitted second-order constants, compact layout on the reference supercell, eV/Å².
+    fc3_ : ndarray (n_prim, N, N, 3, 3, 3) or None
+        The fitted third-order constants, compact layout, eV/Å³; None without ``cutoff3``.
     fc4_ : QuarticConstants or None
-        With ``cutoff4``: the fourth order, as its quartets and their blocks (eV/A^4).
-    dipole_fc2_ : ndarray (n_prim, N, 3, 3), eV/A^2, or None
+        With ``cutoff4``: the fourth order, as its quartets and their blocks (eV/Å⁴).
+    dipole_fc2_ : ndarray (n_prim, N, 3, 3), eV/Å², or None
         With ``born``: the dipole-dipole constants Phi_dd taken out (full constants = ``fc2_`` + this).
     ewald_lambda_ : float or None
-        With ``born``: the Ewald parameter used, 1/A with 2 pi.
+        With ``born``: the Ewald parameter used, 1/Å with 2 pi.
     sites_reference_ : Structure or None
         The sites of the second pass where the free internal coordinates moved (:attr:`mean_sites_`), else None.
     time_average_ : Structure or None
-        The time average (A) of the one run fitted where the fit took it in its pass, else None (``run.with_average``).
-    params_ : dict order -> ndarray of the basis parameters
-    bases_ : dict order -> IFCBasis
+        The time average (Å) of the one run fitted where the fit took it in its pass, else None (``run.with_average``).
+    params_ : dict
+        Order (2, 3, ...) -> ndarray of the fitted irreducible parameters of that order's basis (eV/Å^order).
+    bases_ : dict
+        Order -> IFCBasis, the symmetry-irreducible basis the parameters multiply.
     scores_ : xarray.Dataset
-        Per order (dimension ``order``): ``r2``, ``rmse`` (eV/A), ``cv_rmse`` (eV/A), ``n_params``,
+        Per order (dimension ``order``): ``r2``, ``rmse`` (eV/Å), ``cv_rmse`` (eV/Å), ``n_params``,
         ``condition_number``; scalars ``sigma_a``, ``n_frames``, ``n_rows``.
     blocks_ : NormalBlocks
         The summed normal equations per fold (refit in another mode with :meth:`refit`).
@@ -527,9 +534,9 @@ class EffectiveForceConstants:
             The cell of every frame (A, rows a, b, c) of a variable-cell run, for :attr:`cell_strain_` and
             :attr:`cell_dofs_` (the displacements are already measured in the reference cell).
         committee_forces : array_like (n_frames, M, N, 3), optional
-            A committee's forces, eV/A: every member fitted too (:attr:`committee_params_`; ``committee`` not False).
+            A committee's forces, eV/Å: every member fitted too (:attr:`committee_params_`; ``committee`` not False).
         force_std : array_like, optional
-            The force uncertainty sigma (eV/A) per frame, (n_frames, N) or (n_frames, N, 3), for
+            The force uncertainty sigma (eV/Å) per frame, (n_frames, N) or (n_frames, N, 3), for
             ``weights="uncertainty"`` (else the committee's spread; an array ``weights`` is used as it is).
 
         Returns
@@ -555,10 +562,17 @@ class EffectiveForceConstants:
         return self._solve()
 
     def prepare(self, supercell: Crystal, symprec: float | None = None) -> "EffectiveForceConstants":
-        """Set the estimator up on the ideal ``supercell`` (its symmetry found with ``symprec`` A, default the
-        estimator's) without fitting: the primitive cell, the supercell map, the parameter bases and the design
-        kernel, as :meth:`fit` does first. For code that fills the normal equations itself (a series sharing one
-        basis across its runs)."""
+        """Set the estimator up on the ideal ``supercell`` without fitting: the primitive cell, the supercell map, the
+        parameter bases and the design kernel, as :meth:`fit` does first. For code that fills the normal equations
+        itself (a series sharing one basis across its runs).
+
+        Parameters
+        ----------
+        supercell : Crystal
+            The ideal supercell of the runs to be fitted.
+        symprec : float, optional
+            spglib tolerance for its symmetry, Å (default the estimator's ``symprec``).
+        """
         self.symprec_used_ = float(self.symprec if symprec is None else symprec)
         self.virtual_sites_ = vs = self._virtual(supercell, self.symprec_used_)
         self.sample_species_ = np.asarray(supercell.species if vs is None else vs.species)
@@ -611,12 +625,19 @@ class EffectiveForceConstants:
 
     def refit(self, mode: str | None = None, cutoff2: float | None = None) -> "EffectiveForceConstants":
         """Solve again from the stored normal equations, in another ``mode`` and/or with a shorter pair cutoff
-        ``cutoff2`` (A): no pass over the frames.
+        ``cutoff2`` (Å): no pass over the frames.
 
         The constants within a shorter cutoff are those of the fitted model whose pairs beyond it vanish
         (:mod:`~trajmodes.forceconstants.convergence`), so the normal equations of the fitted basis, projected
         onto the order-2 basis of ``cutoff2``, are those a fit at ``cutoff2`` would have accumulated: the result is
         that fit, to round-off. The third and fourth orders keep their bases.
+
+        Parameters
+        ----------
+        mode : {"sequential", "simultaneous"}, optional
+            The fit's mode (default the one fitted).
+        cutoff2 : float, optional
+            A pair cutoff no longer than the fitted one, Å (default the fitted one).
         """
         if mode is not None and mode not in ("sequential", "simultaneous"):
             raise ValueError(f"mode must be 'sequential' or 'simultaneous', not {mode!r}")
@@ -698,14 +719,14 @@ class EffectiveForceConstants:
 
     @property
     def fc3_(self) -> np.ndarray | None:
-        """Compact third order (n_prim, N, N, 3, 3, 3) eV/A^3, built from :attr:`params_` on each access and not
+        """Compact third order (n_prim, N, N, 3, 3, 3) eV/Å³, built from :attr:`params_` on each access and not
         kept: a series of many runs holds only their parameters (216 atoms: 20 MB per run otherwise)."""
         return self.bases_[3].to_compact(self.params_[3]) if 3 in self.bases_ else None
 
     @property
     def fc4_(self):
         """The fourth order as :class:`~trajmodes.forceconstants.quartic.QuarticConstants` (its quartets and blocks,
-        eV/A^4), or None without ``cutoff4``."""
+        eV/Å⁴), or None without ``cutoff4``."""
         if 4 not in self.bases_:
             return None
         from trajmodes.forceconstants.quartic import QuarticConstants
@@ -719,7 +740,7 @@ class EffectiveForceConstants:
     @property
     def sample_force_constants_(self):
         """With ``species_resolved``: the sample's own second-order constants at the Gamma point of its supercell,
-        scipy.sparse.csr_matrix (3N, 3N) eV/A^2 in the atom order of :attr:`supercell_` (every bond's block for the
+        scipy.sparse.csr_matrix (3N, 3N) eV/Å² in the atom order of :attr:`supercell_` (every bond's block for the
         species on its ends, the self terms from the sum rule atom by atom), for
         :func:`trajmodes.disorder.mass_disorder.exact_lineshapes` (``sample_constants=``) with
         :attr:`sample_masses_`."""
@@ -729,7 +750,7 @@ class EffectiveForceConstants:
     @property
     def species_constants_(self):
         """With ``species_resolved``: the constants of every orbit's representative bond per species pair, an
-        xarray Dataset (:func:`trajmodes.forceconstants.alloy.species_pair_table`: ``block``, ``radial`` eV/A^2,
+        xarray Dataset (:func:`trajmodes.forceconstants.alloy.species_pair_table`: ``block``, ``radial`` eV/Å²,
         ``n_bonds``; ``block_err`` and ``radial_err`` after :meth:`bootstrap`)."""
         from trajmodes.forceconstants.alloy import species_pair_table
         self._species_only("species_constants_")
@@ -866,7 +887,7 @@ class EffectiveForceConstants:
 
     # -- convenience ---------------------------------------------------------------------------
     def predict_forces(self, u: np.ndarray) -> np.ndarray:
-        """Model forces (T, N, 3) in eV/A for displacements ``u`` (T, N, 3) in A (with ``born``: the short-range model's
+        """Model forces (T, N, 3) in eV/Å for displacements ``u`` (T, N, 3) in Å (with ``born``: the short-range model's
         plus the dipole-dipole forces)."""
         p = np.concatenate([self.params_[o] for o in sorted(self.params_)])
         u = np.asarray(u, float).reshape(-1, self.smap_.atom.size, 3)

@@ -25,7 +25,7 @@ FOLD_SITE_FRACTION = 0.25
 
 
 class ForceConstants:
-    """Harmonic force constants Phi[i, j, a, b] = d2U / du_ia du_jb on a supercell, in eV/A^2.
+    """Harmonic force constants Phi[i, j, a, b] = d2U / du_ia du_jb on a supercell, in eV/Å².
 
     Parameters
     ----------
@@ -55,7 +55,7 @@ class ForceConstants:
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
         :data:`trajmodes.phonons.harmonic.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
     fc3 : array_like, shape (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
-        Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/A^3. Kept in
+        Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/Å³. Kept in
         the compact layout (phono3py's): row ``k`` is supercell atom ``p2s[k]``; a full array is
         cut down to its ``p2s`` rows. Attribute ``fc3`` (None when not given).
     short_range : bool
@@ -65,7 +65,7 @@ class ForceConstants:
         ``born=``. :class:`trajmodes.Phonons` then adds the dipole-dipole D(q) back at every q. False (default):
         full supercell constants, phonopy's convention. :meth:`with_convention` converts between the two.
     fc4 : QuarticConstants or (sites, blocks), optional
-        Fourth-order constants Chi = d4U / du du du du in eV/A^4 as their quartets
+        Fourth-order constants Chi = d4U / du du du du in eV/Å⁴ as their quartets
         (:class:`~trajmodes.forceconstants.quartic.QuarticConstants` on this supercell, or its ``sites`` and ``blocks``
         arrays). Attribute ``fc4`` (None when not given).
     phonon_fc2 : ForceConstants, optional
@@ -75,8 +75,8 @@ class ForceConstants:
         whose primitive cell is another cell of the same crystal (another basis of the same lattice, the atoms in
         another order or origin) are put on this one (:meth:`on_primitive`); those of another crystal are refused.
     ewald_lambda : float, optional
-        For ``short_range``: the Ewald parameter Phi_dd was made with, 1/A *with* 2 pi (the Gaussian is
-        exp(-K.eps.K / 4 lambda^2), K with 2 pi; TDEP's lambda in 1/bohr divided by the bohr radius in A).
+        For ``short_range``: the Ewald parameter Phi_dd was made with, 1/Å *with* 2 pi (the Gaussian is
+        exp(-K.eps.K / 4 lambda^2), K with 2 pi; TDEP's lambda in 1/bohr divided by the bohr radius in Å).
         Default: TDEP's choice for this crystal (:func:`~trajmodes.forceconstants.dipole.tdep_ewald_lambda`).
     """
 
@@ -169,11 +169,11 @@ class ForceConstants:
         return m.index(m.atom[j], m.lattice[j] - m.lattice[i] + L0[ci])
 
     def compact(self) -> np.ndarray:
-        """Force constants in the compact layout (n_prim, N, 3, 3), eV/A^2."""
+        """Force constants in the compact layout (n_prim, N, 3, 3), eV/Å²."""
         return self.fc2 if self.fc2.shape[0] == self.n_prim else self.fc2[self.p2s]
 
     def full(self) -> np.ndarray:
-        """Force constants in the full layout (N, N, 3, 3), eV/A^2 (built by lattice translation)."""
+        """Force constants in the full layout (N, N, 3, 3), eV/Å² (built by lattice translation)."""
         if self.fc2.shape[0] == self.n_atoms:
             return self.fc2
         idx = np.arange(self.n_atoms)
@@ -190,14 +190,21 @@ class ForceConstants:
         distance of ``supercell``'s sites, which keeps the match one to one: what folding
         needs, as the constants belong to the pair of sites whatever their offsets.
 
+        Parameters
+        ----------
+        supercell : Crystal
+            The smaller supercell to fold onto; its lattice must hold this one's.
+        tol : float, optional
+            Largest distance between an atom and the site it is matched to, Å (default as above).
+
         Returns
         -------
         to_small : ndarray of int (N_big,)
             The atom of ``supercell`` of each atom of this supercell.
         offset : float
-            The largest distance between a matched pair, A.
+            The largest distance between a matched pair, Å.
         tol : float
-            The tolerance used, A.
+            The tolerance used, Å.
 
         Raises
         ------
@@ -245,7 +252,7 @@ class ForceConstants:
         Returns
         -------
         ndarray (n_prim, N, 3, 3)
-            Compact layout on ``supercell``, eV/A^2.
+            Compact layout on ``supercell``, eV/Å².
 
         Raises
         ------
@@ -282,7 +289,7 @@ class ForceConstants:
         why : str, optional
             What differs between the two cells (:meth:`Crystal.differences`), for the message of a refusal.
         tol : float
-            Largest distance (A) of a supercell atom from its site of ``primitive``.
+            Largest distance (Å) of a supercell atom from its site of ``primitive``.
 
         Raises
         ------
@@ -334,12 +341,12 @@ class ForceConstants:
 
     # -- polar crystals: full and short-range constants ----------------------------------------
     def dipole_constants(self, ewald_lambda: float | None = None) -> np.ndarray:
-        """The dipole-dipole part Phi_dd of the supercell constants, compact (n_prim, N, 3, 3), eV/A^2.
+        """The dipole-dipole part Phi_dd of the supercell constants, compact (n_prim, N, 3, 3), eV/Å².
 
         The reciprocal-space Ewald sum of Gonze and Lee (Phys. Rev. B 55, 10355 (1997)) with the Born charges, the
         dielectric tensor and e^2 / (4 pi eps0) (``nac_factor``, default :data:`trajmodes.units.NAC_FACTOR`) of
         these constants, transformed back onto the supercell over its commensurate q
-        (:func:`~trajmodes.forceconstants.dipole.dipole_supercell_constants`); ``ewald_lambda`` (1/A, with 2 pi)
+        (:func:`~trajmodes.forceconstants.dipole.dipole_supercell_constants`); ``ewald_lambda`` (1/Å, with 2 pi)
         defaults to this object's, else TDEP's choice. Full constants = short-range constants + Phi_dd.
         """
         from trajmodes.forceconstants.dipole import dipole_supercell_constants, tdep_ewald_lambda
@@ -358,9 +365,16 @@ class ForceConstants:
         """These constants in the ``"full"`` (phonopy's) or ``"short-range"`` (TDEP's) convention of polar crystals.
 
         Full = short-range + Phi_dd on the same supercell (:meth:`dipole_constants`), so the two give the same
-        dynamical matrix at every commensurate q of the supercell. ``ewald_lambda`` (1/A, with 2 pi) for a conversion
+        dynamical matrix at every commensurate q of the supercell. ``ewald_lambda`` (1/Å, with 2 pi) for a conversion
         to short-range constants (default TDEP's choice; ignored when they already are). Constants without Born
         charges have one convention only and come back as they are; fc3 is carried over unchanged.
+
+        Parameters
+        ----------
+        convention : {"full", "short-range"}
+            The convention wanted.
+        ewald_lambda : float, optional
+            Ewald parameter of the dipole-dipole sum for the short-range constants, 1/Å with 2 pi.
         """
         if convention not in ("full", "short-range"):
             raise ValueError(f"convention must be 'full' or 'short-range', not {convention!r}")
@@ -395,7 +409,7 @@ class ForceConstants:
         return self._with(0.5 * (self.fc2 + self.transposed()))
 
     def asr_violation(self) -> float:
-        """Largest :math:`|\\sum_j \\Phi_{ij}^{ab}|` in eV/A^2 (zero when the acoustic sum rule holds)."""
+        """Largest :math:`|\\sum_j \\Phi_{ij}^{ab}|` in eV/Å² (zero when the acoustic sum rule holds)."""
         return float(np.abs(self.fc2.sum(axis=1)).max())
 
     def symmetrize_asr(self) -> "ForceConstants":
@@ -452,7 +466,7 @@ class ForceConstants:
         return np.einsum("oba,oknbc,ocd->oknad", R, X, R, optimize=True)
 
     def symmetry_violation(self, symprec: float = SYMPREC) -> float:
-        """Largest :math:`|R^T \\Phi_{g(i) g(j)} R - \\Phi_{ij}|` (eV/A^2) over the supercell's space group.
+        """Largest :math:`|R^T \\Phi_{g(i) g(j)} R - \\Phi_{ij}|` (eV/Å²) over the supercell's space group.
 
         Lattice translations included: a full-layout array that is not translation invariant shows.
         """
@@ -463,7 +477,7 @@ class ForceConstants:
         return v
 
     def fc3_symmetry_violation(self, symprec: float = SYMPREC) -> tuple[float, tuple]:
-        """Largest ``abs((R x R x R)^T Psi[g(i), g(j), g(k)] - Psi[i, j, k])`` (eV/A^3) of the third-order constants
+        """Largest ``abs((R x R x R)^T Psi[g(i), g(j), g(k)] - Psi[i, j, k])`` (eV/Å³) of the third-order constants
         over the supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
         atom, ``j``, ``k`` supercell atoms. Near round-off for constants of this crystal; of the order of the constants
         themselves for those of another crystal whose array has this one's shape (phono3py's fc3.hdf5 holds no
@@ -506,7 +520,11 @@ class ForceConstants:
         Parameters
         ----------
         symprec : float
-            spglib tolerance (Angstrom) for the primitive cell's space group and the atom matching.
+            spglib tolerance (Å) for the primitive cell's space group and the atom matching.
+        tol : float
+            Largest change of a pass, relative to the largest constant, below which the passes stop (default 1e-13).
+        max_iter : int
+            Most passes (default 10).
 
         Returns
         -------

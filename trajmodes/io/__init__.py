@@ -135,7 +135,9 @@ _LAZY = {
     "potential_range_of": "potentials.pair_style",
     # the files of path-integral runs (i-PI's, LAMMPS' partitions, GPUMD's dump_beads with its run.in and model.xyz)
     "BeadFiles": "trajectories.bead_files", "find_beads": "trajectories.bead_files",
-    "gpumd_model_masses": "trajectories.gpumd",
+    "gpumd_model_masses": "trajectories.gpumd", "ipi_input_beside": "trajectories.ipi_files",
+    "positions_file_of": "trajectories.ipi_files", "properties_timestep": "trajectories.ipi_files",
+    "sibling_path": "trajectories.ipi_files",
     # what a path is
     "Identified": "trajectories.registry",
 }

@@ -28,7 +28,7 @@ The current is three columns: ``c_NAME[1..3]`` of a vector compute (the first th
 the full current, then its convective part), ``v_Jx v_Jy v_Jz``, or ``Jx Jy Jz``; ``current=`` names it when the
 table holds several. It is the volume-integrated current, as LAMMPS writes it (its documentation: the output is
 J without the 1/V), in energy x velocity of the run's units (metal, real, or lj with the run's scales:
-``lj_scales=``), converted here to eV A/ps. Temperature (``Temp``,
+``lj_scales=``), converted here to eV Å/ps. Temperature (``Temp``,
 ``c_..._temp``) and volume (``Volume``, or ``Lx Ly Lz``) columns are read when present. Every value the reader
 decides (the runs and rows read, the units, the time step and interval, the atom count of a per-atom current, the
 volume) is said in :attr:`HeatCurrentSeries.notes` with where it came from. The layouts other than a table of columns
@@ -116,7 +116,7 @@ class HeatCurrentSeries:
     Attributes
     ----------
     current : ndarray (steps, 3)
-        The volume-integrated heat current, eV A/ps.
+        The volume-integrated heat current, eV Å/ps.
     steps : ndarray of int (steps,) or None
         MD steps of the rows (None where the table has no step column).
     dt : float or None
@@ -124,7 +124,7 @@ class HeatCurrentSeries:
     temperature : ndarray (steps,) or None
         K, where the table has a temperature column.
     volume : float or None
-        A^3: the mean of a volume column (or Lx Ly Lz), else the box the log echoes; None where the file does not say.
+        Å³: the mean of a volume column (or Lx Ly Lz), else the box the log echoes; None where the file does not say.
     units : str or None
         The LAMMPS unit style the values were in (None: assumed ``metal``).
     columns : tuple of str
@@ -298,6 +298,8 @@ def read_heat_current(path, *, current: str | None = None, others=(), units: str
     Parameters
     ----------
     path : str or path
+        The file: a LAMMPS ``fix print`` / ``fix ave/time`` output, a log, or GPUMD's ``compute.out`` (module
+        docstring).
     current : str, optional
         The current's columns: a vector compute or variable's name (``flux`` for ``c_flux[1..3]``), or three column
         names separated by commas; default the one vector whose name says heat current (``flux``, ``heat``, ``J``).

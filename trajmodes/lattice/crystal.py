@@ -85,7 +85,7 @@ class Crystal:
 
     def differences(self, other: "Crystal", tol: float = 1e-5) -> str | None:
         """What makes ``other`` another cell than this one: its lattice vectors, its atoms (species and order), or
-        their positions (modulo the lattice, ``tol`` in A); None when it is the same cell. Reduced q-points and
+        their positions (modulo the lattice, ``tol`` in Å); None when it is the same cell. Reduced q-points and
         eigenvectors of two sets of constants mean the same only on the same cell."""
         if not np.allclose(self.cell, other.cell, rtol=0, atol=tol):
             return f"other lattice vectors ({np.round(other.cell, 4).tolist()} A, not {np.round(self.cell, 4).tolist()})"
@@ -104,7 +104,7 @@ class Crystal:
 
     @property
     def volume(self) -> float:
-        """Cell volume in A^3."""
+        """Cell volume in Å³."""
         return float(abs(np.linalg.det(self.cell)))
 
     @property
@@ -114,7 +114,7 @@ class Crystal:
 
     @property
     def reciprocal_cell(self) -> np.ndarray:
-        """Rows are the reciprocal vectors b1, b2, b3 in 1/A, without 2 pi (``cell @ rec.T = I``)."""
+        """Rows are the reciprocal vectors b1, b2, b3 in 1/Å, without 2 pi (``cell @ rec.T = I``)."""
         return np.linalg.inv(self.cell).T
 
     @property
@@ -179,7 +179,7 @@ class Crystal:
 
     # -- primitive cell and supercell map ---------------------------------------------------
     def lattice_translations(self, symprec: float = SYMPREC, max_rare: int | None = None):
-        """The lattice translations of this cell within ``symprec`` (A), cached per ``symprec``: found in
+        """The lattice translations of this cell within ``symprec`` (Å), cached per ``symprec``: found in
         O(N log N) without spglib (:func:`trajmodes.lattice.translations.lattice_translations`, whose KD-trees are
         built once for every tolerance). ``max_rare``: look for primitive cells of up to about this many atoms of the
         rarest species only (a scan of tolerances).
@@ -205,7 +205,7 @@ class Crystal:
     def take_translations(self, lattice: np.ndarray, sites: np.ndarray, symprec: float) -> None:
         """Take the lattice translations of this crystal as known, for a crystal built on the sites of a lattice (the
         ideal sites of a noisy cell): ``lattice`` (3, 3) A, rows, a basis of its translations; ``sites`` (n_atoms,)
-        the site of every atom. They are not searched for again at ``symprec`` (A); the basis is the one spglib
+        the site of every atom. They are not searched for again at ``symprec`` (Å); the basis is the one spglib
         chooses on this crystal's atoms (:func:`~trajmodes.lattice.translations.spglib_choice`), as the search would
         give: 0.3 s instead of 1.3 s at 864,000 atoms."""
         from trajmodes.lattice.translations import Translations, first_order, spglib_choice

@@ -54,7 +54,7 @@ class Structure:
 
     @property
     def volume(self) -> float | None:
-        """Cell volume in A^3."""
+        """Cell volume in Å³."""
         return None if self.cell is None else float(abs(np.linalg.det(self.cell)))
 
     @property

@@ -55,7 +55,7 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
         Fit statuses whose lifetimes are used; the other modes contribute nothing, and the share of the
         heat-capacity-weighted velocity sum they carry is reported as ``missing_share``.
     degeneracy_tol, cutoff_frequency, symprec
-        For the group velocities (THz, THz, A): :func:`trajmodes.phonons.anharmonic.conductivity.kappa_velocities`.
+        For the group velocities (THz, THz, Å): :func:`trajmodes.phonons.anharmonic.conductivity.kappa_velocities`.
 
     Returns
     -------

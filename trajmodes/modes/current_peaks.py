@@ -115,6 +115,8 @@ def fit_current_peaks(sqw: xr.Dataset, currents=("L", "T"), *, model: str = "dho
         Instead of ``expected``: the harmonic frequencies at the q (reduced ``qpoint`` of ``sqw`` in their primitive
         basis) of the branches polarised along the current (the highest of those with weight > 1/2), returned as
         ``frequency_harmonic`` (q, current).
+    progress : bool
+        Show a progress bar on stderr while the lines are fitted (default False).
 
     Returns
     -------

@@ -216,23 +216,29 @@ def chunk_terms(prev_x: np.ndarray | None, x: np.ndarray, v: np.ndarray | None, 
         width = max(1, BLOCK_BYTES // (3 * 16 * n * nq))
     else:
         z, p = x, 0
-        # the compiled kernel sums the phases as it makes them: none are held, only the atoms' [1, v] rows
-        width = max(1, BLOCK_BYTES // (16 * max(f, 1) * (rows if compiled else nq)))
+        # the compiled kernel sums the phases as it makes them (none are held); numpy: atoms in blocks
+        width = max(1, BLOCK_BYTES // (16 * max(f, 1) * nq))
+    if compiled:                               # the kernel reads the positions (and velocities) where they lie
+        zc = np.ascontiguousarray(z, dtype=float)
+        vc = np.ascontiguousarray(v, dtype=float) if currents else np.empty(0)
+        inv = np.ascontiguousarray(lattice.inv_cell)
     for s, idx in enumerate(groups):
         acc = None if inc is None else np.zeros((n, nq), dtype=np.complex128)
+        idx = np.asarray(idx, dtype=np.int64)
         sums = np.zeros((f, rows, 2 * nq)) if compiled else None
+        if compiled and acc is None:                                              # no phases held: one call
+            _density.densities(zc, len(zc), zc.shape[1], idx, inv, vc, lattice.m, 0, sums, np.empty(0))
+            dens[:, s] = sums
+            continue
         for a in range(0, len(idx), width):
             cols = idx[a:a + width]
-            w = np.empty(0)                                                       # no weights: rho alone
-            if currents or not compiled:
-                w = np.ones((f, rows, len(cols)))
-            if currents:
-                w[:, 1:] = np.swapaxes(v[:, cols], 1, 2)                          # [1, vx, vy, vz] per atom
             if compiled:                                                          # phases and sums in one pass
-                zs = np.ascontiguousarray(2 * np.pi * (z[:, cols] @ lattice.inv_cell))   # radians
-                e = np.empty(zs.shape[:2] + (nq,), dtype=np.complex128) if acc is not None else np.empty(0)
-                _density.densities(zs, len(zs), len(cols), lattice.m, lattice.top, w, rows, p, sums, e)
+                e = np.empty((len(zc), len(cols), nq), dtype=np.complex128)
+                _density.densities(zc, len(zc), zc.shape[1], cols, inv, vc, lattice.m, p, sums, e)
             else:
+                w = np.ones((f, rows, len(cols)))
+                if currents:
+                    w[:, 1:] = np.swapaxes(v[:, cols], 1, 2)                      # [1, vx, vy, vz] per atom
                 e = _phases(z[:, cols], q, lattice)                             # (p + c, Nb, nq)
                 dens[:, s] += w @ e[p:].view(float)                               # (c, rows, 2 nq)
             if acc is not None:

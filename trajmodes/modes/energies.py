@@ -144,7 +144,7 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     temperature : float, optional
         K; default from the modes' kinetic energies (as :func:`mode_energies`).
     degeneracy_tol : float
-        THz.
+        Branches at the same q whose harmonic frequencies differ by less than this are taken as degenerate, THz.
 
     Returns
     -------

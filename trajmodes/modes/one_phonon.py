@@ -245,6 +245,9 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
         "sum": every member of a group (harmonic frequencies within ``degeneracy_tol`` THz) holds an equal share of
         the spectrum of the group's summed amplitude sum_{s in g} A_s, which does not depend on the basis (the sum of
         the members' spectra does, in a finite run, through their cross terms).
+    degeneracy_tol : float
+        Largest difference between the harmonic frequencies of two branches at the same q for them to be one
+        degenerate group, THz (default 0.001).
     wave : int, optional
         Chunks of frames computed at a time (default the number of cores).
 

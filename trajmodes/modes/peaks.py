@@ -535,6 +535,9 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
     average_degenerate : bool
         Fit the summed spectrum of branches at the same q whose harmonic frequencies differ by less than
         ``degeneracy_tol`` (THz), and report the result for each of them.
+    degeneracy_tol : float
+        Largest difference between the harmonic frequencies (``frequency_harmonic``) of two branches at the same q
+        for them to count as degenerate, THz (default 0.001). Used with ``average_degenerate``.
     star : bool
         Average the spectra over the star of q first (:func:`star_average`; skipped when the spectra are
         already averaged or carry no harmonic frequencies). False: fit every q-point's own spectrum.
@@ -548,21 +551,24 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
 
     Returns
     -------
-    xarray.Dataset over (q, branch): ``frequency``, ``frequency_err``, ``shift`` (= frequency -
-    frequency_harmonic), ``fwhm``, ``fwhm_err``, ``lifetime`` (= 1/(2 pi fwhm)), ``lifetime_err``, ``amplitude``,
-    ``amplitude_err``, ``background`` (eV/THz), ``chi2_red``, ``window_lo``/``window_hi`` (THz),
-    ``estimate_frequency``/``estimate_fwhm`` (THz, the smoothed line the fit started from), ``line_model`` (the
-    model fitted), ``n_averaged`` and ``status`` ("ok" or the reason: "no peak", "amplitude ill-determined" (a
-    strong line the model does not describe: position kept, amplitude and width doubtful), "fit did not
-    converge", "collapsed" (the fit fell onto a noise spike: narrower than a quarter of the resolved smoothed line,
-    twice; no values), "unconstrained" (error bars wider than the fit window, twice; no values), "peak at window
-    edge", "peak wider than window", "width below resolution", "zero-frequency mode", "too few points in window",
-    "above Nyquist: aliased" (the spectra's ``aliased`` modes: the frames are too far apart; no values),
-    "imaginary harmonic frequency" (the force constants are unstable at this q: the peak is the run's, but
-    ``shift`` is NaN: project onto the run's own effective constants)).
-    Values are kept (not NaN) under "peak at window edge", "peak wider than window", "width below
-    resolution" and "imaginary harmonic frequency": read them only together with ``status``.
+    xarray.Dataset
+        Over (q, branch): ``frequency``, ``frequency_err``, ``shift`` (= frequency -
+        frequency_harmonic), ``fwhm``, ``fwhm_err``, ``lifetime`` (= 1/(2 pi fwhm)), ``lifetime_err``, ``amplitude``,
+        ``amplitude_err``, ``background`` (eV/THz), ``chi2_red``, ``window_lo``/``window_hi`` (THz),
+        ``estimate_frequency``/``estimate_fwhm`` (THz, the smoothed line the fit started from), ``line_model`` (the
+        model fitted), ``n_averaged`` and ``status`` ("ok" or the reason: "no peak", "amplitude ill-determined" (a
+        strong line the model does not describe: position kept, amplitude and width doubtful), "fit did not
+        converge", "collapsed" (the fit fell onto a noise spike: narrower than a quarter of the resolved smoothed line,
+        twice; no values), "unconstrained" (error bars wider than the fit window, twice; no values), "peak at window
+        edge", "peak wider than window", "width below resolution", "zero-frequency mode", "too few points in window",
+        "above Nyquist: aliased" (the spectra's ``aliased`` modes: the frames are too far apart; no values),
+        "imaginary harmonic frequency" (the force constants are unstable at this q: the peak is the run's, but
+        ``shift`` is NaN: project onto the run's own effective constants)).
+        Values are kept (not NaN) under "peak at window edge", "peak wider than window", "width below
+        resolution" and "imaginary harmonic frequency": read them only together with ``status``.
 
+    Notes
+    -----
     Uncertainties: each bin is weighted by model x (relative spread of that spectrum across the Welch
     segments); errors are the square roots of the covariance diagonal, multiplied by sqrt(chi2_red) when the
     fit is worse than that spread explains (the larger of the two estimates).

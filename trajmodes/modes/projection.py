@@ -395,7 +395,7 @@ def run_projector(traj, phonons):
     qpoints : ndarray (nq, 3)
         Reduced q of the primitive reciprocal lattice.
     frequencies : ndarray (nq, 3n)
-        THz.
+        Harmonic frequency of every branch at each q, THz (imaginary ones negative).
     projector : callable
         (frames, N, 3) real -> (frames, nq, 3n) complex: ``sum_i sqrt(m_i / n_cells) e^{-i q.R_i} e*_{q s}(i) . x_i``.
     masses : ndarray (N,)

@@ -91,9 +91,11 @@ def detailed_balance(spectrum, temperature: float, method: str = "harmonic", dim
         mirrored onto omega < 0 first) or two-sided. Every variable with ``dim`` is multiplied (S(q, omega),
         C_L, C_T, partials), others are kept.
     temperature : float
-        K.
+        Temperature of the run the classical spectrum comes from, K.
     method : {"harmonic", "schofield", "standard"}
         The factor D(omega) (module docstring; "harmonic" is the default for crystals).
+    dim : str
+        Name of the angular-frequency axis of ``spectrum``, rad/ps (default "omega").
 
     Returns
     -------
@@ -194,8 +196,13 @@ def instrument_resolution(data, energy_fwhm: float | Callable[[np.ndarray], np.n
     energy_fwhm : float or callable
         FWHM in ``unit`` ("meV" default, "eV", "THz", "rad/ps"), constant or a function of the energy transfer in
         that unit (e.g. a triple-axis or chopper resolution curve).
+    unit : {"meV", "eV", "THz", "rad/ps"}
+        The unit of ``energy_fwhm`` and of the energy transfer a callable ``energy_fwhm`` receives (default "meV";
+        "THz" is ordinary frequency, not angular).
     q_fwhm : float or callable, optional
         FWHM in rad/Angstrom along ``q_norm`` (a powder average, :func:`powder_structure_factor`).
+    dim : str
+        Name of the angular-frequency axis of ``data``, rad/ps (default "omega").
 
     Returns
     -------
@@ -220,6 +227,26 @@ def powder_structure_factor(traj, q_max: float, *, window: int, n_shells: int = 
     (``max_per_shell`` of them drawn at random with ``seed`` where a shell has more), the average that of
     :func:`~trajmodes.modes.scattering_qpoints.shell_average`; ``kwargs`` go to
     :func:`~trajmodes.modes.structure_factor.dynamic_structure_factor` (step, currents, incoherent, weights, ...).
+
+    Parameters
+    ----------
+    traj : trajmodes.Trajectory
+        A periodic run at constant cell with evenly spaced frames, as for
+        :func:`~trajmodes.modes.structure_factor.dynamic_structure_factor`.
+    q_max : float
+        Largest ``|Q|``, rad/Å: the outer edge of the last shell (at most
+        :func:`~trajmodes.modes.scattering_qpoints.max_wavevector` of the MD cell).
+    window : int
+        Frames per correlation window: lags 0 .. window - 1.
+    n_shells : int
+        Shells of equal width in ``|Q|`` between 0 and ``q_max`` (default 20).
+    max_per_shell : int, optional
+        Keep at most this many q of a shell, drawn at random; default all (required for a range with more than two
+        million commensurate q).
+    seed : int
+        Seed of that random choice (default 0): the same seed gives the same q.
+    **kwargs
+        Passed to :func:`~trajmodes.modes.structure_factor.dynamic_structure_factor`.
 
     Returns
     -------

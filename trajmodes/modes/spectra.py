@@ -252,7 +252,7 @@ def mode_spectra(modes: xr.Dataset, resolution: float = DEFAULT_RESOLUTION, segm
     overlap : float
         Fraction of a segment shared by consecutive segments, 0 <= overlap < 1.
     variable : str
-        "Qdot" (kinetic-energy density, eV/THz) or "Q" (then ``psd`` is 1/2 ``|Q|^2`` per THz in amu A^2/THz).
+        "Qdot" (kinetic-energy density, eV/THz) or "Q" (then ``psd`` is 1/2 ``|Q|^2`` per THz in amu Å²/THz).
     full : bool
         One periodogram over the whole series (full resolution 1/T); no segment spread is available
         (``psd_segments_std`` is then the periodogram's own statistical spread, equal to ``psd``).

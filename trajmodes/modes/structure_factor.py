@@ -95,14 +95,24 @@ def _block_terms(carry_x, carry_end, prev_x, block_start, xs, vs, cells, start, 
                  qhat, cell):
     """A span's densities over a block of atoms and, with the positions before it (the carry of earlier waves and
     the chunks of this wave before it), their incoherent window sums: one read of the span's chunks, one evaluation
-    of the block's phases. ``atoms``: the block's first and last + 1 atom, where the arrays hold every atom; None
-    where they hold the block's atoms only (on a cluster). ``groups``: the block's indices of each species."""
+    of the block's phases. Without incoherent sums (no carry) each chunk's densities come from the chunk as read,
+    its block's atoms by index, without copying them. ``atoms``: the block's first and last + 1 atom, where the
+    arrays hold every atom; None where they hold the block's atoms only (on a cluster). ``groups``: the block's
+    indices of each species."""
     from trajmodes.resources import one_blas_thread
     if cells is not None:
         check_cell(np.concatenate(cells), cell)
 
     def mine(c):
         return c if atoms is None or c is None else c[:, atoms[0]:atoms[1]]
+    if carry_x is None:
+        # no incoherent sums: each chunk's densities on their own, the block's atoms read where they lie (no copy)
+        shift = 0 if atoms is None else atoms[0]
+        where = [g + shift for g in groups]
+        with one_blas_thread():
+            parts = [chunk_terms(None, c, None if vs is None else vs[k], start, window, step, where, q, qhat,
+                                 cell)[0] for k, c in enumerate(xs)]
+        return (np.concatenate(parts) if len(parts) > 1 else parts[0]), None
     lo = max(0, start - window + 1)
     x = np.concatenate([mine(c) for c in xs])
     v = None if vs is None else np.concatenate([mine(c) for c in vs])
@@ -386,6 +396,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     primitive : Crystal or array_like (3, 3), optional
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.lattice_reference``
         (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
+    symprec : float
+        Distance tolerance of spglib when it finds that primitive cell (``primitive`` not given), Å (default 0.001).
     chunk_frames : int, optional
         Frames per span, the frames whose phases a task evaluates together (with the ``window - 1`` frames before
         them, for the incoherent sums): read in chunks of this size. Default: the trajectory's chunks grouped into

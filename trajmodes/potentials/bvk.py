@@ -22,7 +22,7 @@ shell       fcc h     fcc constants              bcc h     bcc constants
 5           (3,1,0)   5XX, 5YY, 5ZZ, 5XY         (2,2,2)   5XX, 5XY
 ==========  ========  =========================  ========  ==========================
 
-Units: the constants are reported in N/m (1 eV/A^2 = 16.0218 N/m; 1 N/m = 1000 dyn/cm). The cubic axes must lie along
+Units: the constants are reported in N/m (1 eV/Å² = 16.0218 N/m; 1 N/m = 1000 dyn/cm). The cubic axes must lie along
 x, y, z.
 """
 from __future__ import annotations
@@ -176,10 +176,10 @@ def shell_constants(force_constants: ForceConstants, lattice: str | None = None,
     xarray.Dataset
         ``value`` (constant) N/m (divide by :data:`trajmodes.units.EV_A2_TO_N_M` for eV/Angstrom^2),
         ``shell_of`` (constant),
-        ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (A),
+        ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (Å),
         ``multiplicity``, ``direction`` (shell, cartesian: h in units of a/2), ``residual`` (rms over the
         shell's members and components of -Phi minus the BvK form, N/m) and ``relative_residual``
-        (residual / rms of -Phi over the shell); attrs ``lattice``, ``a`` (A), ``mass`` (amu),
+        (residual / rms of -Phi over the shell); attrs ``lattice``, ``a`` (Å), ``mass`` (amu),
         ``units``, ``sign_convention``.
     """
     fc = force_constants
@@ -319,7 +319,7 @@ def force_constants_from_bvk(constants, lattice: str, a: float, mass: float, sup
     Returns
     -------
     ForceConstants
-        Compact layout (1, N, 3, 3), eV/A^2, primitive cell ``a/2 * [[0,1,1],[1,0,1],[1,1,0]]`` (fcc)
+        Compact layout (1, N, 3, 3), eV/Å², primitive cell ``a/2 * [[0,1,1],[1,0,1],[1,1,0]]`` (fcc)
         or ``a/2 * [[-1,1,1],[1,-1,1],[1,1,-1]]`` (bcc).
     """
     if lattice not in SHELLS:
@@ -351,7 +351,7 @@ def force_constants_from_bvk(constants, lattice: str, a: float, mass: float, sup
 
 
 def bvk_dynamical_matrix(constants, lattice: str, mass: float, qpoints_cart, units: str = "N/m") -> np.ndarray:
-    """Analytic BvK dynamical matrix D(q) = (1/m) sum_R K(R) (1 - cos(2 pi q.R)), eV/(A^2 amu).
+    """Analytic BvK dynamical matrix D(q) = (1/m) sum_R K(R) (1 - cos(2 pi q.R)), eV/(Å² amu).
 
     ``qpoints_cart`` (nq, 3) Cartesian q in units of 2/a (so the X point of fcc is (1, 0, 0) and
     L is (1/2, 1/2, 1/2)); R in units of a/2, so 2 pi q.R = pi q.h. Independent of any supercell.
@@ -372,14 +372,14 @@ def shell_dynamical_matrix(phases: np.ndarray, K: np.ndarray, mass: float) -> np
     phases : ndarray (nq, n_R)
         q.R in radians for every q-point and lattice vector R.
     K : ndarray (n_R, 3, 3)
-        The coupling of the atom at the origin and the one at R, eV/A^2 (BvK constant matrices, or the pair
+        The coupling of the atom at the origin and the one at R, eV/Å² (BvK constant matrices, or the pair
         part of a potential's second derivatives).
     mass : float
-        amu.
+        Mass of the atom, amu.
 
     Returns
     -------
     ndarray (nq, 3, 3)
-        eV/(A^2 amu).
+        eV/(Å² amu).
     """
     return np.einsum("qm,mab->qab", 1.0 - np.cos(phases), K) / mass

@@ -173,7 +173,7 @@ class EAM:
     masses : ndarray (n_elements,)
         Their masses, amu.
     cutoff : float
-        The potential's cutoff radius, A.
+        The potential's cutoff radius, Å.
     frho : list of ndarray (nrho, 7)
         ``frho[a]``: the embedding energy F_a(rho) of element a (eV), as LAMMPS' spline coefficients on a grid of
         spacing ``drho``.
@@ -181,12 +181,12 @@ class EAM:
         ``rhor[a][b]``: the electron density that an atom of element a puts at an atom of element b at distance r,
         as LAMMPS' spline coefficients on a grid of spacing ``dr``.
     z2r : list of list of ndarray (nr, 7)
-        ``z2r[a][b]``: r * phi_ab(r), the pair energy (eV) times the distance (A), as spline coefficients on the
+        ``z2r[a][b]``: r * phi_ab(r), the pair energy (eV) times the distance (Å), as spline coefficients on the
         grid of ``rhor``.
     drho : float
-        Grid spacing of the densities that ``frho`` is tabulated on.
+        Grid spacing of the densities that ``frho`` is tabulated on, in the file's density unit.
     dr : float
-        Grid spacing of the distances that ``rhor`` and ``z2r`` are tabulated on, A.
+        Grid spacing of the distances that ``rhor`` and ``z2r`` are tabulated on, Å.
     """
 
     def __init__(self, path, style: str | None = None, species=None):
@@ -276,7 +276,25 @@ class EAM:
         (equilibrium) configuration, so that F' = 0 there and all pair-like interactions sit in the
         effective pair potentials phi_bar_ab = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (eq. 43 for one
         element: phi + 2 F' f). The gauge is per element, so every atom of an element must have the
-        same F' (bulk crystals with one site per element, e.g. fcc, bcc, L1_2); otherwise ValueError."""
+        same F' (bulk crystals with one site per element, e.g. fcc, bcc, L1_2); otherwise ValueError.
+
+        Parameters
+        ----------
+        cell : ndarray (3, 3)
+            Rows are the lattice vectors of the periodic configuration, Å.
+        positions : ndarray (N, 3)
+            Cartesian positions of its atoms, Å.
+        species : sequence of str (N,)
+            The element of each atom, among :attr:`elements`.
+        tol : float
+            Largest spread of F' among the atoms of one element, relative to the largest ``|F'|`` (at least 1 eV per
+            density unit), for them to count as equal.
+
+        Returns
+        -------
+        EAM
+            The same potential in the normalised gauge.
+        """
         t, *_, rho, F = self.local_terms(cell, positions, species)
         lam = np.zeros(len(self.elements))
         for a in np.unique(t):
@@ -289,7 +307,17 @@ class EAM:
 
     def effective_pair_potential(self, r, a, b, fprime_a: float, fprime_b: float):
         """phi_bar_ab(r) = phi_ab + F_a' f_{b->a} + F_b' f_{a->b} (Riffe et al. eq. 37): value and first two
-        derivatives, shape (3, len(r)); ``a``, ``b`` element names, F' the embedding slopes."""
+        derivatives, shape (3, len(r)), in eV, eV/Å and eV/Å².
+
+        Parameters
+        ----------
+        r : array_like
+            Distances, Å.
+        a, b : str
+            The two elements, among :attr:`elements`.
+        fprime_a, fprime_b : float
+            Their embedding slopes F'(rho) at the configuration, eV per unit of the file's density.
+        """
         r = np.atleast_1d(np.asarray(r, dtype=float))
         t = self.type_indices([a, b])
         i, j = np.zeros(len(r), np.int64), np.ones(len(r), np.int64)
@@ -298,7 +326,13 @@ class EAM:
         return phi + fprime_a * f_ba + fprime_b * f_ab
 
     def mass(self, element: str) -> float:
-        """The mass in amu that the potential file gives ``element``."""
+        """The mass in amu that the potential file gives ``element``.
+
+        Parameters
+        ----------
+        element : str
+            One of :attr:`elements`.
+        """
         return float(self.masses[self.type_indices([element])[0]])
 
     # -- pieces
@@ -355,8 +389,8 @@ class EAM:
         -------
         tuple
             ``(t, i, j, d, r, phi, f, rho, F)``: the type index of every atom; the ordered pairs (i <- j) within
-            the cutoff, their vectors d (A) and lengths r (A); ``phi`` and ``f`` (3, n_pairs), the pair energy and
-            the density f_{j->i} with their first and second derivatives in r (eV, eV/A, eV/A^2); the host
+            the cutoff, their vectors d (Å) and lengths r (Å); ``phi`` and ``f`` (3, n_pairs), the pair energy and
+            the density f_{j->i} with their first and second derivatives in r (eV, eV/Å, eV/Å²); the host
             density rho of every atom; ``F`` (3, n_atoms), the embedding energy F(rho), F' and F'' (eV).
         """
         t = self.type_indices(species)
@@ -370,7 +404,7 @@ class EAM:
 
     # -- calculator
     def energy_forces(self, cell, positions, species) -> EnergyForces:
-        """Potential energy (eV) and forces (N, 3) (eV/A) of atoms in a periodic ``cell`` (rows), as
+        """Potential energy (eV) and forces (N, 3) (eV/Å) of atoms in a periodic ``cell`` (rows), as
         :class:`EnergyForces`."""
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
@@ -391,7 +425,7 @@ class EAM:
 
     # -- force constants
     def force_constant_parts(self, cell, positions, species) -> ForceConstantParts:
-        """Analytic Hessian parts (pair, e1, e2, e3), each (N, N, 3, 3) in eV/A^2 (Riffe eqs. 25,
+        """Analytic Hessian parts (pair, e1, e2, e3), each (N, N, 3, 3) in eV/Å² (Riffe eqs. 25,
         32, 33, 34), at the given configuration (need not be an equilibrium one), as :class:`ForceConstantParts`."""
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
@@ -429,16 +463,31 @@ class EAM:
         any structure: multi-atom basis, alloy, slab with vacuum) as a :class:`ForceConstants` in
         phonopy's ``full`` (N, N, 3, 3) or ``compact`` (n_prim, N, 3, 3) layout. Periodic images
         within the cutoff are summed on the supercell. ``kwargs`` go to :class:`ForceConstants`
-        (``smap``, ``p2s``, ...); :meth:`force_constant_contributions` splits them into their parts."""
+        (``smap``, ``p2s``, ...); :meth:`force_constant_contributions` splits them into their parts.
+
+        Parameters
+        ----------
+        supercell : Crystal
+            The crystal, positions in Å.
+        primitive : Crystal, optional
+            Its primitive cell (needed for the ``compact`` layout).
+        layout : {"full", "compact"}
+            The layout of the returned constants (eV/Å²).
+        """
         return self._assembled(supercell, primitive, layout, kwargs)[0]
 
     def force_constant_contributions(self, supercell, primitive=None, layout: str = "full"):
         """The pair, e1, e2 and e3 contributions (Riffe et al. eqs. 31-34) to :meth:`force_constants`.
 
+        Parameters
+        ----------
+        supercell, primitive, layout
+            As in :meth:`force_constants`.
+
         Returns
         -------
         xarray.Dataset
-            ``pair``, ``e1``, ``e2``, ``e3`` over (row, atom, cartesian, cartesian2) in eV/A^2, in the layout
+            ``pair``, ``e1``, ``e2``, ``e3`` over (row, atom, cartesian, cartesian2) in eV/Å², in the layout
             asked for (rows: every atom, or the primitive representatives ``p2s`` (row) for ``compact``); their sum
             is ``force_constants(supercell, primitive, layout).fc2``.
         """

@@ -499,6 +499,8 @@ class PotentialEngine(ForceEngine):
     Parameters
     ----------
     potential : EAM or ShortRangePotential
+        A built-in potential (:class:`~trajmodes.potentials.eam.EAM`, the pair and three-body potentials) whose
+        ``energy_forces`` gives the energies (eV) and forces (eV/Å).
     crystal : Crystal
         The supercell (reference positions, species, masses).
     """
@@ -570,6 +572,8 @@ class AseEngine(ForceEngine):
     crystal : Crystal
         The supercell (reference positions, species, masses).
     calculator : ase.calculators.calculator.Calculator
+        Any ASE calculator (DFT, a learned potential, EMT): the energies (eV) and forces (eV/Å) of each
+        configuration.
     """
 
     name = "ase"

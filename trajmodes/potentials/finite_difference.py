@@ -127,7 +127,7 @@ def curvature_check(potential, supercell, primitive=None, steps=CHECK_STEPS, tol
     supercell, primitive : Crystal
         The ideal supercell (large enough that the displaced atom does not see its own image within the cutoff).
     steps : sequence of float
-        A.
+        The displacements of the central differences to compare, Å.
     tolerance : float
         Relative deviation at the best step above which :attr:`CurvatureCheck.consistent` is False.
     analytic : ForceConstants, optional

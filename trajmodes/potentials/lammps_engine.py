@@ -202,7 +202,7 @@ class LammpsEngine(ForceEngine):
 
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(self, positions, cell=None) -> EnergiesForces:
-        """Potential energies (eV per supercell) and forces (eV/A) of a batch of configurations, computed by LAMMPS
+        """Potential energies (eV per supercell) and forces (eV/Å) of a batch of configurations, computed by LAMMPS
         (:meth:`ForceEngine.evaluate`)."""
         x, c = self.check_positions(positions, cell)
         import ctypes

@@ -277,7 +277,7 @@ class DynamicalBlocks:
     terms : list of Terms
         With hessians, and third derivatives when ``derivatives``.
     masses : array_like, shape (n,)
-        amu.
+        Mass of each atom of the primitive cell, amu.
     derivatives : bool
         Also build the 6 strain and 3 n internal-displacement derivative blocks.
 

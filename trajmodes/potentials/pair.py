@@ -246,11 +246,11 @@ class Morse(PairPotential):
     D0 : float or mapping
         Well depth, eV; or {(species1, species2): (D0, alpha, r0[, cutoff]) or a mapping of them}.
     alpha : float
-        1/A.
+        Inverse width of the well, 1/Å.
     r0 : float
-        Equilibrium distance, A.
+        Equilibrium distance, Å.
     cutoff : float
-        A.
+        Distance beyond which phi is zero, Å.
     """
 
     parameter_names = ("D0", "alpha", "r0")
@@ -279,13 +279,13 @@ class Buckingham(PairPotential):
     Parameters
     ----------
     A : float or mapping
-        eV; or {(species1, species2): (A, rho, C[, cutoff]) or a mapping of them}.
+        Prefactor of the repulsion, eV; or {(species1, species2): (A, rho, C[, cutoff]) or a mapping of them}.
     rho : float
-        A.
+        Decay length of the repulsion, Å.
     C : float
-        eV A^6.
+        Coefficient of the dispersion term C / r^6, eV Å⁶.
     cutoff : float
-        A.
+        Distance beyond which phi is zero, Å.
     """
 
     parameter_names = ("A", "rho", "C")

@@ -163,6 +163,7 @@ class StillingerWeber(ShortRangePotential):
         Parameters
         ----------
         path : str or Path
+            The LAMMPS ``.sw`` file.
         elements : sequence of str, optional
             The elements to use (default: every element of the file).
 
@@ -242,7 +243,7 @@ class AxilrodTellerMuto(ShortRangePotential):
     cutoff_triple : float
         A; the product of the three distances may not exceed its cube.
     nu : float or mapping
-        eV A^9: one value for every triplet (``pair_coeff * * * nu``), or {(A, B, C): nu} by species, symmetric under
+        eV Å⁹: one value for every triplet (``pair_coeff * * * nu``), or {(A, B, C): nu} by species, symmetric under
         permutations (any one order given; conflicting orders are an error). Species triplets absent from the
         mapping have nu = 0.
 
@@ -428,7 +429,7 @@ class ExponentialAngle(_AngleTerm):
     decay : float or (float, float)
         R1, R2, A (equal ends take one).
     cutoff : float or (float, float)
-        Bond cutoffs, A.
+        Bond cutoffs, Å.
 
     Raises
     ------

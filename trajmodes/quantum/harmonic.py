@@ -88,7 +88,7 @@ def mode_variances(eigenvalues, temperature: float, n_beads: int | None = None,
     Parameters
     ----------
     eigenvalues : array_like
-        lambda_s = omega_s^2 of the mass-weighted dynamical matrix, eV/(A^2 amu); all positive.
+        lambda_s = omega_s^2 of the mass-weighted dynamical matrix, eV/(Å² amu); all positive.
     temperature : float
         K (> 0; 0 only for the quantum crystal: the zero-point motion).
     n_beads : int, optional
@@ -99,7 +99,7 @@ def mode_variances(eigenvalues, temperature: float, n_beads: int | None = None,
 
     Returns
     -------
-    ndarray like ``eigenvalues``, A^2 amu.
+    ndarray like ``eigenvalues``, Å² amu.
     """
     lam = np.asarray(eigenvalues, dtype=float)
     if not (lam > 0).all():
@@ -134,14 +134,16 @@ def displacement_covariance(force_constants, temperature: float, n_beads: int | 
     force_constants : ForceConstants
         Stable constants on their supercell (N atoms; a (3N, 3N) matrix is diagonalised).
     temperature : float
-        K.
+        Temperature of the crystal, K.
     n_beads : int, optional
         One bead of the P-bead ring polymer (:func:`mode_variances`); None: the exact quantum or classical crystal.
     occupation : {"quantum", "classical"}
+        "quantum": each mode's variance from Bose-Einstein statistics (coth); "classical": equipartition, k_B T per
+        mode.
 
     Returns
     -------
-    ndarray (3N, 3N), A^2 (rows 3 i + a), the translations left out.
+    ndarray (3N, 3N), Å² (rows 3 i + a), the translations left out.
     """
     lam, vec, m = _modes(force_constants)
     x2 = mode_variances(lam, temperature, n_beads, occupation)
@@ -157,15 +159,18 @@ def mean_square_displacements(force_constants, temperature: float, n_beads: int 
     Parameters
     ----------
     force_constants : ForceConstants
+        Stable constants on their supercell (N atoms; a (3N, 3N) matrix is diagonalised).
     temperature : float
-        K.
+        Temperature of the crystal, K.
     n_beads : int, optional
         One bead of the P-bead ring polymer; None: the exact quantum (coth) or classical crystal.
     occupation : {"quantum", "classical"}
+        "quantum": each mode's variance from Bose-Einstein statistics (coth); "classical": equipartition, k_B T per
+        mode.
 
     Returns
     -------
-    ndarray (N, 3), A^2.
+    ndarray (N, 3), Å².
     """
     lam, vec, m = _modes(force_constants)
     x2 = mode_variances(lam, temperature, n_beads, occupation)
@@ -194,13 +199,14 @@ def ring_polymer_configurations(force_constants, temperature: float, n_beads: in
     n_samples : int
         Independent ring polymers.
     seed : int or numpy.random.Generator, optional
+        Seed (or generator) of the random draws; the same seed gives the same configurations.
     max_bytes : float
         Refuse results larger than this (three (n_samples, P, N, 3) float arrays).
 
     Returns
     -------
     xarray.Dataset
-        ``displacements``, ``positions`` (A) and ``forces`` (eV/A) over (sample, bead, atom, cartesian);
+        ``displacements``, ``positions`` (Å) and ``forces`` (eV/Å) over (sample, bead, atom, cartesian);
         ``potential_energy`` (sample, bead) 1/2 u Phi u in eV (zero at the reference); ``frequency`` (mode) of the
         supercell modes in THz; attributes temperature, n_beads, the method.
     """

@@ -254,6 +254,7 @@ class BlockingAnalysis:
     Attributes
     ----------
     n_frames : int
+        Frames of the series analysed.
     levels : ndarray of int
         B, the numbers of blocks, descending.
     inefficiency : ndarray
@@ -816,7 +817,7 @@ class KuboDisplacementConstants(_CentroidKubo):
         Symmetrise the covariance and the constants under the supercell's space group (default); False: only
         permutation symmetry and the sum rule.
     symprec : float
-        spglib tolerance, A.
+        spglib tolerance, Å.
     blocking : bool
         Widen the jackknife's errors by the blocking analysis (default); False: the plain jackknife (blocks taken as
         independent, the errors marked as lower bounds).
@@ -824,9 +825,9 @@ class KuboDisplacementConstants(_CentroidKubo):
     Attributes
     ----------
     force_constants_ : ForceConstants
-        Full layout (N, N, 3, 3), eV/A^2, symmetrised, the acoustic sum rule exact.
+        Full layout (N, N, 3, 3), eV/Å², symmetrised, the acoustic sum rule exact.
     force_constants_err_ : ndarray (N, N, 3, 3)
-        Standard errors, eV/A^2: the jackknife's times ``error_inflation_``.
+        Standard errors, eV/Å²: the jackknife's times ``error_inflation_``.
     error_inflation_ : float
         sqrt(g / E[g_B]) of the blocking analysis (1 with ``blocking=False``).
     blocking_ : BlockingAnalysis

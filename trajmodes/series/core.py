@@ -28,8 +28,8 @@ class Series:
         Empty for a series read back from a file (:func:`load_series`).
     dataset : xarray.Dataset
         Per run (dimension ``run``): ``temperature`` (K; given, or the mean kinetic one), ``kinetic_temperature``
-        (K) with ``kinetic_temperature_err`` and ``temperature_blocking_ratio``, ``volume`` (A^3 per atom), ``cell``
-        (A); the irreducible parameters ``fc2`` (eV/A^2), ``fc3`` (eV/A^3) with ``*_err``; scores ``r2``, ``rmse``,
+        (K) with ``kinetic_temperature_err`` and ``temperature_blocking_ratio``, ``volume`` (Å³ per atom), ``cell``
+        (Å); the irreducible parameters ``fc2`` (eV/Å²), ``fc3`` (eV/Å³) with ``*_err``; scores ``r2``, ``rmse``,
         ``cv_rmse`` (per order), ``sigma_a``, ``n_frames``, ``blocking_ratio``; ``frequency`` (run, q, branch) and
         ``path_frequency`` (run, path_q, branch) in THz with ``*_err``, the error bars of each run's error model
         (:mod:`trajmodes.series.errorbars`: ``frequency_err`` says in its attributes ``error_model`` and
@@ -231,9 +231,9 @@ class Series:
         Parameters
         ----------
         temperature : float
-            K.
+            Temperature at which the constants are wanted, K.
         volume : float, optional
-            A^3 per atom; needed when the series has several volumes at one temperature.
+            Volume per atom, Å³; needed when the series has several volumes at one temperature.
         clamp : bool
             A temperature outside the runs' takes the first or last run's (default: refused, no extrapolation).
         """

@@ -435,7 +435,7 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
     fit : EffectiveForceConstants
         Fitted and bootstrapped.
     qpoints : array_like (nq, 3)
-        Reduced.
+        The q-points, reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     inputs : ErrorModelInputs, optional
         :func:`error_model_inputs` of the run; None: not measured, and the bootstrap (with the temperature term given
         ``dnu_dT``) is marked as a lower bound.
@@ -623,7 +623,7 @@ def series_frequency_errors(fits, temperatures, qpoints, error_inputs=None, stat
     fits : list of EffectiveForceConstants
         Fitted and bootstrapped.
     temperatures : array_like (run,)
-        K.
+        Temperature of each run, K (the runs' order).
     qpoints : array_like (nq, 3) or (run, nq, 3)
         Reduced; one set per run where the runs' primitive cells are different bases of the crystal (the same points
         of the zone in each run's basis, :func:`~trajmodes.lattice.qpoints.qpoints_in`).

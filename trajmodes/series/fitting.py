@@ -163,6 +163,8 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     qpoints : array_like (nq, 3), optional
         Reduced q for the frequency tables and the shift split; default the special points of the lattice.
     qlabels : sequence of str, optional
+        A label per q-point of ``qpoints`` (the dataset's ``qlabel``; default empty; without ``qpoints`` the special
+        points' letters).
     path : str, optional
         Band path (special-point letters, e.g. ``"GXU|KGL"``); default the standard path of the lattice.
     npoints : int
@@ -176,6 +178,8 @@ def fit_series(runs, temperatures=None, names=None, *, qpoints=None, qlabels=Non
     n_resamples : int
         Block-bootstrap resamples per run (0: no error bars).
     seed : int or None
+        Seed of the block bootstrap's resamples (default 0: the same runs give the same error bars); None draws
+        fresh ones.
     target_error : float, optional
         THz: the run length each run would need for this error on every tabulated frequency.
     progress : callable, optional

@@ -211,11 +211,14 @@ class RingPolymerRun:
     beads : tuple of Trajectory
         One per bead, in bead order.
     n_beads, n_frames, n_atoms : int
+        Number of beads P, of frames and of atoms.
     species, masses, times, steps
         As each bead's (masses amu, times ps).
     temperature : float or None
         K: given, or as the run's input states it (:attr:`temperature_from` says which); None when unknown.
     files : BeadFiles or None
+        The bead files and what the run's input says (:func:`~trajmodes.io.trajectories.bead_files.find_beads`);
+        None for beads given as trajectories.
     pooled : Trajectory
         The bead configurations as frames x beads samples (sample f P + b: bead b of frame f), with their forces:
         samples of the quantum ensemble for a fit. Its read tasks parse each bead file once for the frames of their
@@ -300,12 +303,12 @@ class RingPolymerRun:
 
     @property
     def forces(self) -> da.Array | None:
-        """Bead forces, (frames, beads, atoms, 3) eV/A, lazy; None where the files hold none."""
+        """Bead forces, (frames, beads, atoms, 3) eV/Å, lazy; None where the files hold none."""
         return self.field("forces") if "forces" in self._source.fields else None
 
     @property
     def velocities(self) -> da.Array | None:
-        """Bead velocities, (frames, beads, atoms, 3) A/ps, lazy; None where the files hold none."""
+        """Bead velocities, (frames, beads, atoms, 3) Å/ps, lazy; None where the files hold none."""
         return self.field("velocities") if "velocities" in self._source.fields else None
 
     def centroid_positions(self, layer: tuple | None = None) -> da.Array:
@@ -359,7 +362,7 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
     species, masses, units : optional
         For LAMMPS dumps, as :func:`trajmodes.read`'s (default: the input's ``mass`` commands and ``units``). GPUMD's
         beads take the masses of model.xyz's ``mass`` column where it has one (else the species' standard atomic
-        weights, as GPUMD does); their units are fixed (A, A/fs, eV/A, fs: converted to A/ps and ps).
+        weights, as GPUMD does); their units are fixed (A, Å/fs, eV/Å, fs: converted to Å/ps and ps).
     centroid : bool
         Read i-PI's centroid file ``PREFIX.xc.xyz`` for the centroid positions where there is one (else they are the
         beads' average).

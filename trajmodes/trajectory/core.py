@@ -73,13 +73,30 @@ class Trajectory:
     Created by :func:`trajmodes.read`.  Nothing is read until a computation asks
     for it; every Dask task reads and parses its own block of frames.
 
+    Parameters
+    ----------
+    source : FrameSource
+        The reader of the file(s) (:mod:`trajmodes.io.trajectories`), which :func:`trajmodes.read` opens.
+    frames : array_like of int, optional
+        The frames of the source to use, in order (default every frame).
+    reference : str, Structure or array_like, optional
+        The reference crystal, as :func:`trajmodes.read`'s ``reference`` (default: the source's own, a cache's
+        stored one, else "first").
+    chunk_frames : int, optional
+        Frames per Dask chunk (default from the atom count and the memory, :func:`default_chunk_frames`).
+
     Attributes
     ----------
     n_frames, n_atoms : int
+        Number of frames (of the selection) and of atoms.
     species : ndarray of str (n_atoms,)
-    masses : ndarray (n_atoms,) in amu, or None if unknown
-    times : ndarray (n_frames,) in ps
-    steps : ndarray (n_frames,) MD step of each frame
+        Element symbols, or LAMMPS type numbers as strings where the elements are unknown.
+    masses : ndarray (n_atoms,) or None
+        Atomic masses, amu; None if unknown.
+    times : ndarray (n_frames,)
+        Time of each frame, ps.
+    steps : ndarray (n_frames,)
+        MD step of each frame.
     frame_interval : float
         Time between consecutive frames in ps (median spacing).
     md_timestep : float or None
@@ -518,7 +535,7 @@ class Trajectory:
         return other
 
     def frame_structure(self, i: int) -> Structure:
-        """Frame ``i`` of the selection as a Structure (positions, cell and origin in A)."""
+        """Frame ``i`` of the selection as a Structure (positions, cell and origin in Å)."""
         d = self.source.read(self._frames[[i]])
         cell = d["cells"][0] if self.source.has_cell else None
         return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
@@ -535,8 +552,8 @@ class Trajectory:
 
     def average_terms(self, first: Structure, layer: tuple) -> dict:
         """What :meth:`average_structure` sums over the frames, lazy per frame and read through ``layer`` (to share
-        the pass with other work): ``u`` (frames, atoms, 3) the displacements from ``first`` (frame 0) in A, and
-        with a cell ``cells`` (frames, 3, 3) and ``origins`` (frames, 3) in A. :meth:`average_from_sums` turns their
+        the pass with other work): ``u`` (frames, atoms, 3) the displacements from ``first`` (frame 0) in Å, and
+        with a cell ``cells`` (frames, 3, 3) and ``origins`` (frames, 3) in Å. :meth:`average_from_sums` turns their
         sums over the frames into the average."""
         layer = tuple(layer)
         terms = {"u": self._displacements_from(first, layer)}
@@ -571,7 +588,7 @@ class Trajectory:
                             None, dtype=np.float64, concatenate=True)
 
     def displacements(self, layer: tuple = ("positions",), reference: Structure | None = None) -> da.Array:
-        """Displacements u(t) from the reference crystal, (n_frames, n_atoms, 3) in A (lazy).
+        """Displacements u(t) from the reference crystal, (n_frames, n_atoms, 3) in Å (lazy).
 
         Every frame is mapped onto the reference cell through fractional coordinates
         (:func:`displacements_of_frames`): correct for wrapped, unwrapped and scaled coordinates, image flags, and

@@ -23,7 +23,7 @@ def read(source, *, format: str | None = None, reference=None, units: str | None
         file's content when omitted.
     reference : None, "first", "average", path, Structure or array, optional
         The reference crystal for displacements: the first frame (default), the streamed
-        time average, a LAMMPS data file or any structure file, or (n_atoms, 3) positions in A.
+        time average, a LAMMPS data file or any structure file, or (n_atoms, 3) positions in Å.
     units : str, optional
         LAMMPS unit style of the data (metal, real, si, electron, lj); converted to metal. Default: the
         dump's ``ITEM: UNITS``, or the ``units`` of the LAMMPS input or log beside it, else metal.
@@ -104,6 +104,8 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
         As in :func:`read`.
     unwrapped : bool
         Whether positions are continuous in time.
+    timestep
+        No longer accepted (it was ambiguous): a TypeError says what to pass instead (here ``frame_interval``).
     origins : array_like (3,) or (n_frames, 3), optional
         The cell's origin (LAMMPS' xlo ylo zlo), Angstrom; default zero.
 

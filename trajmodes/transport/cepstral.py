@@ -4,7 +4,7 @@ The conductivity is the zero-frequency value of the heat current's power spectru
 
     kappa_ab = 1 / (V k_B T^2) int_0^inf <J_a(0) J_b(t)> dt = S_ab(0) / (2 V k_B T^2),
 
-with J the volume-integrated current (what LAMMPS' ``compute heat/flux`` writes: eV A / ps in ``metal`` units) and
+with J the volume-integrated current (what LAMMPS' ``compute heat/flux`` writes: eV Å / ps in ``metal`` units) and
 S(f) = int <J(0) J(t)> e^{2 pi i f t} dt the two-sided spectrum, which the one-sided periodogram ``dt / N |FFT|^2``
 estimates at every frequency with a chi-square error. Cepstral analysis (L. Ercole, A. Marcolongo and S. Baroni,
 Sci. Rep. 7, 15835 (2017)) takes the logarithm of the periodogram, whose error is additive with a known mean and
@@ -45,8 +45,8 @@ LARGEST_CURRENT = 1e100
 
 
 def green_kubo_scale(volume: float, temperature: float) -> float:
-    """W/(m K) per (eV A/ps)^2 ps of S(0) / 2: 1 / (V k_B T^2) in SI, for the volume-integrated heat current in eV A/ps
-    (LAMMPS ``metal``), ``volume`` in A^3 and ``temperature`` in K."""
+    """W/(m K) per (eV Å/ps)^2 ps of S(0) / 2: 1 / (V k_B T^2) in SI, for the volume-integrated heat current in eV Å/ps
+    (LAMMPS ``metal``), ``volume`` in Å³ and ``temperature`` in K."""
     volume, temperature = float(volume), float(temperature)
     if not (np.isfinite(volume) and volume > 0):
         raise ValueError(f"the volume must be positive, in A^3, not {volume}")
@@ -178,7 +178,7 @@ def current_periodogram(currents, dt: float) -> tuple[np.ndarray, np.ndarray, in
     Returns
     -------
     frequencies : ndarray (N / 2 + 1,)
-        THz.
+        The periodogram's frequencies, 0 to the Nyquist frequency, THz.
     psd : ndarray (N / 2 + 1,)
         In the current's unit squared times ps.
     ndf : int
@@ -250,7 +250,7 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
     Parameters
     ----------
     currents : array_like (steps, 3) or (M, steps, 3)
-        The volume-integrated heat current (eV A / ps, as LAMMPS' ``compute heat/flux`` in ``metal`` units), each
+        The volume-integrated heat current (eV Å / ps, as LAMMPS' ``compute heat/flux`` in ``metal`` units), each
         Cartesian component an equivalent sample of an isotropic system; with M > 1 currents, the first is the
         energy current and the others currents that carry no heat (mass currents of a multi-component fluid).
     dt : float
@@ -258,7 +258,7 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
     temperature : float
         K, the run's mean temperature.
     volume : float
-        A^3.
+        Volume of the simulation cell, Å³.
     fstar : float, optional
         THz: the series is filtered and sampled to keep the frequencies below about f* (``tskip`` =
         round(f_Nyquist / f*)); default :func:`default_fstar`, the band of 90 % of the current's power.
@@ -274,7 +274,7 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
     -------
     xarray.Dataset
         ``kappa`` and ``kappa_err`` W/(m K); ``frequency`` (THz) with ``psd`` (the resampled periodogram) and
-        ``psd_filtered`` (its cepstral fit, the mean bias restored), (eV A/ps)^2 ps; ``coefficient`` with
+        ``psd_filtered`` (its cepstral fit, the mean bias restored), (eV Å/ps)^2 ps; ``coefficient`` with
         ``cepstral`` (c_k), ``aic``, ``log_s0`` and ``log_s0_err`` (log S(0) and its standard error with k + 1
         coefficients) and ``kappa_cutoff`` (W/(m K), the same); attributes ``cutoff`` (P* - 1), ``aic_minimum``,
         ``tskip``, ``fstar_THz`` (the Nyquist frequency after sampling), ``dt_ps``, ``ndf``, ``temperature_K``,
@@ -432,9 +432,10 @@ def green_kubo_integral(current, dt: float, temperature: float, volume: float, m
 
     Parameters
     ----------
-    current : array_like (steps, 3), or (M, steps, 3): the first current
+    current : array_like (steps, 3) or (M, steps, 3)
+        The volume-integrated heat current, eV Å/ps, one row per step; of M currents only the first is used.
     dt, temperature, volume
-        ps, K, A^3.
+        ps, K, Å³.
     max_time : float, optional
         ps; default a tenth of the run.
 
@@ -442,7 +443,7 @@ def green_kubo_integral(current, dt: float, temperature: float, volume: float, m
     -------
     xarray.Dataset
         ``kappa`` (time, a, b) and ``kappa_mean`` (time, the mean of the diagonal) W/(m K); ``correlation``
-        (time, a, b) (eV A/ps)^2.
+        (time, a, b) (eV Å/ps)^2.
     """
     import xarray as xr
     j = _as_currents(current)[0]

@@ -40,12 +40,12 @@ def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattic
     Returns
     -------
     current : ndarray (frames, 3)
-        eV A/ps.
+        eV Å/ps.
     temperature : float
         K, the mean kinetic temperature (3N - 3 degrees of freedom).
     volume : float
-        A^3, the mean volume of the frames' cells.
-    flux : tuple (velocities (frames, atoms, 3) A/ps, heat-flux matrices (frames, atoms, 3, 3) eV)
+        Å³, the mean volume of the frames' cells.
+    flux : tuple (velocities (frames, atoms, 3) Å/ps, heat-flux matrices (frames, atoms, 3, 3) eV)
         With ``hold_flux`` only.
     """
     if "heat_current" not in traj.frame_fields:

@@ -47,7 +47,7 @@ def run_interval(traj, what: str) -> float:
 
 
 def integral_filter(current, dt: float, temperature: float, volume: float, max_time: float | None = None):
-    """The running Green-Kubo integral of ``current`` (frames, 3) eV A/ps up to ``max_time`` ps (default a tenth of the
+    """The running Green-Kubo integral of ``current`` (frames, 3) eV Å/ps up to ``max_time`` ps (default a tenth of the
     run) and the current filtered by its weights, K(t) = sum_{l = 0}^{L} w_l / (N - l) J(t - l) (trapezoids w, L the
     lags): sum_t J_p,a(t) K_b(t) dt / (V k_B T^2) is the share of a part J_p of the current in the integral's ab
     component at L.
@@ -101,7 +101,7 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
     phonons : Phonons
         The crystal's modes (the run's own fitted constants, or a potential's).
     current : tuple, optional
-        (current (frames, 3) eV A/ps, temperature K, volume A^3) of the run where they are known
+        (current (frames, 3) eV Å/ps, temperature K, volume Å³) of the run where they are known
         (:func:`~trajmodes.transport.current.heat_current_of_run`, whose pass this saves).
     max_time : float, optional
         ps, the upper limit tau of the Green-Kubo integral (default a tenth of the run, as
@@ -109,7 +109,7 @@ def modal_conductivity(traj, phonons, *, current: tuple | None = None, max_time:
     bins : int, optional
         Frequency bins of ``kappa_spectrum`` (default :func:`spectrum_bins`).
     flux : tuple, optional
-        (velocities (frames, atoms, 3) A/ps, heat-flux matrices (frames, atoms, 3, 3) eV) of every frame where they
+        (velocities (frames, atoms, 3) Å/ps, heat-flux matrices (frames, atoms, 3, 3) eV) of every frame where they
         are held (:func:`~trajmodes.transport.current.heat_current_of_run` with ``hold_flux``): no frame is read.
         Without them the frames are read in a pass of their own: each mode's share needs the total current filtered
         by the integral's weights, which needs the whole current first.
@@ -224,7 +224,7 @@ def spectral_conductivity(traj, *, current: tuple | None = None, max_time: float
     traj : Trajectory
         As :func:`modal_conductivity`'s.
     current : tuple, optional
-        (current (frames, 3) eV A/ps, temperature K, volume A^3) where known.
+        (current (frames, 3) eV Å/ps, temperature K, volume Å³) where known.
     max_time : float, optional
         ps, the upper limit of the Green-Kubo integral (default a tenth of the run).
     bins : int, optional

@@ -41,10 +41,10 @@ SPHERE_ATOMS = 300
 
 
 def default_cutoff2(cell, n_atoms: int | None = None, potential_range=None) -> float:
-    """The pair cutoff (A) of the fit the default cutoff is chosen from: the longest the supercell ``cell`` allows
+    """The pair cutoff (Å) of the fit the default cutoff is chosen from: the longest the supercell ``cell`` allows
     without two images of a pair (just below half its shortest lattice vector: TDEP's default), at most the radius of
     a sphere holding :data:`SPHERE_ATOMS` atoms of the crystal (of ``n_atoms`` atoms in the cell), unless the
-    potential's range (``potential_range``, A) is longer."""
+    potential's range (``potential_range``, Å) is longer."""
     from trajmodes.forceconstants.convergence import largest_cutoff
     cell = np.asarray(cell, float)
     limit = largest_cutoff(cell)
@@ -238,7 +238,7 @@ def _range(potential_range) -> float | None:
 
 
 def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
-    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (A) is shorter than the range of the potential
+    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (Å) is shorter than the range of the potential
     (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.potentials.pair_style.potential_range`, which
     the warning names); returns whether it is."""
     import warnings
@@ -270,7 +270,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     trajectories : Trajectory or list of Trajectory
         Runs at one temperature, with forces, on the same supercell.
     cutoff2 : float, optional
-        Pair cutoff in A. Default: chosen from the data. The run is fitted once at the longest cutoff
+        Pair cutoff in Å. Default: chosen from the data. The run is fitted once at the longest cutoff
         (:func:`default_cutoff2`), and the fits at every shorter neighbour shell follow from the same normal
         equations; the smallest cutoff from which the frequencies at the special points agree with the longest's
         within their error bars is kept (:func:`~trajmodes.phonons.harmonic.convergence.cutoff_convergence`), never shorter
@@ -296,7 +296,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
         dipole-dipole forces are taken out before the fit (a rigid-ion run's: :func:`rigid_ion_charges`).
     weights : None, "none", "uncertainty" or array_like
         The fit's weights (:class:`~trajmodes.EffectiveForceConstants`): unweighted (None or "none", default), or
-        1/sigma^2 from the runs' force uncertainty or committee ("uncertainty"), or sigma given (eV/A).
+        1/sigma^2 from the runs' force uncertainty or committee ("uncertainty"), or sigma given (eV/Å).
     committee : {"auto", "yes", "no", True, False}
         Fit every member of a committee of learned potentials whose forces the runs carry ("auto": where they do):
         :func:`frequency_error_bars` then gives the committee's error bar beside the sampling one.
@@ -544,7 +544,7 @@ class FitSettings:
     Attributes
     ----------
     cutoff2, cutoff3, cutoff4 : float or None
-        Pair, triplet and quartet cutoffs in A (``cutoff2`` None: chosen from the data; ``cutoff3`` None: second
+        Pair, triplet and quartet cutoffs in Å (``cutoff2`` None: chosen from the data; ``cutoff3`` None: second
         order only; ``cutoff4`` with ``cutoff3``: the fourth order too).
     mode, folds, cv, stride, n_frames, symprec, constraints, weights, committee, keep_reference
         The estimator's settings (:func:`fit_effective`; :data:`FIT_DEFAULTS` their defaults): ``constraints`` a

@@ -78,7 +78,7 @@ class EAMCrystal:
         Born-von-Karman shell constants with their pair / embedding breakdown of the analytic constants (fcc and
         bcc); with finite displacements also their part ``finite_difference``.
     closed_form_deviation : float or None
-        Largest ``|D|`` difference (eV/(A^2 amu)) between the closed-form one-atom dynamical matrix and the supercell
+        Largest ``|D|`` difference (eV/(Å² amu)) between the closed-form one-atom dynamical matrix and the supercell
         route at commensurate q (fcc and bcc).
     curvature : CurvatureCheck or None
         The analytic constants against finite displacements of the same potential at a few steps
@@ -103,14 +103,14 @@ class EAMCrystal:
 def eam_crystal(potential, structure: str, a: float, species=None, supercell: int = 5, *,
                 method: str = "analytic", step: float = 0.01, check: bool = True) -> EAMCrystal:
     """Force constants of ``potential`` (an :class:`~trajmodes.EAM` or its file) for an fcc, bcc or L1_2 crystal of
-    lattice constant ``a`` (A) in a cube of ``supercell**3`` conventional cells.
+    lattice constant ``a`` (Å) in a cube of ``supercell**3`` conventional cells.
 
     ``species``: the element (fcc/bcc; default the potential's first) or the pair (A, B) of L1_2 A3B.
     For fcc and bcc also the BvK shell constants split into pair and embedding parts (Riffe et al.) and the
     check of the closed-form one-atom dynamical matrix against the supercell route.
 
     ``method``: ``"analytic"`` (the curvature of the splines at the lattice point) or ``"finite-difference"``
-    (central differences of the forces, displacement ``step`` in A: what finite-displacement codes and MD see).
+    (central differences of the forces, displacement ``step`` in Å: what finite-displacement codes and MD see).
     With ``check`` the analytic constants are compared with finite displacements at a few steps; where they differ at
     every step (a table whose curvature changes from knot to knot) a warning says by how much.
     """

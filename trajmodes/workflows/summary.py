@@ -14,7 +14,7 @@ def run_summary(trajectory) -> tuple:
     -------
     summary : xarray.Dataset
         ``temperature``, ``volume``, ``pressure``, ``potential_energy`` per frame where the run has them; ``msd``,
-        ``rms_displacement``, ``max_displacement``, ``drift`` of the displacements (A, A^2).
+        ``rms_displacement``, ``max_displacement``, ``drift`` of the displacements (A, Å²).
     measured : Trajectory
         ``trajectory`` measured from the time average the pass took (its box, its sites for a second summary), with
         no pass to take it again; ``trajectory`` itself where its reference was known. ``trajectory`` is left as it

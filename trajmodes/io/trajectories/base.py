@@ -279,9 +279,9 @@ def heat_flux_matrices(energy: np.ndarray, stress: np.ndarray, velocities: np.nd
     stress : ndarray (frames, atoms, 6 or 9)
         In the file's pressure x volume unit; ``stress_to_ev`` converts it to eV.
     velocities : ndarray (frames, atoms, 3)
-        A/ps.
+        Velocities of the atoms, Å/ps.
     masses : ndarray (atoms,)
-        amu.
+        Mass of each atom, amu.
 
     Returns
     -------

@@ -39,6 +39,7 @@ class BeadFiles:
     Attributes
     ----------
     kind : {"ipi", "lammps", "gpumd"}
+        The program that wrote the beads: i-PI, LAMMPS (``fix pimd``) or GPUMD.
     paths : tuple of str
         The positions file (i-PI), dump (LAMMPS) or ``beads_dump_K.xyz`` (GPUMD) of every bead, in bead order.
     first : int

@@ -350,7 +350,7 @@ class PropertiesEnergy:
     steps : ndarray of int (rows,)
         The ``step`` column.
     energy : ndarray (rows,)
-        eV.
+        The bead's potential energy at each step, eV.
     lines : ndarray of int (rows,)
         The 1-based line of each row in the file (for messages).
     column : str

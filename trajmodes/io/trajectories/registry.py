@@ -61,7 +61,9 @@ class Identified:
     Attributes
     ----------
     path : str
+        The path as given.
     kind : {"trajectory", "path-integral", "structure"}
+        What it holds: frames of one run, the beads of a path-integral run, or one structure.
     format : str
         The format name: a reader's (``"lammps"``, ``"xyz"``, ``"netcdf"``, ``"ipi"``, ``"ase:<ASE format>"``,
         ``"mdanalysis"``: :func:`reader_for` gives the reader), a path-integral run's (``"lammps-pimd"``,

@@ -64,7 +64,7 @@ class TimeAxis:
     Attributes
     ----------
     times : ndarray (n_frames,)
-        ps.
+        Time of each frame, ps.
     md_timestep : float or None
         The MD integration step in ps, when known.
     source : str
@@ -141,7 +141,7 @@ def check_frame_times(name: str, times: np.ndarray, source: str, *, steps: np.nd
     name : str
         The file(s), for messages.
     times : ndarray (n_frames,)
-        ps.
+        Time of each frame, ps.
     source : str
         Where the times come from, in words.
     steps : ndarray of int (n_frames,), optional

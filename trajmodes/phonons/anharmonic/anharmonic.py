@@ -53,7 +53,7 @@ class Anharmonic:
     Parameters
     ----------
     force_constants : ForceConstants
-        With ``fc3`` (compact layout, eV/A^3): fitted (:class:`trajmodes.EffectiveForceConstants` with
+        With ``fc3`` (compact layout, eV/Å³): fitted (:class:`trajmodes.EffectiveForceConstants` with
         ``cutoff3``) or read (:meth:`ForceConstants.read`, phono3py's files). Attribute ``force_constants``.
     mesh : int, (3,) int or (3, 3) int
         The q-mesh the sums over q' run on (and the q-points of results by default); one int n is n x n x n.
@@ -81,7 +81,11 @@ class Anharmonic:
     degeneracy_tol : float
         Branches closer than this (THz) are one degenerate set: results are averaged over it.
     symprec : float
-        spglib tolerance (A) for the point group of the mesh.
+        spglib tolerance (Å) for the point group of the mesh.
+    chunk : int
+        Triplets of q-points whose interaction strengths are computed together (default 512): memory grows with it,
+        and a block is cut smaller where its largest temporary array would exceed
+        :data:`trajmodes.phonons.anharmonic.interaction.BLOCK_BYTES`. The results do not depend on it.
     scheduler : str or dask client, optional
         Passed to ``dask.compute`` for the loop over q-points (default: Dask's threads).
     isotopes : None, True, float or (n_atoms,) float
@@ -238,10 +242,11 @@ class Anharmonic:
 
         Returns
         -------
-        SelfEnergy: ``gamma`` and/or ``delta`` (None when not asked for), (nt, 3n) at own frequencies or
-        (nt, 3n, nw), THz, and with ``static`` ``delta_static`` (nt, 3n). Branches of one degenerate set (harmonic
-        frequencies within ``degeneracy_tol``) carry the set's mean, at every frequency, so that results do not
-        depend on the eigenvector basis inside the set.
+        SelfEnergy
+            ``gamma`` and/or ``delta`` (None when not asked for), (nt, 3n) at own frequencies or
+            (nt, 3n, nw), THz, and with ``static`` ``delta_static`` (nt, 3n). Branches of one degenerate set (harmonic
+            frequencies within ``degeneracy_tol``) carry the set's mean, at every frequency, so that results do not
+            depend on the eigenvector basis inside the set.
 
         Notes
         -----
@@ -275,10 +280,13 @@ class Anharmonic:
             sub = type(tr)(tr.q, tr.q1[b], tr.q2[b], tr.weights[b], tr.shift[b])
             # adaptive Gaussians away from the modes' own frequencies: each branch of q with its own width
             per_branch = imag and self.deltas.adaptive and not own
-            d = self.deltas(sub, nu) if imag and not per_branch else None
-            # with a sigma cutoff, the triplets whose delta functions all vanish need no strengths (not for shifts)
-            live = live_triplets(d) if d is not None and not (real or static) and cut_off else None
-            S = it.strength(q, sub.q1, sub.q2, live)
+            # with a sigma cutoff, the triplets whose delta functions all vanish need no strengths (not for shifts):
+            # the delta functions first; else after the strengths, so that the two are never made side by side
+            first = imag and not per_branch and not (real or static) and cut_off
+            d = self.deltas(sub, nu) if first else None
+            S = it.strength(q, sub.q1, sub.q2, live_triplets(d) if first else None)
+            if imag and not per_branch and not first:
+                d = self.deltas(sub, nu)
             f1, f2 = it.frequencies[sub.q1], it.frequencies[sub.q2]
             n1 = occupations(f1, self.temperatures, self.occupation)
             n2 = occupations(f2, self.temperatures, self.occupation)
@@ -289,10 +297,12 @@ class Anharmonic:
                                                  n0)[:, 0]
             elif imag:
                 gam += imaginary_part(S, d, n1, n2, sub.weights, N, self.occupation, n0, diagonal=own)
+            d = None                                                       # (not held while the next block is made)
             if real:
                 dlt += real_part(S, f1, f2, n1, n2, sub.weights, N, nu, eps, self.occupation, diagonal=own)
             if static:
                 dst += real_part(S, f1, f2, n1, n2, sub.weights, N, zero, eps, self.occupation)[..., 0]
+            S = None
         out = dict(gamma=None, delta=None, delta_static=None)
         for name, arr in (("gamma", gam), ("delta", dlt), ("delta_static", dst)):
             if arr is None:
@@ -471,7 +481,8 @@ class Anharmonic:
         took = time.perf_counter() - t0
         cores = int(dask.config.get("num_workers", None) or os.cpu_count() or 1) if self.scheduler is None else 1
         seconds = took * total / max(int(counts[i]), 1) / max(1, min(cores, len(gps)))
-        per_core = 4 * 8.0 * min(block, int(counts.max())) * max(nb ** 3, max(3, nt) * nw * nb * nb)
+        # a block peaks at about twice its largest array (the delta functions; the strengths' products in place)
+        per_core = 2 * 8.0 * min(block, int(counts.max())) * max(nb ** 3, max(3, nt) * nw * nb * nb)
         when = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
         where = f"on {cores} cores" if self.scheduler is None else "on one worker (fewer with more)"
         return (f"; about {when} {where}, {per_core / 1e6:.0f} MB per core (one q-point timed: {int(counts[i]):,} "

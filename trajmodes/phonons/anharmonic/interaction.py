@@ -25,8 +25,10 @@ whose three atoms are each other's unique shortest images (``all_shortest``) tak
 three being equal there, so that constants within half the supercell cost no more than without the average.
 
 For a block of triplets the lattice sum is, per centre atom, the phases of the pairs of atoms a constant couples to
-it and one real matrix product per pair of primitive atoms over those pairs; then three contractions with the
-eigenvectors divided by sqrt(m omega) (batched matrix products): no Python loop over triplets or atoms.
+it and one batched real matrix product over the pairs of primitive atoms (their pairs of atoms padded to the largest
+group); then three contractions with the eigenvectors divided by sqrt(m omega) (batched matrix products, in two arrays
+of the block's size): no Python loop over triplets or atoms, so that small blocks (a few MB) cost no more per triplet
+than large ones.
 """
 from __future__ import annotations
 
@@ -46,8 +48,10 @@ __all__ = ["Interaction", "HBAR_EV_PS", "BLOCK_BYTES", "triplet_block"]
 #: bytes of the largest temporary array of one block of triplets: blocks of ``chunk`` triplets are cut to keep within it
 #: where the cell has many branches (the (T, 3n, 3n, 3n) strengths, or the (T, nw, 3n, 3n) delta functions of a
 #: lineshape on nw frequencies, grow with the branches cubed or the frequencies; a 9-atom cell on 401 frequencies held
-#: gigabytes in blocks of 512 triplets)
-BLOCK_BYTES = 32e6
+#: gigabytes in blocks of 512 triplets). A block peaks at about twice it, on every thread that runs one: 4 MB keeps
+#: alpha-quartz (27 branches, blocks of 8 triplets) as fast per triplet as blocks of 67 (32 MB), its sums within a few
+#: MB of the memory they start with
+BLOCK_BYTES = 4e6
 
 
 def triplet_block(chunk: int, bytes_per_triplet: float) -> int:
@@ -78,8 +82,8 @@ class Interaction:
         Modes at or below this frequency (THz), imaginary ones included, take no part (their strengths are
         zero): the acoustic modes at Gamma, and any unstable mode.
     chunk : int
-        Triplets per block (memory about ``chunk * n_neighbours * 27 * n_prim * 16`` bytes); fewer where a block's
-        (T, 3n, 3n, 3n) products would exceed :data:`BLOCK_BYTES` (:func:`triplet_block`).
+        Triplets per block; fewer where a block's (T, 3n, 3n, 3n) products would exceed :data:`BLOCK_BYTES`
+        (:func:`triplet_block`).
     make_r0_average : bool
         Average the transform of fc3 to reciprocal space over the three atoms of each triplet as the origin
         (phono3py's ``make_r0_average``, its default); False: the first atom, the primitive-cell atom of the
@@ -125,65 +129,75 @@ class Interaction:
 
     # -- the real-space side, once ----------------------------------------------------------------
     def _prepare_lattice_sum(self) -> None:
-        """Per primitive atom k: the supercell atoms fc3 couples it to, their shortest images (reduced vectors
-        and weights), and the constants on them as a (n_j 27, n_k) matrix per primitive atom of k''.
+        """Per primitive atom k (:meth:`_centre_table`): the supercell atoms fc3 couples it to, their shortest images
+        (reduced vectors and weights), and the constants on them, per pair of atoms with a nonzero constant.
 
         With ``make_r0_average`` the constants are split in two: the triplets whose three atoms are each other's
         unique shortest images (:meth:`all_shortest`), for which the three origins give the same sum, enter the
-        first leg whole; the others enter each of the three legs with 1/3 (``_centres_rest``)."""
+        first leg whole; the others enter each of the three legs with 1/3: in the table with 1/3, and marked
+        (``rest``) for the other two legs, which take them from it (:meth:`_r0_legs`)."""
         from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
         fc = self.force_constants
         dm = self.phonons.dm if self.phonons.force_constants.supercell is fc.supercell else DynamicalMatrix(fc)
         kk, jj, _, w, vec = dm.image_pairs()
         images = (kk, jj, w, vec @ np.linalg.inv(fc.primitive.cell))                 # reduced image vectors
-        n = fc.n_prim
-        psi = [fc.fc3[k] for k in range(n)]                                         # (N, N, 3, 3, 3) each
-        rest = [None] * n
-        if self.make_r0_average:
-            flag = self.all_shortest(dm)                                           # (n, N, N) bool
-            for k in range(n):
-                other = ~flag[k] & (psi[k] != 0).reshape(fc.n_atoms, fc.n_atoms, 27).any(axis=2)
-                if other.any():                                                    # (copies only where needed)
-                    o = other[..., None, None, None]
-                    rest[k] = np.where(o, psi[k] / 3.0, 0.0)
-                    psi[k] = np.where(o, psi[k] / 3.0, psi[k])
-        self._centres = [self._centre_table(k, psi[k], images) for k in range(n)]
-        self._centres_rest = None
-        if any(r is not None for r in rest):
-            self._centres_rest = [dict(used=np.zeros(0, dtype=int)) if r is None else self._centre_table(k, r, images)
-                                  for k, r in enumerate(rest)]
+        flag = self.all_shortest(dm) if self.make_r0_average else None            # (n, N, N) bool
+        # per centre atom, one at a time (a copy of its constants only while its table is made)
+        self._centres = []
+        for k in range(fc.n_prim):
+            psi = fc.fc3[k]                                                        # (N, N, 3, 3, 3)
+            other = None
+            if flag is not None:
+                other = ~flag[k] & (psi != 0).reshape(fc.n_atoms, fc.n_atoms, 27).any(axis=2)
+                other = other if other.any() else None
+            if other is not None:
+                psi = np.where(other[..., None, None, None], psi / 3.0, psi)
+            self._centres.append(self._centre_table(k, psi, images, other))
+        self._r0_rest = any("rest" in c for c in self._centres)
         self._inv_sqrt_m = np.repeat(1 / np.sqrt(fc.primitive.masses), 3)          # per branch row 3k + a
 
-    def _centre_table(self, k: int, psi: np.ndarray, images: tuple) -> dict:
+    def _centre_table(self, k: int, psi: np.ndarray, images: tuple, other: np.ndarray | None = None) -> dict:
         """The lattice-sum table of centre atom ``k`` for constants ``psi`` (N, N, 3, 3, 3) eV/A^3: the atoms with
-        a nonzero constant, grouped by primitive atom, the rows of their images, and Psi[k, j, k'', a, b, c] as a
-        (n_j 27, n_k'') matrix per primitive atom of k''."""
+        a nonzero constant (``used``), the rows of their images, and the pairs (l'k', l''k'') with a nonzero constant,
+        grouped by (k', k'') and padded to the largest group: ``pair_a``, ``pair_b`` (n n, Pmax) rows of used atoms
+        (the padding a zero row, ``len(used)``) and ``psi`` (n n, 27, Pmax) Psi[k, l'k', l''k'', a, b, c].
+
+        The used atoms also sit in ``slots``: per primitive atom, P slots (P the largest number of used atoms of one
+        primitive atom), the empty ones pointing at the zero row. With ``other`` (N, N) bool, the pairs that enter the
+        two other legs of the r0 average: ``rest`` = (group, place in it, slot of l'k', slot of l''k'') of each."""
         kk, jj, w, red = images
         fc = self.force_constants
         atom, n = fc.smap.atom, fc.n_prim
         nz = (psi != 0).reshape(len(psi), len(psi), 27).any(axis=2)                 # (N, N)
         used = np.flatnonzero(nz.any(axis=1) | nz.any(axis=0))
         used = used[np.argsort(atom[used], kind="stable")]                         # grouped by primitive atom
+        nu = len(used)
         pos = np.full(fc.n_atoms, -1)
-        pos[used] = np.arange(len(used))
+        pos[used] = np.arange(nu)
         sel = (kk == k) & (pos[jj] >= 0)
         groups = np.searchsorted(atom[used], np.arange(n + 1))                    # slices per primitive atom
-        # Psi[k, j, k'', a, b, c] as (j a b c, k'') per primitive atom of k'' (contiguous blocks)
-        sub = psi[np.ix_(used, used)]                                              # (nu, nu, 3, 3, 3)
-        mats = [np.ascontiguousarray(sub[:, groups[c]:groups[c + 1]].transpose(0, 2, 3, 4, 1)
-                                     .reshape(len(used) * 27, groups[c + 1] - groups[c])) for c in range(n)]
-        # the pairs (l'k', l''k'') with a nonzero constant, grouped by (k', k''): Psi as (27, pairs) per group
-        a1, a2 = np.nonzero((sub != 0).reshape(len(used), len(used), 27).any(axis=2))
-        prim = np.searchsorted(groups, np.arange(len(used)), side="right") - 1          # primitive atom of each
+        prim = atom[used]                                                          # primitive atom of each
+        P = max(1, int(np.diff(groups).max(initial=0)))
+        slot = prim * P + (np.arange(nu) - groups[prim])                           # slot of each used atom
+        slots = np.full(n * P, nu)
+        slots[slot] = np.arange(nu)
+        sub = psi[np.ix_(used, used)].reshape(nu, nu, 27)                          # (nu, nu, 27)
+        a1, a2 = np.nonzero((sub != 0).any(axis=2))
         key = prim[a1] * n + prim[a2]
         order = np.lexsort((a2, a1, key))
         a1, a2, key = a1[order], a2[order], key[order]
         starts = np.searchsorted(key, np.arange(n * n + 1))
-        blocks = [(b // n, b % n, np.ascontiguousarray(sub[a1[starts[b]:starts[b + 1]], a2[starts[b]:starts[b + 1]]]
-                                                       .reshape(-1, 27).T), starts[b], starts[b + 1])
-                  for b in range(n * n) if starts[b + 1] > starts[b]]
-        return dict(used=used, rows=pos[jj[sel]], vec=red[sel], w=w[sel], groups=groups, mats=mats,
-                    x=fc.primitive.scaled_positions[k], pair_a=a1, pair_b=a2, blocks=blocks)
+        rank = np.arange(len(key)) - starts[key]                                   # place within its group
+        pmax = max(1, int(np.diff(starts).max(initial=0)))
+        pair_a, pair_b = np.full((n * n, pmax), nu), np.full((n * n, pmax), nu)
+        pair_a[key, rank], pair_b[key, rank] = a1, a2
+        table = dict(used=used, rows=pos[jj[sel]], vec=red[sel], w=w[sel], slots=slots, P=P,
+                     x=fc.primitive.scaled_positions[k], pair_a=pair_a, pair_b=pair_b, psi=np.zeros((n * n, 27, pmax)))
+        table["psi"][key, :, rank] = sub[a1, a2]
+        if other is not None:
+            r = other[used[a1], used[a2]]
+            table["rest"] = (key[r], rank[r], slot[a1[r]], slot[a2[r]])
+        return table
 
     def all_shortest(self, dm=None, tol: float | None = None) -> np.ndarray:
         """Which atom triplets (k, j, j') of fc3 are each other's unique shortest periodic images.
@@ -235,55 +249,63 @@ class Interaction:
         np.add.at(out, c["rows"], e)
         return out
 
-    def _lattice_sum(self, centres: list, G: np.ndarray, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
-        """e^{i 2 pi G.r0k} sum_{l'l''} Psi(0k, l'k', l''k'') e^{i 2 pi qa.(r(l'k') - r0k)}
-        e^{i 2 pi qb.(r(l''k'') - r0k)} for the constants of ``centres`` (one table per centre atom k,
-        :meth:`_centre_table`): (T, n, 3, n, 3, n, 3) complex, atom k and its Cartesian index first.
+    def _lattice_sum(self, G: np.ndarray, q1: np.ndarray, q2: np.ndarray, out: np.ndarray) -> None:
+        """e^{i 2 pi G.r0k} sum_{l'l''} Psi(0k, l'k', l''k'') e^{i 2 pi q1.(r(l'k') - r0k)}
+        e^{i 2 pi q2.(r(l''k'') - r0k)} (the first leg; ``G``, ``q1``, ``q2`` (T, 3)) written into ``out`` (T, n, 3,
+        n, 3, n, 3) complex, atom k and its Cartesian index first.
 
-        ``G`` (T, 3); ``qa`` and ``qb`` (T, 3), or one of them (3,), the same for every triplet (q itself, in the
-        r0 average): its sum is then taken first, once for the block, and the rest costs a factor n_used less."""
-        n = self.force_constants.n_prim
-        T = len(G)
-        one_a, one_b = np.ndim(qa) == 1, np.ndim(qb) == 1
-        out = np.zeros((T, n, 3, n, 3, n, 3), dtype=complex)
-        for k, c in enumerate(centres):
-            nu = len(c["used"])
-            if nu == 0:
+        Per centre atom: the phases of each pair of atoms with a nonzero constant, then one real product per pair of
+        primitive atoms (k', k'') over its pairs, (27, pairs) @ (pairs, 2T), all of them in one batched product (their
+        groups padded with zeros): the cost of a block grows with its triplets, not with a loop in Python."""
+        n, T = self.force_constants.n_prim, len(G)
+        for k, c in enumerate(self._centres):
+            if len(c["used"]) == 0:
+                out[:, k] = 0.0
                 continue
-            p1 = self._phases(c, np.atleast_2d(qa))                                # (nu, T) or (nu, 1)
-            p2 = self._phases(c, np.atleast_2d(qb))
-            g = c["groups"]
+            p1, p2 = self._padded_phases(c, q1), self._padded_phases(c, q2)        # (nu + 1, T)
             pre = np.exp(2j * np.pi * (G @ c["x"]))                                # (T,)
-            if not (one_a or one_b):
-                # every triplet its own qa and qb: the phases of each pair of atoms with a nonzero constant, then one
-                # real product per pair of primitive atoms (k', k'') over its pairs, (27, pairs) @ (pairs, 2T)
-                pp = (p1[c["pair_a"]] * p2[c["pair_b"]] * pre[None, :]).view(float)      # (pairs, 2T)
-                for k1, k2, psi, s0, s1 in c["blocks"]:
-                    r = (psi @ pp[s0:s1]).view(complex)                                    # (27, T)
-                    out[:, k, :, k1, :, k2, :] = r.T.reshape(T, 3, 3, 3)
+            pp = p1[c["pair_a"]] * p2[c["pair_b"]] * pre                           # (n n, Pmax, T)
+            r = np.matmul(c["psi"], pp.view(float)).view(complex)                  # (n n, 27, T)
+            out[:, k] = r.reshape(n, n, 3, 3, 3, T).transpose(5, 2, 0, 3, 1, 4)    # (T, 3, k', 3, k'', 3)
+
+    def _padded_phases(self, c: dict, q: np.ndarray) -> np.ndarray:
+        """:meth:`_phases` of the used atoms of table ``c`` at ``q`` (nq, 3) or (3,) with a zero row for the padding:
+        (nu + 1, nq) complex."""
+        q = np.atleast_2d(q)
+        return np.concatenate([self._phases(c, q), np.zeros((1, len(q)), complex)])
+
+    def _r0_legs(self, G: np.ndarray, q0: np.ndarray, q1: np.ndarray, q2: np.ndarray, out: np.ndarray) -> None:
+        """The two other legs of the r0 average added to ``out`` (:meth:`_lattice_sum`): origin at the atom of q1
+        (l' <-> 0k) and at the atom of q2 (l'' <-> 0k), the atoms put back in place (added to transposed views of
+        ``out``, no copy of the block), for the pairs of each table's ``rest``.
+
+        The q of the other atom is q0, the same for every triplet: its sum is taken first, once for the block, on
+        the constants of the rest laid out densely over the slots, (k', l', 27, k'', l''), for this centre only (made
+        from the table, not held), and the rest costs a factor of the used atoms less than the first leg."""
+        n, T = self.force_constants.n_prim, len(G)
+        legs = (out.transpose(0, 3, 4, 1, 2, 5, 6), out.transpose(0, 5, 6, 3, 4, 1, 2))
+        for k, c in enumerate(self._centres):
+            if "rest" not in c:
                 continue
-            for k2 in range(n):
-                if g[k2 + 1] == g[k2]:
-                    continue
-                b = p2[g[k2]:g[k2 + 1]]                                            # (nk2, T)
-                mat = c["mats"][k2]                                                # (nu 27, nk2) real
-                if one_a:
-                    mat = mat.reshape(nu, 27, -1)
-                else:
-                    # one real product on the interleaved real/imaginary parts: (nu 27, nk2) @ (nk2, 2T)
-                    y = (mat @ np.ascontiguousarray(b).view(float)).view(complex).reshape(nu, 27, -1)
-                for k1 in range(n):
-                    if g[k1 + 1] == g[k1]:
-                        continue
-                    a = p1[g[k1]:g[k1 + 1]]                                        # (nk1, T) or (nk1, 1)
-                    if one_a:                                                      # sum over l' once: (27, nk2) @ b
-                        s = (np.einsum("j,jxk->xk", a[:, 0], mat[g[k1]:g[k1 + 1]]) @ b).T
-                    elif one_b:                                                    # y (nu, 27, 1)
-                        s = np.einsum("jx,jt->tx", y[g[k1]:g[k1 + 1], :, 0], a)
-                    else:
-                        s = np.einsum("jxt,jt->tx", y[g[k1]:g[k1 + 1]], a)
-                    out[:, k, :, k1, :, k2, :] = (s * pre[:, None]).reshape(T, 3, 3, 3)
-        return out
+            g, rank, sa, sb = c["rest"]
+            P = c["P"]
+            mat = np.zeros((n * P, 27, n * P))
+            mat[sa, :, sb] = c["psi"][g, :, rank]
+            mat = mat.reshape(n, P, 27, n, P)
+            p0 = np.ascontiguousarray(self._padded_phases(c, q0)[c["slots"], 0]).view(float).reshape(n, P, 2)
+            pre = np.exp(2j * np.pi * (G @ c["x"]))                                # (T,)
+            # origin at the atom of q1: the sum over l' (phase of q0) first, then per k'' over l'' (q2)
+            # (the real constants times the interleaved real and imaginary parts of the phases, one real product)
+            y = np.swapaxes(mat.reshape(n, P, 27 * n * P), 1, 2) @ p0                # (k', 27 k'' l'', 2)
+            y = y.view(complex).reshape(n, 27, n, P).transpose(2, 0, 1, 3).reshape(n, n * 27, P)
+            z = (y @ self._padded_phases(c, q2)[c["slots"]].reshape(n, P, T)) * pre     # (k'', k' 27, T)
+            legs[0][:, k] += z.reshape(n, n, 3, 3, 3, T).transpose(5, 2, 1, 3, 0, 4)
+            # origin at the atom of q2: the sum over l'' (phase of q0) first, then per k' over l' (q1)
+            y = np.swapaxes(mat.reshape(n * P * 27, n, P), 0, 1) @ p0               # (k'', k' l' 27, 2)
+            y = np.ascontiguousarray(np.moveaxis(y, 0, 1)).view(complex).reshape(n, P, 27 * n)   # (k', l', 27 k'')
+            a = self._padded_phases(c, q1)[c["slots"]].reshape(n, P, T)
+            z = (np.swapaxes(a, 1, 2) @ y) * pre[None, :, None]                    # (k', T, 27 k'')
+            legs[1][:, k] += z.reshape(n, T, 3, 3, 3, n).transpose(1, 2, 0, 3, 5, 4)
 
     def reciprocal_fc3(self, q: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
         """Third-order constants in reciprocal space for a block of triplets, mass-weighted.
@@ -305,13 +327,12 @@ class Interaction:
 
     def _bare_reciprocal_fc3(self, q: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
         """:meth:`reciprocal_fc3` without the masses, (T, n, 3, n, 3, n, 3) complex, eV/A^3."""
+        n = self.force_constants.n_prim
         G = q[None, :] + q1 + q2
-        out = self._lattice_sum(self._centres, G, q1, q2)
-        if self._centres_rest is not None:
-            q0 = np.asarray(q, dtype=float)
-            # origin at the atom of q1 (l' <-> 0k) and at the atom of q2 (l'' <-> 0k), the atoms put back in place
-            out += self._lattice_sum(self._centres_rest, G, q0, q2).transpose(0, 3, 4, 1, 2, 5, 6)
-            out += self._lattice_sum(self._centres_rest, G, q1, q0).transpose(0, 5, 6, 3, 4, 1, 2)
+        out = np.empty((len(G), n, 3, n, 3, n, 3), dtype=complex)
+        self._lattice_sum(G, q1, q2, out)
+        if self._r0_rest:
+            self._r0_legs(G, np.asarray(q, dtype=float), q1, q2, out)
         return out
 
     def weighted_eigenvectors(self, gps) -> np.ndarray:
@@ -357,7 +378,7 @@ class Interaction:
         step = triplet_block(self.chunk, 16.0 * nb ** 3)                     # the complex (T, 3n, 3n, 3n) products
         for s in range(0, len(q1), step):
             b = slice(s, s + step)
-            out[b] = self._strength_block(int(q), q1[b], q2[b], qp)
+            self._strength_block(int(q), q1[b], q2[b], qp, out[b])
         if self.equal_frequency_tol is not None:
             f = self.frequencies
             f0, f1, f2 = f[int(q)][None, :, None, None], f[q1][:, None, :, None], f[q2][:, None, None, :]
@@ -365,20 +386,25 @@ class Interaction:
             out[(np.abs(f0 - f1) < tol) | (np.abs(f0 - f2) < tol) | (np.abs(f1 - f2) < tol)] = 0.0
         return out
 
-    def _strength_block(self, q: int, q1: np.ndarray, q2: np.ndarray, qp: np.ndarray) -> np.ndarray:
+    def _strength_block(self, q: int, q1: np.ndarray, q2: np.ndarray, qp: np.ndarray,
+                        out: np.ndarray | None = None) -> np.ndarray:
         """|N^1/2 Phi|^2 (T, 3n, 3n, 3n) eV^2 of a block of triplets: the bare transform of fc3 contracted with the
         eigenvectors weighted by 1 / sqrt(m omega) (:meth:`weighted_eigenvectors`), A with e of q (the same for every
-        triplet), C with e'' and B with e', three batched matrix products that leave (T, s, s', s'') in place."""
+        triplet), C with e'' and B with e', three batched matrix products that leave (T, s, s', s'') in place, in two
+        complex arrays of the block's size (each product written into the one its input does not occupy); written
+        into ``out`` (T, 3n, 3n, 3n) float when given."""
         T, nb = len(q1), self.n_branches
         F = self._bare_reciprocal_fc3(qp[q], qp[q1], qp[q2]).reshape(T, nb, nb * nb)     # (T, A, BC)
         e0 = self.weighted_eigenvectors([q])[0]
         e1, e2 = self.weighted_eigenvectors(q1), self.weighted_eigenvectors(q2)
         X = (e0.T @ F).reshape(T, nb * nb, nb)                                       # (T, s B, C)
-        X = (X @ e2).reshape(T, nb, nb, nb)                                          # (T, s, B, s'')
-        X = np.swapaxes(e1, 1, 2)[:, None] @ X                                       # (T, s, s', s'')
+        Y = np.matmul(X, e2, out=F.reshape(T, nb * nb, nb)).reshape(T, nb, nb, nb)   # (T, s, B, s'')
+        X = np.matmul(np.swapaxes(e1, 1, 2)[:, None], Y, out=X.reshape(T, nb, nb, nb))   # (T, s, s', s'')
+        del F, Y
         # (1/3!)^2 (hbar/2)^3 |sum|^2 / (omega omega' omega''), fc3/mass in eV/(A^3 amu^3/2): eV^2
         scale = (HBAR_EV_PS / 2) ** 3 / 36.0 / AMU_A2_PS2_EV ** 3
-        out = np.square(X.real)
-        out += np.square(X.imag)
+        out = np.square(X.real, out=out)
+        im = X.imag
+        out += np.square(im, out=im)
         out *= scale
         return out

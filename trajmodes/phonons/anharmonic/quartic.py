@@ -80,7 +80,7 @@ def displacement_covariance(force_constants, temperature: float, first, second, 
     force_constants : ForceConstants
         Its second order makes the harmonic crystal.
     temperature : float
-        K.
+        Temperature of the harmonic crystal's occupations, K.
     first, second : array_like of int (n_pairs,)
         Supercell atoms; each pair is taken at its shortest image (the constants' clusters lie within half the
         supercell).
@@ -152,7 +152,7 @@ def loop_shift(force_constants, qpoints, temperatures, mesh=20, occupation: str 
     force_constants : ForceConstants
         With ``fc4``.
     qpoints : array_like (nq, 3)
-        Reduced.
+        The q-points, reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     temperatures : float or array_like, K
     mesh : int, 3 ints, (n, 3) q-points or None
         The q-points of the covariance sum (:func:`displacement_covariance`; None: those of the supercell).
@@ -222,7 +222,7 @@ def loop_shift_by_mode(force_constants, qpoints, temperature: float, mode_qpoint
     qpoints : array_like (nq, 3)
         Reduced; where the shifts are wanted.
     temperature : float
-        K.
+        Temperature at which each mode holds its energy (k_B T classically), K.
     mode_qpoints : array_like (nk, 3), optional
         Reduced q-points of the modes that carry the energy; default those commensurate with the supercell.
     phonons : Phonons, optional

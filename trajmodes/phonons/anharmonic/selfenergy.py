@@ -28,7 +28,6 @@ import numpy as np
 from trajmodes.lattice.grid import Grid, Triplets
 from trajmodes.phonons.harmonic.degeneracy import degenerate_averager
 from trajmodes.phonons.anharmonic.interaction import HBAR_EV_PS
-from trajmodes.phonons.harmonic.dos import gaussian
 from trajmodes.phonons.harmonic.statistics import OCCUPATIONS, occupations
 from trajmodes.phonons.harmonic.tetrahedron import point_weights, tetrahedra
 
@@ -195,13 +194,21 @@ class DeltaWeights:
                             + self.variances[triplets.q2][:, None, None, :])      # (T, nw, s', s'')
             else:
                 s = self.sigma
-            x = (w - f1 - f2, w + f1 - f2, w - f1 + f2)
-            out = np.stack([gaussian(a, s) for a in x])
-            if self.truncate is not None:                                          # each Gaussian on its own
-                out *= np.stack([np.abs(a) < self.truncate * s for a in x])
-            if self.sigma_cutoff is not None:
-                c = self.sigma_cutoff * s
-                keep = (np.abs(x[0]) <= c) | (np.abs(x[1]) <= c) | (np.abs(x[2]) <= c)
+            # one argument at a time, each Gaussian written into its place: the block's memory is the result
+            args = (lambda: w - f1 - f2, lambda: w + f1 - f2, lambda: w - f1 + f2)
+            out = np.empty((3,) + np.broadcast_shapes(w.shape, f1.shape, f2.shape, np.shape(s)))
+            keep = None
+            for i, arg in enumerate(args):
+                a = arg()
+                if self.truncate is not None:                                      # each Gaussian on its own
+                    cut = np.abs(a) < self.truncate * s
+                if self.sigma_cutoff is not None:
+                    near = np.abs(a) <= self.sigma_cutoff * s
+                    keep = near if keep is None else keep | near
+                _gaussian_into(a, s, out[i])
+                if self.truncate is not None:
+                    out[i] *= cut
+            if keep is not None:
                 out *= keep
             return out
         return self._tetrahedron_weights(triplets, nu)
@@ -254,6 +261,18 @@ class DeltaWeights:
             i = np.flatnonzero(split)
             out[:, i] = m1[i][None, :, None] @ out[:, i] @ np.swapaxes(m2[i], 1, 2)[None, :, None]
         return out
+
+
+def _gaussian_into(x: np.ndarray, sigma, out: np.ndarray) -> np.ndarray:
+    """:func:`trajmodes.phonons.harmonic.dos.gaussian` (the same operations, the same numbers) of the temporary ``x``
+    (THz, overwritten) with ``sigma`` (THz, a number or an array of the shape of ``x``), written into ``out``: no
+    other array of its size."""
+    np.divide(x, sigma, out=x)
+    np.square(x, out=x)
+    np.multiply(-0.5, x, out=x)
+    np.exp(x, out=out)
+    out /= np.sqrt(2 * np.pi) * sigma
+    return out
 
 
 def _not_identity(m: np.ndarray) -> np.ndarray:
@@ -336,25 +355,36 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
     point (THz); with ``diagonal`` (nt, 3n).
     """
     N = float(n_points)
-    sw = strength * (weights[:, None, None, None] / N)                               # (T, s, s', s'')
     if n0 is not None:
         r = (1.0 / (np.asarray(n0, dtype=float) + 1.0))[:, None, :, None, None]     # (nt, 1, nw, 1, 1)
         a1, a2 = n1[:, :, None, :, None], n2[:, :, None, None, :]                     # (nt, T, 1, s', 1) ...
         d = r * ((a1 + 1) * (a2 + 1) * deltas[0][None] + a1 * (a2 + 1) * deltas[1][None]
                  + a2 * (a1 + 1) * deltas[2][None])
-        return GAMMA_FACTOR * _contract(sw, d, diagonal)
+        return GAMMA_FACTOR * _contract(strength, d, weights / N, diagonal)
     a, b = _factors(n1[:, :, :, None], n2[:, :, None, :], occupation)              # (nt, T, s', s'')
-    # (T, nw, s', s'') deltas at frequency points; combine with occupations: (nt, T, nw, s', s'')
-    d = a[:, :, None] * deltas[0][None] + b[:, :, None] * (deltas[1] - deltas[2])[None]
-    return GAMMA_FACTOR * _contract(sw, d, diagonal)
+    # (T, nw, s', s'') deltas at frequency points; combine with occupations: (nt, T, nw, s', s''), built in place
+    # (b (d1 - d2) + a d0: the numbers of a d0 + b (d1 - d2))
+    d = _times(b, np.subtract(deltas[1], deltas[2]))
+    d += a[:, :, None] * deltas[0][None]
+    return GAMMA_FACTOR * _contract(strength, d, weights / N, diagonal)
 
 
-def _contract(sw: np.ndarray, d: np.ndarray, diagonal: bool) -> np.ndarray:
-    """sum over triplets t and branches s', s'' of sw (T, s, s', s'') d (nt, T, nw, s', s''): (nt, s, nw), or with
-    ``diagonal`` (nw = s) only w = s, (nt, s)."""
+def _times(f: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """f[:, :, None] x[None]: occupation factors f (nt, T, s', s'') times x (T, nw, s', s''), a temporary (overwritten
+    when nt = 1): (nt, T, nw, s', s'')."""
+    if len(f) == 1:
+        return np.multiply(f[:, :, None], x[None], out=x[None])
+    return f[:, :, None] * x[None]
+
+
+def _contract(strength: np.ndarray, d: np.ndarray, weights: np.ndarray, diagonal: bool) -> np.ndarray:
+    """sum over triplets t and branches s', s'' of weights (T,) x strength (T, s, s', s'') x d (nt, T, nw, s', s''):
+    (nt, s, nw), or with ``diagonal`` (nw = s) only w = s, (nt, s). ``d`` is a temporary: the weights go into it in
+    place (no weighted copy of the strengths)."""
+    d *= weights[:, None, None, None]
     if diagonal:
-        return np.einsum("tsxy,ktsxy->ks", sw, d)
-    return np.einsum("tsxy,ktwxy->ksw", sw, d, optimize=True)
+        return np.einsum("tsxy,ktsxy->ks", strength, d)
+    return np.einsum("tsxy,ktwxy->ksw", strength, d, optimize=True)
 
 
 def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: float,
@@ -379,13 +409,19 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: flo
     w = np.atleast_1d(np.asarray(nu, dtype=float))[None, :, None, None]             # (1, nw, 1, 1)
     x1, x2 = f1[:, None, :, None], f2[:, None, None, :]
 
-    def pv(x):
-        return x / (x * x + epsilon ** 2)
-    p_sum = pv(w - x1 - x2) - pv(w + x1 + x2)                                         # (T, nw, s', s'')
-    p_dif = pv(w + x1 - x2) - pv(w - x1 + x2)
-    d = a[:, :, None] * p_sum[None] + b[:, :, None] * p_dif[None]
-    sw = strength * (weights[:, None, None, None] / N)
-    return GAMMA_FACTOR / np.pi * _contract(sw, d, diagonal)
+    def pv(x):                                                                      # x a temporary
+        x2 = x * x
+        x2 += epsilon ** 2
+        return np.divide(x, x2, out=x2)
+    # (T, nw, s', s'') one at a time, in place: the numbers of a p_sum + b p_dif
+    p = pv(w - x1 - x2)
+    p -= pv(w + x1 + x2)
+    d = _times(a, p)
+    p = pv(w + x1 - x2)
+    p -= pv(w - x1 + x2)
+    d += _times(b, p)
+    del p
+    return GAMMA_FACTOR / np.pi * _contract(strength, d, weights / N, diagonal)
 
 
 def width_variables(gamma, gamma_isotope=None, isotope_note: str = "", gamma_four=None,

@@ -38,7 +38,7 @@ class ThreePhononSums:
     deltas : DeltaWeights
         The energy-conservation weights (tetrahedra or Gaussians).
     temperatures : ndarray (nt,)
-        K.
+        The temperatures at which the occupations and the conductivity are evaluated, K.
     occupation : str
         "quantum" or "classical".
     occupation_factors : str
@@ -145,7 +145,7 @@ class LBTESolution:
     Attributes
     ----------
     kappa : ndarray (n_temperatures, 3, 3)
-        W/(m K).
+        The thermal conductivity tensor at each temperature, W/(m K).
     mode_kappa : ndarray (n_temperatures, n_q, 3n, 3, 3)
         Each mode's share, W/(m K) (the star of an irreducible point included); ``kappa`` is their sum.
     eigenvalues : ndarray (n_temperatures, M)
@@ -169,7 +169,7 @@ class LBTEConductivity:
     Attributes
     ----------
     kappa : ndarray (n_temperatures, 3, 3)
-        W/(m K).
+        The LBTE thermal conductivity tensor at each temperature, W/(m K).
     mode_kappa : ndarray (n_temperatures, n_irr, 3n, 3, 3)
         Each mode's share, W/(m K); ``kappa`` is their sum.
     kappa_rta, mode_kappa_rta : ndarray

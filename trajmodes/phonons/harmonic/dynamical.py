@@ -55,9 +55,9 @@ class MeshFrequencies:
     Attributes
     ----------
     qpoints : ndarray (N, 3)
-        Reduced.
+        The q-points, reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     frequencies : ndarray (N, 3n)
-        THz.
+        Frequency of every branch at each q, THz (imaginary ones negative).
     projections : ndarray (N, 3n, n) or None
         |e|^2 summed over x, y, z per primitive atom (with ``projections=True``).
     """
@@ -274,7 +274,7 @@ class DynamicalMatrix:
             supercell atoms only (:meth:`~trajmodes.forceconstants.clusters.IFCBasis.compact_columns`), zero
             elsewhere.
         qpoints : array_like (nq, 3)
-            Reduced.
+            The q-points, reduced coordinates of the primitive reciprocal lattice (no 2 pi).
         columns : array_like of int (C,), optional
             The supercell atoms of the columns of ``fc_compacts``.
         """

@@ -100,7 +100,7 @@ class Phonons:
         return self.dm.image_pairs()
 
     def dynamical_matrix(self, qpoints, q_direction=None) -> np.ndarray:
-        """Dynamical matrices, shape (nq, 3n, 3n) complex, in eV/(A^2 amu); Hermitian.
+        """Dynamical matrices, shape (nq, 3n, 3n) complex, in eV/(Å² amu); Hermitian.
 
         Parameters
         ----------
@@ -124,18 +124,18 @@ class Phonons:
         Returns
         -------
         ndarray
-            dD/dq_cart in eV/(A^2 amu) * A, q_cart in 1/A without 2 pi (phonopy's convention);
+            dD/dq_cart in eV/(Å² amu) * Å, q_cart in 1/Å without 2 pi (phonopy's convention);
             axis 1 is the Cartesian direction x, y, z.
         """
         return self.dm.derivative(qpoints)
 
     def group_velocities(self, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
                          direction=(1.0, 2.0, 3.0), symmetrize: bool = False, symprec: float = SYMPREC) -> np.ndarray:
-        """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
+        """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * Å.
 
         Analytic: :math:`v_s = \\langle e_s | \\partial D / \\partial q | e_s \\rangle / (2 \\nu_s)` (D in THz^2), from
         the exact gradient of the same Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s. With
-        the non-analytic correction its part of dD/dq is a central difference (step 1e-5 1/A); at q = 0
+        the non-analytic correction its part of dD/dq is a central difference (step 1e-5 1/Å); at q = 0
         the correction is left out (the analytic limit).
 
         Parameters
@@ -154,7 +154,7 @@ class Phonons:
         symmetrize : bool
             Average every q's velocities over its little group (time reversal included), as phonopy does
             when given the crystal's symmetry (:func:`trajmodes.phonons.harmonic.velocities.symmetrize_velocities`):
-            degenerate modes then respect the symmetry of q. ``symprec`` (A) is spglib's tolerance.
+            degenerate modes then respect the symmetry of q. ``symprec`` (Å) is spglib's tolerance.
 
         Returns
         -------
@@ -170,7 +170,7 @@ class Phonons:
     def sound_velocities(self, directions, dq: float = 2e-3) -> np.ndarray:
         """Sound velocities: slopes of the three acoustic branches at q -> 0 along each direction.
 
-        :math:`v = \\nu(q) / |q|` (q without 2 pi, so nu/q = omega/k) at :math:`|q|` = dq and 2 dq (Cartesian, 1/A),
+        :math:`v = \\nu(q) / |q|` (q without 2 pi, so nu/q = omega/k) at :math:`|q|` = dq and 2 dq (Cartesian, 1/Å),
         then Richardson-extrapolated to q = 0 (v(q) = v0 + a q^2 + ...): error O(dq^4).
 
         Parameters
@@ -178,7 +178,7 @@ class Phonons:
         directions : array_like, (ndir, 3) or (3,)
             Cartesian propagation directions (need not be normalised).
         dq : float
-            Step in 1/A (no 2 pi); small against the zone (~0.3 1/A) but well above round-off.
+            Step in 1/Å (no 2 pi); small against the zone (~0.3 1/Å) but well above round-off.
 
         Returns
         -------
@@ -223,15 +223,15 @@ class Phonons:
         labels : list of str or list of list of str, optional
             Labels of the path's nodes (flat, or one list per piece); default the special points', else none.
         with_group_velocities : bool
-            Add ``group_velocity`` (q, branch, cartesian) in THz*A.
+            Add ``group_velocity`` (q, branch, cartesian) in THz*Å.
         symprec : float
-            spglib tolerance (A) for finding the lattice.
+            spglib tolerance (Å) for finding the lattice.
 
         Returns
         -------
         xarray.Dataset
             ``frequency`` (q, branch) in THz (imaginary negative); coordinates ``distance`` (q), the
-            cumulative path length in 1/A without 2 pi (phonopy's), ``qpoint`` (q, reduced),
+            cumulative path length in 1/Å without 2 pi (phonopy's), ``qpoint`` (q, reduced),
             ``segment`` (q) and ``label`` (q: '' except at segment ends); attrs ``tick_distance`` and
             ``tick_labels`` (labels at the same distance merged as "U|K").
         """
@@ -281,7 +281,8 @@ class Phonons:
 
         Parameters
         ----------
-        temperatures : array_like, K
+        temperatures : array_like
+            The temperatures, K.
         mesh : int or (3,) int
             Gamma-centred mesh (no symmetry reduction); one int n is n x n x n
             (:func:`trajmodes.lattice.qpoints.parse_mesh`; a supercell matrix is refused).

@@ -271,6 +271,8 @@ def thermodynamic_integration(engine, force_constants, temperature: float, n_lam
     replicas : int
         Independent copies per point (numpy engines only).
     seed : int
+        Seed of the random numbers (the starting configurations, the Langevin forces, the upper bound's samples):
+        the same seed gives the same free energy.
     upper_samples : int
         Canonical configurations for the upper bound (0: leave it out).
     lower : bool

@@ -92,7 +92,7 @@ class FreeEnergyPoint:
     gibbs : float
         G = F + p V, eV.
     volume : float
-        A^3.
+        The volume that minimises G, Å³ (of the cell of the free-energy table).
     entropy, heat_capacity : float
         S and C_V, eV/K.
     internal_energy : float
@@ -158,6 +158,9 @@ class QuasiHarmonic:
     cutoff_frequency : float
         THz; modes at or below it (the acoustic modes at Gamma) are left out of F_vib. A mode at a general q below
         it, or an imaginary one, is an instability: the calculation stops with its q.
+    symprec : float
+        Distance tolerance of spglib for the crystal's symmetry (the irreducible q and the strains' permutations),
+        Å (default 0.001).
     """
 
     def __init__(self, potential, crystal: Crystal, mesh=16, occupation: str = "quantum",
@@ -344,8 +347,20 @@ class QuasiHarmonic:
     # -- public: at a given geometry -------------------------------------------------------------------------------
     def free_energy(self, temperature: float, strain=None, internal=None, pressure: float = 0.0) -> FreeEnergyPoint:
         """Static, vibrational and total free energy per cell (eV) at the reference deformed by ``strain`` (Voigt, 6)
-        and ``internal`` (n, 3) A, with S (eV/K), C_V (eV/K), U and G = F + p V (``pressure`` in eV/A^3), as a
-        :class:`FreeEnergyPoint`."""
+        and ``internal`` (n, 3) Å, with S (eV/K), C_V (eV/K), U and G = F + p V (``pressure`` in eV/Å³), as a
+        :class:`FreeEnergyPoint`.
+
+        Parameters
+        ----------
+        temperature : float
+            Temperature of the phonon occupations, K.
+        strain : array_like (6,), optional
+            Voigt strains of the reference cell (engineering shears); default none.
+        internal : array_like (n, 3), optional
+            Cartesian displacements of the reference's atoms, Å; default none.
+        pressure : float
+            The external pressure p of G = F + p V, eV/Å³ (default 0).
+        """
         cr = deformed(self.crystal, strain, internal)
         E = self.potential.energy(cr)
         _, _, q, w, gamma = self._symmetry(cr)
@@ -358,7 +373,19 @@ class QuasiHarmonic:
 
     def gradient(self, temperature: float, strain=None, internal=None, pressure: float = 0.0) -> np.ndarray:
         """Analytic gradient of G (eV per cell) with respect to the reference's Voigt strains (6) and internal
-        Cartesian displacements (3n, eV/A), at the geometry ``strain``, ``internal``."""
+        Cartesian displacements (3n, eV/Å), at the geometry ``strain``, ``internal``.
+
+        Parameters
+        ----------
+        temperature : float
+            Temperature of the phonon occupations, K.
+        strain : array_like (6,), optional
+            Voigt strains of the reference cell (engineering shears); default none.
+        internal : array_like (n, 3), optional
+            Cartesian displacements of the reference's atoms, Å; default none.
+        pressure : float
+            The external pressure p of G = F + p V, eV/Å³ (default 0).
+        """
         strain = np.zeros(6) if strain is None else np.asarray(strain, float)
         cr = deformed(self.crystal, strain, internal)
         loc = self._local(cr, float(temperature), pressure, hessian=False)
@@ -366,7 +393,7 @@ class QuasiHarmonic:
 
     def derivatives(self, temperature: float, strain=None, internal=None) -> FreeEnergyDerivatives:
         """Analytic derivatives per cell with respect to the reference's Voigt strains (6) and internal displacements
-        (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/A),
+        (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/Å),
         ``vibrational_free_energy``,
         ``entropy`` (dS/dx = -d/dT dF_vib/dx, eV/K) and ``heat_capacity`` (dC_V/dx = sum dC/dnu dnu/dx, eV/K)."""
         strain = np.zeros(6) if strain is None else np.asarray(strain, float)
@@ -460,8 +487,20 @@ class QuasiHarmonic:
     def free_energy_hessian(self, crystal: Crystal, temperature: float, pressure: float = 0.0,
                             step: float = 1e-5) -> np.ndarray:
         """The Hessian of G (6 + 3n)^2 at ``crystal`` in its local coordinates: central differences of the analytic
-        gradient (step in strain and in A), one column per orbit of coordinates under the crystal's symmetry
-        (H S v = S' H v for every operation), symmetrised. ``temperature`` in K."""
+        gradient (step in strain and in Å), one column per orbit of coordinates under the crystal's symmetry
+        (H S v = S' H v for every operation), symmetrised.
+
+        Parameters
+        ----------
+        crystal : Crystal
+            The geometry at which the Hessian is taken (a minimum of G: :meth:`minimize`).
+        temperature : float
+            Temperature of the phonon occupations, K.
+        pressure : float
+            The external pressure p of G = F + p V, eV/Å³ (default 0).
+        step : float
+            Step of the central differences, in strain and in Å (default 1e-5).
+        """
         T = float(temperature)
         n = crystal.n_atoms
         nx = 6 + 3 * n
@@ -493,21 +532,23 @@ class QuasiHarmonic:
         temperatures : sequence of float
             K; solved in increasing order, each from the previous minimum.
         pressure : float
-            GPa.
+            The external pressure p of G = F + p V, GPa.
         internal : {"relax", "zsisa", "fixed"}
             ``relax``: full minimisation over internal coordinates; ``zsisa``: internal coordinates at zero static
             internal stress (the zero-static-internal-stress approximation, Allan et al., Phys. Rev. B 54 (1996);
             Taylor et al. 1999, Sec. V); ``fixed``: internal coordinates held at the reference's fractions.
         tol : float
-            Convergence: largest strain step (internal steps 10 tol in A).
+            Convergence: largest strain step (internal steps 10 tol in Å).
+        max_iter : int
+            Most quasi-Newton steps per temperature; more is a RuntimeError naming the temperature.
         properties : bool
             Also the free-energy Hessian at each minimum (central differences of the analytic gradient): elastic
             constants, bulk moduli, thermal expansion, C_P and the Grueneisen parameter.
 
         Returns
         -------
-        xarray.Dataset over ``temperature``: ``cell`` (cell_vector, cartesian) A, ``scaled_positions`` (atom,
-        reduced), ``volume`` A^3, ``lattice_parameters`` (cell_vector: a, b, c) A, ``free_energy`` F and
+        xarray.Dataset over ``temperature``: ``cell`` (cell_vector, cartesian) Å, ``scaled_positions`` (atom,
+        reduced), ``volume`` Å³, ``lattice_parameters`` (cell_vector: a, b, c) Å, ``free_energy`` F and
         ``gibbs_energy`` G eV per cell, ``static_energy``, ``entropy``, ``heat_capacity_v`` (eV/K per cell); with
         ``properties``: ``thermal_expansion`` (Voigt, 1/K),
         ``volumetric_expansion`` 1/K, ``elastic_constants_t``/``_s`` (6, 6) GPa (isothermal, adiabatic, internal

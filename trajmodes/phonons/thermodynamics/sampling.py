@@ -64,7 +64,7 @@ class SupercellModes:
     translations : ndarray of bool (3N,)
         The three modes taken for the translations (the eigenvalues smallest in magnitude).
     masses : ndarray (N,)
-        amu.
+        Mass of each atom of the supercell, amu.
     """
 
     eigenvalues: np.ndarray
@@ -209,9 +209,11 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
     temperature : float
         K (> 0 for classical occupation).
     n_samples : int
+        Independent configurations to draw.
     occupation : {"classical", "quantum"}
         Mode energy k_B T or hbar omega (n + 1/2).
     seed : int or numpy.random.Generator, optional
+        Seed (or generator) of the draws; the same seed gives the same configurations.
     masses : array_like (N,), optional
         amu (default: the supercell's).
     max_bytes : float
@@ -227,7 +229,7 @@ def canonical_configurations(force_constants, temperature: float, n_samples: int
     Returns
     -------
     xarray.Dataset
-        ``displacements`` and ``positions`` (sample, atom, cartesian) in A, ``velocities`` in A/ps,
+        ``displacements`` and ``positions`` (sample, atom, cartesian) in Å, ``velocities`` in Å/ps,
         ``frequency`` (mode) in THz of the supercell's modes; attributes temperature (K), occupation,
         n_modes (3N - 3), n_beads (0: none), the convention and the citation.
     """

@@ -88,6 +88,7 @@ class SelfConsistentPhonons:
     max_samples : int
         Cap on the configurations of one iteration.
     max_iter : int
+        Most iterations (sample, fit, mix) before the loop stops unconverged (``stopped_by_`` "max_iter").
     tol : float
         THz: a change of a supercell mode frequency that counts as converged whatever the sampling noise (the floor of
         the criterion; module docstring).
@@ -99,6 +100,8 @@ class SelfConsistentPhonons:
     mixing : float
         Weight of the new constants in the next ones, (0, 1].
     seed : int, optional
+        Seed of the random configurations (default 0: the same run gives the same constants); None draws a fresh
+        one.
     fit_options : dict, optional
         Other settings of :class:`~trajmodes.EffectiveForceConstants` (``symprec``, ``cutoff3``, ...).
     n_beads : int, optional
@@ -123,11 +126,12 @@ class SelfConsistentPhonons:
         Over ``iteration``: ``n_samples``, ``max_change`` (THz), ``frequency`` (iteration, mode) of the supercell
         modes (THz), ``frequency_err`` (iteration, mode) their standard error from the iteration's sampling (THz),
         ``threshold`` (iteration, mode) the change that counted as converged, max(tol, noise_factor x the change's
-        error) (THz), ``max_change_z`` the largest change in units of its error, ``mean_square_displacement`` (A^2);
+        error) (THz), ``max_change_z`` the largest change in units of its error, ``mean_square_displacement`` (Å²);
         attrs ``occupation``, ``stopped_by``, ``noise_factor``.
     temperature_ : float
         K, the sampling temperature (``temperature``).
     converged_ : bool
+        Whether the loop converged (by ``tol`` or by the sampling noise) before ``max_iter``.
     stopped_by_ : str
         What ended the loop: "tol", "sampling noise" or "max_iter" (not converged).
     """

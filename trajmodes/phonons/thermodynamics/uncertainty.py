@@ -257,7 +257,7 @@ def partition_err(force_constants, frozen, qpoints, degeneracy_tol: float = 1e-4
         :func:`~trajmodes.modes.energies.frozen_energy_fraction` of the run, projected on the modes of
         ``force_constants``' second order at the q-points commensurate with the supercell.
     qpoints : array_like (nq, 3)
-        Reduced.
+        The q-points, reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     degeneracy_tol : float
         THz: degenerate branches at ``qpoints`` share the mean of their variances.
 
@@ -308,17 +308,18 @@ def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
     Parameters
     ----------
     fit : EffectiveForceConstants
+        Fitted: its order-2 basis gives the derivatives, its harmonic constants D(q).
     qpoints : array_like (nq, 3)
-        Reduced.
+        The q-points, reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     phonons : Phonons, optional
         Of ``fit.harmonic_force_constants_`` (built here when not given).
 
     Returns
     -------
     lam : ndarray (nq, 3n)
-        Eigenvalues of D, eV/(A^2 amu), ascending.
+        Eigenvalues of D, eV/(Å² amu), ascending.
     dlam : ndarray (nq, 3n, P2)
-        d lambda_s / d p_k = e_s^+ D_k e_s, eV/(A^2 amu) per parameter unit (eV/A^2).
+        d lambda_s / d p_k = e_s^+ D_k e_s, eV/(Å² amu) per parameter unit (eV/Å²).
     """
     q = np.atleast_2d(np.asarray(qpoints, float))
     ph = Phonons(fit.harmonic_force_constants_) if phonons is None else phonons
