@@ -8,8 +8,9 @@ predicted length, and the spread of independent runs of that length.
 1. One real LAMMPS run (the fcc argon of tests/workflows/test_watch.py: 108 atoms, Lennard-Jones, Nose-Hoover at
    40 K, a frame every 0.02 ps with positions, velocities and forces), ``--long`` ps, is replayed with
    :class:`~trajmodes.workflows.watch.Watch` (an update every ``--every`` ps, target ``--target`` THz). Every update's
-   predicted fitted time (fitted time + the time still needed) is recorded; the predicted length L is the one of the
-   update whose fitted time is nearest ``--predict-at`` ps, with that update's exponent alpha.
+   predicted fitted time (fitted time + the time still needed, and its range where the error bars are at their
+   blocking plateau) is recorded; the predicted length L is the one of the update whose fitted time is nearest
+   ``--predict-at`` ps, with that update's exponent alpha.
 2. The same replay goes on past L (the run is the run continued): the error bars of the update nearest L are those
    the run actually reached at the predicted length.
 3. ``--runs`` independent runs (other velocity seeds) long enough for L ps to be fitted after the main run's
@@ -18,8 +19,13 @@ predicted length, and the spread of independent runs of that length.
    for L: that frequency's error bar at the prediction's update carried to L as t^-alpha. The standard deviation of
    N samples has a relative standard error of about 1/sqrt(2(N-1)): they agree when they differ by less than two of
    those.
+4. Why the runs' own error bars differ from that spread: each run's blocking ratio, the linearised error of every
+   distinct frequency from the watch's held blocks merged to 0.32 ps and to the longest length leaving 4 blocks, the
+   share of the variance the runs' mean temperatures explain, and what ``trajmodes fit``'s error model says of the
+   same frames (the frozen share of the mean-square displacement, sigma_A, calibrated or a lower bound).
 
-About 3 minutes on a loaded 2-core machine with the defaults (LAMMPS takes about a second per run).
+About 8 minutes with the defaults on 2 cores shared with other jobs (load average 13-17; LAMMPS takes about a
+second per run, the error model of ``trajmodes fit`` about two).
 
 Writes ``<out>/watch_prediction.json`` and ``<out>/watch_prediction.md`` (the tables, also printed).
 """
@@ -89,6 +95,8 @@ def replay(folder, seed: int, a, verbose: bool = False) -> list:
         history.append(dict(fitted_time=u.fitted_time, first_frame=u.first_frame, time=u.time,
                             worst_error=u.worst_error(), exponent=p.exponent, more_time=p.more_time,
                             predicted_total=u.fitted_time + p.more_time if np.isfinite(p.more_time) else None,
+                            settled=p.settled, low_total=u.fitted_time + p.low if p.settled else None,
+                            high_total=u.fitted_time + p.high if p.settled else None,
                             labels=u.labels, frequency=u.frequency.tolist(), error=u.frequency_err.tolist()))
         if verbose:
             print(f"update {u.index}: {u.fitted_time:6.2f} ps fitted (from frame {u.first_frame}), largest error "
@@ -114,9 +122,59 @@ def judge(history: list, a) -> dict:
     slope, intercept = np.polyfit(np.log(t[keep]), np.log(e[keep]), 1)
     reached = min(history, key=lambda h: abs(h["fitted_time"] - L))
     return dict(at=at, predict_at=at["fitted_time"], alpha=at["exponent"], predicted_length=L,
+                low_length=at["low_total"], high_length=at["high_total"], settled=at["settled"],
                 crossing=next((h["fitted_time"] for h in history if h["worst_error"] <= a.target), None),
                 smooth_alpha=-float(slope), smooth_crossing=float(np.exp((intercept - np.log(a.target)) / -slope)),
                 reached=reached, continued_at=reached["fitted_time"], continued_worst=reached["worst_error"])
+
+
+def within_run(w, update, keys) -> dict:
+    """Why a run's error bars are what they are: the fit's blocking ratio and whether its plateau was reached, and per
+    distinct frequency (``keys``) the linearised error of the mean from the watch's held blocks of frames merged into
+    blocks of 2 (0.32 ps) and of the longest length that leaves 4 blocks (about 5 ps): a correlation longer than the
+    fit's segments would make the second larger (H. Flyvbjerg and H. G. Petersen, J. Chem. Phys. 91, 461 (1989))."""
+    from trajmodes.forceconstants.uncertainty import blocking_curve, segment_influence
+    from trajmodes.phonons.thermodynamics.uncertainty import eigenvalue_response
+    est, g = update.estimator, w.growing
+    lo = g.first_frame_of(update.first_frame) // g.block_frames
+    blk = g.blocks.select(np.flatnonzero(g.blocks.ids >= lo))
+    sizes = est.kernel_.sizes
+    p_all = np.concatenate([est.params_[o] for o in sorted(est.params_)])
+    x = segment_influence(blk, p_all, sizes, est.mode)[:, :sizes[0]]
+    _, dlam = eigenvalue_response(est, update.qpoints)
+    nu = update.frequency
+    with np.errstate(divide="ignore", invalid="ignore"):       # d nu / d lambda = 15.633302^2 / (2 nu)
+        dnu = np.where(np.abs(nu)[..., None] > 1e-3, 15.633302 ** 2 / (2.0 * nu[..., None]) * dlam, 0.0)
+    nb, err = blocking_curve(np.einsum("bk,qsk->bqs", x, dnu))
+    pick = [(k, b) for _, k, b in keys]
+    return dict(blocking_ratio=float(est.blocking_ratio_), blocking_converged=bool(est.blocking_converged_),
+                block_ps=float(g.block_frames * DT_PS * 5), levels=nb.tolist(),
+                short=[float(err[min(1, len(nb) - 1)][k, b]) for k, b in pick],
+                long=[float(err[-1][k, b]) for k, b in pick])
+
+
+def fit_error_model(dump, data, first_frame: int) -> dict:
+    """What ``trajmodes fit``'s error model says of the same frames: the share of the mean-square displacement whose
+    modes kept their energies over the run (the run projected on its modes), the anharmonicity sigma_A, and whether
+    its error bars are calibrated or a lower bound (:func:`~trajmodes.series.errorbars.run_frequency_errors`; no
+    fourth order: the label and the share need none)."""
+    import warnings
+
+    from trajmodes.forceconstants import EffectiveForceConstants
+    from trajmodes.lattice import special_points
+    from trajmodes.series.errorbars import error_model_inputs, run_frequency_errors
+    from trajmodes.trajectory import read
+    from trajmodes.workflows.fit import default_cutoff2
+    traj = read(dump, reference=data)[first_frame:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = EffectiveForceConstants(cutoff2=default_cutoff2(traj.reference.cell, traj.n_atoms)).fit(traj)
+        est.bootstrap(200, 0)
+        found = error_model_inputs(est, traj, fourth_order=False)
+        pts = special_points(est.primitive_)
+        r = run_frequency_errors(est, np.array(list(pts.values()), float), found)
+    return dict(share=float(found.share), sigma_a=float(found.sigma_a), model=r.model, lower_bound=bool(r.lower_bound),
+                reason=r.reason)
 
 
 def plain(x):
@@ -187,6 +245,8 @@ def main() -> int:
             runs.append(dict(seed=FIRST_SEED + i, fitted_time=last.fitted_time, first_frame=last.first_frame,
                              frequency=last.frequency.tolist(), error=last.frequency_err.tolist(),
                              worst_error=last.worst_error(), temperature=last.temperature,
+                             within=within_run(wi, last, keys),
+                             fit_model=fit_error_model(d, os.path.join(tmp, f"run{i}", "ar.data"), last.first_frame),
                              seconds=time.perf_counter() - t0))
             print(f"run {i} (seed {FIRST_SEED + i}): {last.fitted_time:.2f} ps fitted from frame {last.first_frame}, "
                   f"largest error bar {last.worst_error():.4f} THz, {time.perf_counter() - t0:.0f} s", flush=True)
@@ -194,8 +254,11 @@ def main() -> int:
     rel = 1.0 / np.sqrt(2.0 * (n - 1))
     F = np.array([r["frequency"] for r in runs])
     E = np.array([r["error"] for r in runs])
+    short = np.array([r["within"]["short"] for r in runs])
+    long_ = np.array([r["within"]["long"] for r in runs])
+    T_runs = np.array([r["temperature"] for r in runs])
     rows = []
-    for key in keys:
+    for j, key in enumerate(keys):
         label, k, b = key
         sd = float(np.std(F[:, k, b], ddof=1))
         pred = predicted[key]
@@ -204,6 +267,9 @@ def main() -> int:
                          continued=float(np.array(reached["error"])[k, b]), spread=sd, spread_err=sd * rel,
                          own_error=float(np.sqrt(np.mean(E[:, k, b] ** 2))), ratio=ratio,
                          own_ratio=sd / float(np.sqrt(np.mean(E[:, k, b] ** 2))),
+                         short_ratio=sd / float(np.sqrt(np.mean(short[:, j] ** 2))),
+                         long_ratio=sd / float(np.sqrt(np.mean(long_[:, j] ** 2))),
+                         temperature_r2=float(np.corrcoef(T_runs, F[:, k, b])[0, 1] ** 2),
                          agree=bool(ratio * (1 - 2 * rel) <= CAL[1] and ratio * (1 + 2 * rel) >= CAL[0])))
     pooled = float(np.sqrt(np.mean([r["ratio"] ** 2 for r in rows])))
     pooled_own = float(np.sqrt(np.mean([r["own_ratio"] ** 2 for r in rows])))
@@ -216,12 +282,22 @@ def main() -> int:
                    predicted_worst=worst_pred, spread_worst=worst_sd, spread_worst_err=worst_sd * rel, runs=n,
                    run_steps=steps, agree=sum(r["agree"] for r in rows), compared=len(rows),
                    pooled_ratio=pooled, pooled_own_ratio=pooled_own, calibration_tolerance=CAL,
-                   temperature_mean=float(temps.mean()), temperature_sd=float(temps.std(ddof=1)))
+                   temperature_mean=float(temps.mean()), temperature_sd=float(temps.std(ddof=1)),
+                   blocking_ratio_max=max(r["within"]["blocking_ratio"] for r in runs),
+                   blocking_converged=sum(r["within"]["blocking_converged"] for r in runs),
+                   frozen_share=[min(r["fit_model"]["share"] for r in runs),
+                                 max(r["fit_model"]["share"] for r in runs)],
+                   sigma_a=[min(r["fit_model"]["sigma_a"] for r in runs), max(r["fit_model"]["sigma_a"] for r in runs)],
+                   fit_lower_bound=sum(r["fit_model"]["lower_bound"] for r in runs),
+                   fit_models=sorted({r["fit_model"]["model"] for r in runs}))
     crossing = main["crossing"]
     lines = [f"Main run (seed {MAIN_SEED}), replayed with an update every {a.every:g} ps, target {a.target:g} THz: "
-             f"the update at {tp:.2f} ps fitted measured the error bars shrinking as t^-{alpha:.2f} and predicted "
-             f"every special frequency within the target at **L = {L:.1f} ps** fitted. Continued: its largest error "
-             f"bar first fell below the target at " + (f"{crossing:.1f} ps" if crossing is not None else "no update")
+             f"the update at {tp:.2f} ps fitted took the error bars to shrink as t^-{alpha:.2f} ("
+             + ("1/2: at their blocking plateau" if main["settled"] else "measured") + ") and predicted "
+             f"every special frequency within the target at **L = {L:.1f} ps** fitted"
+             + (f" ({main['low_length']:.1f} to {main['high_length']:.1f} ps by each update it was fitted to)"
+                if main["settled"] else "") + ". Continued: its largest error "
+             "bar first fell below the target at " + (f"{crossing:.1f} ps" if crossing is not None else "no update")
              + f"; the power law through the updates of the last three quarters of the whole {history[-1]['fitted_time']:.0f}"
              f" ps (t^-{main['smooth_alpha']:.2f}) reaches it at {main['smooth_crossing']:.1f} ps; at "
              f"{reached['fitted_time']:.1f} ps (the update nearest L) it was {reached['worst_error']:.4f} THz. "
@@ -232,18 +308,34 @@ def main() -> int:
              f"runs' own error bars: {pooled_own:.2f}). Agreement: the ratio's interval of 2 standard errors from "
              f"{n} runs (+-{2 * rel:.0%}) overlaps the error bars' calibration tolerance {CAL[0]}-{CAL[1]} "
              f"(benchmarks/bench_errorbar_calibration.py).", "",
-             "| point | branch | frequency (THz) | predicted error bar at L | continued run's error bar at L | "
-             "spread of the runs (SD) | runs' own error bars (rms) | spread / predicted | spread / own | agree |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             f"Why the runs' own error bars are smaller than the spread: the fit's blocking ratio was at most "
+             f"{summary['blocking_ratio_max']:.2f} (its plateau reached in {summary['blocking_converged']} of {n} "
+             "runs); "
+             "the linearised error of each frequency from the watch's held blocks merged to 0.32 ps and to about 5 ps "
+             "(4 blocks) is below; the runs' mean temperatures explain r^2 of the spread. `trajmodes fit`'s error "
+             f"model on the same frames: frozen share of the mean-square displacement (whose modes kept their "
+             f"energies over the run) {summary['frozen_share'][0]:.2f}-{summary['frozen_share'][1]:.2f} (above 0.2: "
+             f"kept), sigma_A "
+             f"{summary['sigma_a'][0]:.2f}-{summary['sigma_a'][1]:.2f}; its error bars: "
+             f"{', '.join(summary['fit_models'])}, a lower bound in {summary['fit_lower_bound']} of {n} runs.", "",
+             "| point | branch | spread / own | spread / within-run error, 0.32 ps blocks | spread / within-run error, "
+             "about 5 ps blocks | r^2 with the runs' temperature |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['point']} | {r['branch']} | {r['own_ratio']:.2f} | {r['short_ratio']:.2f} | {r['long_ratio']:.2f} "
+              f"| {r['temperature_r2']:.2f} |" for r in rows]
+    lines += ["",
+              "| point | branch | frequency (THz) | predicted error bar at L | continued run's error bar at L | "
+              "spread of the runs (SD) | runs' own error bars (rms) | spread / predicted | spread / own | agree |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     lines += [f"| {r['point']} | {r['branch']} | {r['frequency']:.4f} | {r['predicted']:.4f} | {r['continued']:.4f} | "
               f"{r['spread']:.4f} +- {r['spread_err']:.4f} | {r['own_error']:.4f} | {r['ratio']:.2f} | "
               f"{r['own_ratio']:.2f} | {'yes' if r['agree'] else 'no'} |" for r in rows]
     lines += ["", f"The prediction of every main run (other velocity seeds, the same settings; the update nearest "
                   f"{a.predict_at:g} ps fitted):", "",
-              "| seed | predicted at (ps) | alpha | predicted L (ps) | first below target (ps) | power law of the whole "
-              "run reaches it (ps) | largest error bar at L (THz) | L / power-law crossing |",
-              "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| seed | predicted at (ps) | alpha | predicted L (ps) | its range (ps) | first below target (ps) | "
+              "power law of the whole run reaches it (ps) | largest error bar at L (THz) | L / power-law crossing |",
+              "|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
     lines += [f"| {m['seed']} | {m['predict_at']:.2f} | {m['alpha']:.2f} | {m['predicted_length']:.1f} | "
+              + (f"{m['low_length']:.1f}-{m['high_length']:.1f}" if m["settled"] else "-") + " | "
               + (f"{m['crossing']:.1f}" if m["crossing"] is not None else "-")
               + f" | {m['smooth_crossing']:.1f} | {m['continued_worst']:.4f} | "
               f"{m['predicted_length'] / m['smooth_crossing']:.2f} |" for m in mains]

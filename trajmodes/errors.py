@@ -57,7 +57,21 @@ class TrajectoryFormatError(FileFormatError):
 
 
 class ForceConstantsFormatError(FileFormatError):
-    """A force-constant file (phonopy, phono3py or trajmodes netCDF) that cannot be read as it stands."""
+    """A force-constant file (phonopy, phono3py or trajmodes netCDF) that cannot be read as it stands.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What is wrong.
+    frame : int, optional
+        0-based frame (or block) index within the file.
+    line : int, optional
+        1-based line number within the file.
+    fix : str, optional
+        What the user can do about it.
+    """
 
 
 class FormatOptionError(TypeError, ValueError):
@@ -86,7 +100,15 @@ DAMAGED = "The file is incomplete, damaged or not what its name says: write or c
 def blamed(path, fix: str | None = DAMAGED):
     """Turn a ValueError of the arrays read from ``path`` into a :class:`ForceConstantsFormatError` naming the file,
     with ``fix`` (default :data:`DAMAGED`: the file is damaged; None where the error says what to do itself); a
-    ForceConstantsFormatError passes as it is."""
+    ForceConstantsFormatError passes as it is.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file the arrays were read from.
+    fix : str or None
+        What the user can do about it.
+    """
     try:
         yield
     except ForceConstantsFormatError:

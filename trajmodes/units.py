@@ -75,7 +75,15 @@ VELOCITY_TIME_UNITS = {"fs": 1e-3, ASE_TIME_NAME: NATURAL_TIME_PS, "ps": 1.0, "n
 
 def time_unit_named(ps: float, tolerance: float = 1.5) -> str | None:
     """The name of the time unit of :data:`VELOCITY_TIME_UNITS` within a factor ``tolerance`` of ``ps`` (ps per
-    unit), or None: what a measured ratio of velocities points to (0.0102 ps: ASE's unit, ``"ase"``)."""
+    unit), or None: what a measured ratio of velocities points to (0.0102 ps: ASE's unit, ``"ase"``).
+
+    Parameters
+    ----------
+    ps : float
+        A measured time unit, ps.
+    tolerance : float
+        The largest factor between ``ps`` and the unit named.
+    """
     if not (math.isfinite(ps) and ps > 0):
         return None
     name, unit = min(VELOCITY_TIME_UNITS.items(), key=lambda kv: abs(math.log(ps / kv[1])))
@@ -90,7 +98,19 @@ STYLES = ("metal", "real", "si", "electron", "lj")
 
 @dataclass(frozen=True)
 class Conversion:
-    """Multiplicative factors from a unit style to metal units."""
+    """Multiplicative factors from a unit style to metal units.
+
+    Parameters
+    ----------
+    style : str
+        The LAMMPS unit style (metal, real, si, electron, lj).
+    length, time, energy, mass : float
+        Factors to Å, ps, eV and amu.
+    velocity, force : float
+        Factors to Å/ps and eV/Å.
+    pressure : float
+        Factor to GPa from the style's pressure unit (metal bar, real atm, si and electron Pa).
+    """
 
     style: str
     length: float      # -> Angstrom

@@ -176,3 +176,46 @@ def test_unstable_fitted_constants_are_named_where_and_how_much():
         stable = fit_effective(traj, cutoff2=3.7)
     assert not stable.imaginary.unstable
     assert stability_line(stable).startswith("fitted constants stable: no imaginary modes at the ")
+
+
+def _drifting_wurtzite(drift):
+    """60 frames of the 3x3x2 wurtzite supercell (widths 8.3 and 10.4 A) with exact Morse forces, the whole crystal
+    moved by ``drift`` (60, 3) A, positions wrapped into the box; (trajectory, exact constants)."""
+    run = prototype("wurtzite", ("Ga", "N"), A, C, u=0.375)
+    sc = supercell(run, np.diag([3, 3, 2]))
+    Phi = morse_fc(sc, cutoff=3.5, nimg=2, **MORSE)
+    u = np.random.default_rng(2).normal(0.0, 0.03, (len(drift), sc.n_atoms, 3))
+    f = -np.einsum("ijab,tjb->tia", Phi, u)
+    frac = (sc.positions + u + drift[:, None, :]) @ np.linalg.inv(sc.cell)
+    traj = trajmodes.from_arrays((frac - np.floor(frac)) @ sc.cell, sc.cell, sc.species, forces=f,
+                                 frame_interval=0.01, unwrapped=False,
+                                 reference=trajmodes.Structure(sc.positions, sc.cell, sc.species))
+    return traj, ForceConstants(Phi, sc, run)
+
+
+DIRECTION = np.array([0.6, 0.3, 0.74]) / np.linalg.norm([0.6, 0.3, 0.74])
+
+
+def test_a_crystal_that_drifts_as_a_whole_is_the_same_crystal():
+    """A run whose centre of mass wanders (a Langevin thermostat without ``fix momentum``): the whole crystal 2.5 A
+    one way, then the other, block after block of frames. The first frame is the reference's crystal moved rigidly,
+    and the mean sites spread by the drift, not by the crystal: before, the first frame was refused as "2.50 A (rms)
+    away from the reference" and, past that check, the crystal check searched the symmetry with a tolerance of
+    several A and failed ("spglib found no symmetry"). The fit is the exact constants'."""
+    side = np.where((np.arange(60) * 8 // 60) % 2, 1.0, -1.0)[:, None]
+    traj, exact = _drifting_wurtzite(2.5 * side * DIRECTION)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # no alarm: not "left the crystal", not a symmetry warning
+        est = EffectiveForceConstants(cutoff2=3.6).fit(traj)
+    assert not est.run_crystal_.left and est.primitive_.n_atoms == 4
+    np.testing.assert_allclose(Phonons(est.force_constants_).frequencies(Q), Phonons(exact).frequencies(Q),
+                               atol=1e-4)
+
+
+def test_a_drift_beyond_the_cell_is_refused_naming_the_momentum():
+    """The crystal carried 6 A along by a net momentum (more than 0.4 of the cell's 8.3 A width): its displacements
+    from the reference wrap around the cell, so no fit of them is right; refused, saying why and what to do."""
+    traj, _ = _drifting_wurtzite(np.linspace(0.0, 6.0, 60)[:, None] * DIRECTION)
+    with pytest.raises(ValueError, match=r"moves as a whole, \d\.\d\d A from the reference by frame \d+ .*total "
+                                         r"momentum is not zero.*fix momentum"):
+        EffectiveForceConstants(cutoff2=3.6).fit(traj)

@@ -108,8 +108,8 @@ def test_a_growing_lammps_run_is_followed_and_fitted_as_fit_fits_the_same_frames
     # it grew while followed: two updates or more came before the run's end, each with more frames
     assert sum(running) >= 2 and np.all(np.diff([u.frames_read for u in updates]) > 0)
     size = os.path.getsize(tmp_path / "ar.lammpstrj")
-    # read once to find the frames and once to parse them, but for the last frame's bytes seen while incomplete
-    assert w.follower.bytes_read < 2 * size + len(updates) * size / last.frames_read * 2
+    # every byte read once: the frames copied as they are read, a frame seen while incomplete kept, not read again
+    assert w.follower.bytes_read == size
     from trajmodes.trajectory import read
     whole = read(str(tmp_path / "ar.lammpstrj"), reference=str(tmp_path / "ar.data"))
     assert last.frames_read == whole.n_frames == 6 * 250 // 5 + 1
@@ -412,12 +412,14 @@ def test_reaching_the_target_writes_the_constants_says_so_and_then_runs_the_comm
     text, bounds = _frames(finished_run / "ar.lammpstrj")
     path = tmp_path / "run.lammpstrj"
     path.write_bytes(text[:bounds[100]])
-    folder = tmp_path / "out"
-    for then, said in ((f"test -f {folder / 'fc.nc'}", "done (exit status 0)"),
-                       ("exit 3", "it FAILED with exit status 3; run it yourself (the target was reached)")):
+    for k, (then, said) in enumerate(((f"test -f {tmp_path / 'out0' / 'fc.nc'}", "done (exit status 0)"),
+                                      ("exit 3", "it FAILED with exit status 3; run it yourself (the target was "
+                                                 "reached)"))):
+        folder = tmp_path / f"out{k}"                  # a folder each: a replay writes its update before reaching
         lines = []
         w = watch(WatchSettings(str(path), reference=str(finished_run / "ar.data"), cutoff2=5.0, block_frames=4,
-                                segments=5, n_resamples=10, target=1.0, then=then, options={"md_timestep": 0.004}),
+                                segments=5, n_resamples=10, target=1.0, then=then, options={"md_timestep": 0.004},
+                                replay=True, every=1.0),       # two updates: the target holds at both
                   lines.append, str(folder))
         assert w.reached_at is w.last and (folder / "fc.nc").exists()
         assert any(x.startswith("target reached: every frequency at the special points") and "fc.nc" in x
@@ -440,11 +442,13 @@ def test_an_interrupt_while_the_figure_is_drawn_says_the_files_of_the_update_are
     (tmp_path / "run.lammpstrj").write_bytes(text[:bounds[100]])
 
     def interrupted(ds, path):
-        raise KeyboardInterrupt
+        if int(ds.attrs["reached"]):               # the update that reaches the target (it holds at two in a row)
+            raise KeyboardInterrupt
     monkeypatch.setattr(trajmodes.plots, "plot_watch", interrupted)
     out = tmp_path / "w"
     status = main(["watch", str(tmp_path / "run.lammpstrj"), "--reference", str(finished_run / "ar.data"),
-                   "--md-timestep", "0.004", "--cutoff2", "5", "--target", "1", "-o", str(out)])
+                   "--md-timestep", "0.004", "--cutoff2", "5", "--target", "1", "--replay", "--every", "1ps",
+                   "-o", str(out)])
     assert status == 130 and {p.name for p in out.iterdir()} == {"watch.nc", "fc.nc"}
     said = capsys.readouterr().err
     assert "kept" in said and "watch.nc" in said and "fc.nc" in said and "kept nothing" not in said
@@ -478,6 +482,6 @@ def test_a_failing_then_command_makes_the_watch_exit_1(finished_run, tmp_path, c
     (tmp_path / "run.lammpstrj").write_bytes(text[:bounds[100]])
     status = main(["watch", str(tmp_path / "run.lammpstrj"), "--reference", str(finished_run / "ar.data"),
                    "--md-timestep", "0.004", "--cutoff2", "5", "--target", "1", "-o", str(tmp_path / "w"),
-                   "--then", "exit 4"])
+                   "--then", "exit 4", "--replay", "--every", "1ps"])      # two updates: the target holds at both
     assert status == 1 and "ran 'exit 4': it FAILED with exit status 4" in capsys.readouterr().out
     assert (tmp_path / "w" / "fc.nc").exists()

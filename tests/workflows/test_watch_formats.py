@@ -1,8 +1,11 @@
-"""``trajmodes watch`` of VASP's OUTCAR and vasprun.xml (tests/support/dft_outputs writes them in VASP 6's layout):
-the file appended in pieces cut inside an ionic step, every step taken once and none half, the header (masses, POTIM)
-read once and given to every update, the constants equal to ``fit`` of the same steps; files that do not grow step
-after step, and i-PI runs, refused with what to do."""
+"""``trajmodes watch`` of VASP's OUTCAR and vasprun.xml (tests/support/dft_outputs writes them in VASP 6's layout)
+and of classical i-PI runs (a real i-PI run, its files written again out of step): the files appended in pieces cut
+inside a step, every step taken once and none half, the header (masses, POTIM) read once and given to every update,
+the constants equal to ``fit`` of the same steps, every byte read once; files that do not grow step after step, and
+i-PI path-integral runs, refused with what to do."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,20 +134,13 @@ def test_a_vasprun_step_left_open_before_the_next_is_refused(tmp_path):
         f.poll()
 
 
-def test_format_names_and_ipi_runs():
-    """VASP's names on the command line; i-PI's trajectory files are refused naming what to do."""
+def test_format_names():
+    """VASP's and i-PI's names on the command line."""
     assert followed_format_name("outcar") == followed_format_name("vasp-out") == "ase:vasp-out"
     assert followed_format_name("vasprun") == followed_format_name("ase:vasp-xml") == "ase:vasp-xml"
     with pytest.raises(ValueError, match="--format vasp.*vasp-out.*vasp-xml"):
         followed_format_name("vasp")
-
-
-def test_an_ipi_trajectory_is_refused_with_what_to_do(tmp_path):
-    path = tmp_path / "sim.pos_0.xyz"
-    path.write_text("2\n# CELL(abcABC):   10.0  10.0  10.0  90.0  90.0  90.0  Step: 0  Bead: 0 x_centroid{angstrom}"
-                    "  cell{angstrom}\nAr 0 0 0\nAr 1 1 1\n")
-    with pytest.raises(ValueError, match="i-PI.*trajmodes fit"):
-        FrameFollower(str(path)).poll()
+    assert followed_format_name("ipi") == followed_format_name("i-PI") == "ipi"
 
 
 def test_steps_given_back_by_an_interrupt_are_found_again_after_the_header(tmp_path):
@@ -158,3 +154,235 @@ def test_steps_given_back_by_an_interrupt_are_found_again_after_the_header(tmp_p
     again = f.poll()
     assert len(again) == 10 and again.starts.tolist() == first.starts.tolist()
     assert again.starts[0] == len(f.head) == text.index(b"\n", text.index(b"Iteration")) + 1
+
+
+# ---------------------------------------------------------------------------------------------------------- i-PI
+def _ipi_frames(path):
+    """The text of an i-PI XYZ file and the byte where each frame ends."""
+    text = path.read_bytes()
+    lines = text.split(b"\n")
+    natoms = int(lines[0])
+    ends, pos = [], 0
+    while pos < len(text):
+        for _ in range(natoms + 2):
+            pos = text.index(b"\n", pos) + 1
+        ends.append(pos)
+    return text, ends
+
+
+@pytest.fixture(scope="module")
+def classical_ipi_run(tmp_path_factory):
+    """A real i-PI run of one bead (classical): the harmonic fcc crystal of tests/quantum (32 atoms, springs of 1
+    eV/A^2) under a PILE_L thermostat at 50 K, 600 steps of 1 fs, a frame every 5 (121 frames): positions in A, forces
+    and velocities in atomic units, each in its file."""
+    pytest.importorskip("ipi")
+    from tests.quantum.support import cached_ipi_run, harmonic_fcc
+    return cached_ipi_run(tmp_path_factory, **harmonic_fcc(), n_beads=1, temperature=50.0, steps=600, stride=5,
+                          seed=7, centroid=False)
+
+
+IPI_KINDS = ("pos", "for", "vel")
+
+
+def test_a_classical_ipi_run_written_out_of_step_is_followed_as_fit_fits_it(classical_ipi_run, tmp_path):
+    """The run's three files written again in pieces, each file ahead of the others in turn and each piece ending
+    inside a frame: a step is taken only once its frame is whole in all three files, every step once, in order; the
+    times are the input's time step x the steps; every byte is read once; the constants of the last update equal
+    those ``trajmodes fit`` fits (its reading, ``open_run``) to the same frames, and the temperature its velocities
+    give."""
+    from trajmodes.forceconstants import EffectiveForceConstants
+    from trajmodes.workflows.reading import open_run
+    src = classical_ipi_run
+    whole = {k: _ipi_frames(src / f"sim.{k}_0.xyz") for k in IPI_KINDS}
+    n = len(whole["pos"][1])
+    assert n == 121 and all(len(e) == n for _, e in whole.values())
+    (tmp_path / "input.xml").write_bytes((src / "input.xml").read_bytes())
+    for k in IPI_KINDS:
+        (tmp_path / f"sim.{k}_0.xyz").write_bytes(b"")         # i-PI opens its outputs when it starts
+
+    def write_to(k, frames, half=True):
+        """File ``k`` holds ``frames`` whole frames (and half of the next)."""
+        text, ends = whole[k]
+        cut = ends[frames - 1] if frames else 0
+        if half and frames < n:
+            cut += (ends[frames] - cut) // 2
+        path = tmp_path / f"sim.{k}_0.xyz"
+        with open(path, "ab") as out:
+            out.write(text[path.stat().st_size:cut])
+
+    w = Watch(WatchSettings(str(tmp_path / "sim.pos_0.xyz"), cutoff2=4.0, block_frames=4, segments=5, n_resamples=10,
+                            target=1e-6))
+    got = []
+    for pos, frc, vel in ((30, 20, 25), (35, 50, 60), (100, n, n), (n, n, n)):
+        write_to("pos", pos), write_to("for", frc), write_to("vel", vel)
+        got.append(w.read_new())
+        if len(got) == 1:
+            w.refit()
+    assert got == [20, 15, 65, n - 100]
+    assert w.follower.format == "ipi"
+    assert w.follower.bytes_read == sum(len(text) for text, _ in whole.values())
+    last = w.refit()
+    w.follower.close()
+    run = open_run(str(src / "sim.pos_0.xyz")).trajectory
+    assert run.md_timestep == pytest.approx(1e-3, rel=1e-9)
+    np.testing.assert_allclose(w._series["time"], run.times, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(w._series["time"], np.arange(n) * 5e-3, rtol=0, atol=1e-9)
+    fit = EffectiveForceConstants(cutoff2=4.0, segments=5, folds=last.estimator.folds).fit(run[last.first_frame:])
+    np.testing.assert_allclose(last.estimator.params_[2], fit.params_[2], rtol=1e-9, atol=1e-12)
+    assert np.isfinite(fit.temperature_) and last.estimator.temperature_ == pytest.approx(fit.temperature_, rel=1e-12)
+
+
+def test_a_finished_ipi_run_read_a_few_frames_at_a_time_is_the_whole_run(classical_ipi_run):
+    """A replay reads at most the frames asked for each update, from all three files: every step once, in order."""
+    w = Watch(WatchSettings(str(classical_ipi_run / "sim.for_0.xyz"), cutoff2=4.0, block_frames=4, segments=5,
+                            n_resamples=10))
+    got = []
+    while True:
+        k = w.read_new(16)
+        if not k:
+            break
+        got.append(k)
+    w.follower.close()
+    assert got == [16] * 7 + [9]
+    np.testing.assert_allclose(w._series["time"], np.arange(121) * 5e-3, rtol=0, atol=1e-9)
+
+
+def _hand_written_ipi(folder, *, beads=1, force_steps=None, steps=(0, 10, 20, 30)):
+    from tests.quantum.support import write_ipi_file
+    rng = np.random.default_rng(5)
+    x = rng.random((len(steps), 2, 3))
+    for b in range(beads):
+        write_ipi_file(folder / f"sim.pos_{b}.xyz", x, species=["Ar", "Ar"], abc=(5, 5, 5, 90, 90, 90), steps=steps,
+                       bead=b)
+        fs = steps if force_steps is None else force_steps
+        write_ipi_file(folder / f"sim.for_{b}.xyz", rng.random((len(fs), 2, 3)), species=["Ar", "Ar"],
+                       abc=(5, 5, 5, 90, 90, 90), steps=fs, bead=b, quantity="forces", unit="atomic_unit")
+
+
+def test_an_ipi_path_integral_run_is_refused_with_what_to_do(tmp_path):
+    _hand_written_ipi(tmp_path, beads=2)
+    with pytest.raises(ValueError, match=r"run of 2 beads.*classical i-PI.*trajmodes fit .*sim.pos_1.xyz"):
+        FrameFollower(str(tmp_path / "sim.for_1.xyz")).poll()
+
+
+def test_ipi_forces_without_a_step_of_the_positions_or_without_a_file_are_refused(tmp_path):
+    _hand_written_ipi(tmp_path, force_steps=(0, 20, 40))
+    with pytest.raises(ValueError, match=r"sim.for_0.xyz has no frame of step 10.*same <trajectory stride"):
+        FrameFollower(str(tmp_path / "sim.pos_0.xyz")).poll()
+    (tmp_path / "sim.for_0.xyz").unlink()
+    with pytest.raises(ValueError, match=r"no forces file beside it.*filename=\"for\""):
+        FrameFollower(str(tmp_path / "sim.pos_0.xyz")).poll()
+
+
+def test_ipi_steps_given_back_by_an_interrupt_are_found_again(tmp_path):
+    """The follower goes back to its state before a poll (an interrupted update): the same steps, with the forces
+    file's frames kept for them, are found by the next poll."""
+    _hand_written_ipi(tmp_path, steps=(0, 10, 20, 30, 40))
+    f = FrameFollower(str(tmp_path / "sim.pos_0.xyz"))
+    first = f.poll(2)
+    state = f.mark()
+    second = f.poll(2)
+    f.rewind(state)
+    again = f.poll()
+    assert len(first) == 2 and again.starts.tolist() == second.starts.tolist() + [again.starts[-1]]
+    assert len(again) == 3 and f.frames == 5
+    forces = (tmp_path / "sim.for_0.xyz").read_bytes()
+    assert Path(f.take(again)).with_name("sim.for_0.xyz").read_bytes() == forces[_ipi_frames(
+        tmp_path / "sim.for_0.xyz")[1][1]:]
+    f.close()
+
+
+@pytest.mark.parametrize("name", ["cu32_xu.lammpstrj", "cu32.extxyz"])
+def test_every_byte_of_a_growing_file_is_read_once(tmp_path, name):
+    """A file appended in pieces cut inside frames (and inside a line): the bytes read, all polls together, are the
+    file's, once each (the frames copied as they are read, the half frame kept for the next poll), and the private
+    files hold every frame once."""
+    text = (Path(__file__).parents[1] / "data" / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(b"")
+    f = FrameFollower(str(path))
+    copied, cuts = [], [len(text) * k // 7 + 3 for k in range(1, 7)] + [len(text)]
+    for cut in cuts:
+        with open(path, "ab") as out:
+            out.write(text[path.stat().st_size:cut])
+        new = f.poll()
+        if len(new):
+            copied.append(Path(f.take(new)).read_bytes())
+    f.close()
+    assert len(copied) >= 5 and b"".join(copied) == text
+    assert f.bytes_read == len(text)
+
+
+def test_no_update_before_the_error_bars_have_their_four_blocks(tmp_path):
+    """A run of 3 blocks of frames (24 steps of 8 per block; the block bootstrap of the error bars needs 4 time
+    segments) gives no update and no error when it stops growing; at 4 blocks (32 steps) the first update comes."""
+    whole, text, ends, path = _written(tmp_path, "outcar")
+    path.write_bytes(text[:ends[23]])
+    s = WatchSettings(str(path), cutoff2=2.6, n_resamples=10, idle=0, poll=0.01)
+    assert list(Watch(s).follow()) == []
+    path.write_bytes(text[:ends[31]])
+    updates = list(Watch(s).follow())
+    assert [u.frames_read for u in updates] == [32]
+
+
+def test_a_lammps_write_that_ends_in_the_next_frames_first_item_takes_the_frame_before_alone(tmp_path):
+    """A write that ends a few bytes into the next frame's first line (``ITEM: T``, too short to be known as an item):
+    the frame before is taken as it is, without those bytes, and the next frame is taken whole at the next poll."""
+    import re
+    text = (Path(__file__).parents[1] / "data" / "cu32_xu.lammpstrj").read_bytes()
+    bounds = [m.start() for m in re.finditer(rb"(?m)^ITEM: TIMESTEP", text)] + [len(text)]
+    path = tmp_path / "grow.lammpstrj"
+    path.write_bytes(text[:bounds[3] + 7])
+    f = FrameFollower(str(path))
+    first = f.poll()
+    assert first.ends.tolist() == bounds[1:4] and Path(f.take(first)).read_bytes() == text[:bounds[3]]
+    with open(path, "ab") as out:
+        out.write(text[bounds[3] + 7:bounds[5]])
+    second = f.poll()
+    assert second.ends.tolist() == bounds[4:6] and Path(f.take(second)).read_bytes() == text[bounds[3]:bounds[5]]
+    assert f.bytes_read == bounds[5]
+    f.close()
+
+
+def test_a_replay_reads_on_past_a_frame_longer_than_the_frames_before(tmp_path):
+    """A replay reads about the bytes of the frames it asks for, sized from the frames seen; a later frame 200 times
+    longer is read to its end (the bytes asked grow while no frame ends in them) and taken whole."""
+    import threading
+    rows = lambda n: "".join(f"Ar {k:.6f} 0.000000 0.000000\n" for k in range(n))  # noqa: E731
+    frames = [f"{n}\nTime={k}\n{rows(n)}" for k, n in enumerate((2, 2, 2, 400, 2))]
+    path = tmp_path / "run.xyz"
+    path.write_text("".join(frames))
+    f = FrameFollower(str(path))
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(len(f.poll(1)) for _ in range(5)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the poll did not come back (it read the same bytes again and again)"
+    assert got == [1] * 5 and f.bytes_read == path.stat().st_size
+    f.close()
+
+
+def test_an_ipi_file_whose_comment_line_is_not_written_yet_is_not_taken_for_plain_xyz(tmp_path):
+    """The first poll finds only the atom count line: the format waits for the comment line (i-PI's cell), and the
+    run is then followed as i-PI's, joined to its forces."""
+    _hand_written_ipi(tmp_path)
+    pos = tmp_path / "sim.pos_0.xyz"
+    text = pos.read_bytes()
+    pos.write_bytes(text[:text.index(b"\n") + 5])
+    f = FrameFollower(str(pos))
+    assert len(f.poll()) == 0 and f.format is None
+    pos.write_bytes(text)
+    assert len(f.poll()) == 4 and f.format == "ipi"
+    f.close()
+
+
+@pytest.mark.parametrize("written", [b"", b"\n", b"ITE", b"ITEM: TIMES"])
+def test_a_file_whose_first_line_is_not_written_yet_is_waited_for(tmp_path, written):
+    """The MD program has created the file (empty) or written part of its first line: the watch waits for it, and
+    the format is found once the line has ended."""
+    path = tmp_path / "run.lammpstrj"
+    path.write_bytes(written)
+    f = FrameFollower(str(path))
+    assert len(f.poll()) == 0 and f.format is None
+    path.write_bytes(b"ITEM: TIMESTEP\n0\n")
+    assert len(f.poll()) == 0 and f.format == "lammps-dump"

@@ -49,6 +49,7 @@ def broadening_kernel(delta, width: float, shape: str = "lorentzian", truncate: 
     width : float
         THz: the half width at half maximum of the Lorentzian, the standard deviation of the Gaussian.
     shape : {"lorentzian", "gaussian"}
+        The line shape.
     truncate : float, optional
         THz: zero where abs(delta) >= truncate.
 
@@ -82,6 +83,15 @@ def kaldo_broadening(diffusivity_bandwidth: float, diffusivity_shape: str = "lor
     exp(-d omega^2/sigma^2) / sqrt(pi sigma^2),
     standard deviation sigma / sqrt(2) = 2 sqrt(2) b rad/ps = sqrt(2) b / pi THz; the threshold keeps
     abs(d omega) < t 2 pi b, i.e. abs(d nu) < t b THz. kALDo's ``'triangle'`` has no counterpart here.
+
+    Parameters
+    ----------
+    diffusivity_bandwidth : float
+        kALDo's b, rad/ps.
+    diffusivity_shape : {"lorentz", "gauss"}
+        kALDo's shape of the broadening.
+    diffusivity_threshold : float, optional
+        kALDo's t: only pairs of modes with abs(d nu) < t b THz are coupled; None: all.
 
     Returns
     -------
@@ -153,6 +163,7 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
     width : float
         THz, the broadening (see :func:`broadening_kernel`; :func:`kaldo_broadening` converts kALDo's).
     shape : {"lorentzian", "gaussian"}
+        The line shape of the broadening.
     truncate : float, optional
         THz; pairs with abs(nu_i - nu_j) >= truncate are left out.
     cutoff_frequency : float

@@ -36,7 +36,7 @@ def dense_eigh_bytes(n3: int) -> float:
 class GlassHarmonic:
     """The harmonic problem of a periodic disordered cell at q = 0.
 
-    Attributes
+    Parameters
     ----------
     dynamical : scipy.sparse.csr_matrix, shape (3 N, 3 N)
         D_ij = Phi_ij / sqrt(m_i m_j), eV/(Å² amu); rows and columns 3 i + a; symmetric.
@@ -134,7 +134,7 @@ class GlassHarmonic:
 class GlassModes:
     """Modes of a :class:`GlassHarmonic` (all of them, or a window).
 
-    Attributes
+    Parameters
     ----------
     frequencies : ndarray, shape (n,)
         THz, ascending; imaginary modes (negative eigenvalues) as negative numbers.

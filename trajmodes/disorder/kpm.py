@@ -269,6 +269,12 @@ def kpm_partial_dos(dynamical, groups: dict, frequencies=None, n_moments: int = 
         THz; default 400 points up to the top of the spectrum.
     n_moments : int
         Chebyshev moments (resolution about pi a / n_moments in lambda = (nu / THZ)^2).
+    n_vectors : int
+        Random vectors of the stochastic traces.
+    seed : int
+        Seed of those vectors.
+    exact_below : int
+        Exact traces for a group of at most this many coordinates (3 N_G).
 
     Returns
     -------

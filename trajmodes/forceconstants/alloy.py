@@ -178,7 +178,7 @@ class SpeciesPairBasis:
     Attributes
     ----------
     order : int
-        2.
+        The order of the constants: 2, pairs.
     n_prim, n_atoms : int
     p2s : ndarray (n_prim,)
         Supercell atom of each primitive atom (the rows of the compact layout).

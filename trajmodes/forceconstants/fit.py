@@ -888,7 +888,13 @@ class EffectiveForceConstants:
     # -- convenience ---------------------------------------------------------------------------
     def predict_forces(self, u: np.ndarray) -> np.ndarray:
         """Model forces (T, N, 3) in eV/Å for displacements ``u`` (T, N, 3) in Å (with ``born``: the short-range model's
-        plus the dipole-dipole forces)."""
+        plus the dipole-dipole forces).
+
+        Parameters
+        ----------
+        u : ndarray (T, N, 3)
+            Displacements of T frames from the reference, Å.
+        """
         p = np.concatenate([self.params_[o] for o in sorted(self.params_)])
         u = np.asarray(u, float).reshape(-1, self.smap_.atom.size, 3)
         f = (self.kernel_.design(u) @ p).reshape(u.shape)

@@ -348,6 +348,11 @@ class ForceConstants:
         these constants, transformed back onto the supercell over its commensurate q
         (:func:`~trajmodes.forceconstants.dipole.dipole_supercell_constants`); ``ewald_lambda`` (1/Å, with 2 pi)
         defaults to this object's, else TDEP's choice. Full constants = short-range constants + Phi_dd.
+
+        Parameters
+        ----------
+        ewald_lambda : float, optional
+            The Ewald parameter, 1/Å (with 2 pi); default this object's, else TDEP's choice.
         """
         from trajmodes.forceconstants.dipole import dipole_supercell_constants, tdep_ewald_lambda
         from trajmodes.units import NAC_FACTOR
@@ -439,6 +444,11 @@ class ForceConstants:
         Those of the primitive cell's space group (spglib, ``symprec`` in Angstrom) that map the
         supercell lattice onto itself; combined with the lattice translations of the supercell they
         make its whole space group. See :func:`supercell_operations`.
+
+        Parameters
+        ----------
+        symprec : float
+            spglib tolerance, Å.
         """
         return supercell_operations(self.primitive, self.smap, symprec)
 
@@ -469,6 +479,11 @@ class ForceConstants:
         """Largest :math:`|R^T \\Phi_{g(i) g(j)} R - \\Phi_{ij}|` (eV/Å²) over the supercell's space group.
 
         Lattice translations included: a full-layout array that is not translation invariant shows.
+
+        Parameters
+        ----------
+        symprec : float
+            spglib tolerance, Å.
         """
         c = self.compact()
         v = float(np.abs(self._images(c, self.operations(symprec), "all") - c[None]).max())
@@ -481,7 +496,13 @@ class ForceConstants:
         over the supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
         atom, ``j``, ``k`` supercell atoms. Near round-off for constants of this crystal; of the order of the constants
         themselves for those of another crystal whose array has this one's shape (phono3py's fc3.hdf5 holds no
-        structure of its own). (0, None) without ``fc3``."""
+        structure of its own). (0, None) without ``fc3``.
+
+        Parameters
+        ----------
+        symprec : float
+            spglib tolerance, Å.
+        """
         if self.fc3 is None:
             return 0.0, None
         ops = self.operations(symprec)
@@ -500,7 +521,13 @@ class ForceConstants:
         return worst, where
 
     def full_from_compact(self, compact: np.ndarray) -> np.ndarray:
-        """The full layout (N, N, 3, 3) of compact constants ``compact`` by lattice translation."""
+        """The full layout (N, N, 3, 3) of compact constants ``compact`` by lattice translation.
+
+        Parameters
+        ----------
+        compact : ndarray (n_prim, N, 3, 3)
+            Compact constants (rows the primitive atoms in the supercell), eV/Å².
+        """
         return ForceConstants(compact, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s).full()
 
     def symmetrize(self, symprec: float = SYMPREC, tol: float = 1e-13, max_iter: int = 10) -> "ForceConstants":

@@ -72,6 +72,11 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
     frames = traj.source_frames[idx]
     reading = traj.read_pass() if reading is None else reading
     u = traj.displacements_of_chunks(ideal)(reading.hold(frames))
+    # the crystal's rigid translation in each frame taken out: a run whose centre of mass drifts (a Langevin
+    # thermostat without fix momentum) holds the same crystal, and its drift is no spread of the mean sites
+    shift = u.mean(axis=1, keepdims=True)
+    _refuse_large_drift(traj, shift[:, 0], ideal.cell, idx, reading)
+    u = u - shift
     parts = np.array_split(np.arange(len(idx)), PHASE_BLOCKS)
     means = np.stack([u[p].mean(axis=0) for p in parts])                                  # (blocks, atoms, 3)
     error = np.sqrt((means.var(axis=0, ddof=1) / len(parts)).mean(axis=1))               # one component, A
@@ -86,6 +91,33 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
         c = found.supercell
         sites = Structure(c.positions + ideal.origin, ideal.cell, ideal.species, ideal.masses, ideal.origin)
     return found, sites
+
+
+#: share of the cell's smallest width beyond which a drift of the whole crystal is refused: displacements from the
+#: reference are minimum images, defined within half a width, and the atoms' own excursions need the rest
+DRIFT_WIDTH_SHARE = 0.4
+
+
+def _refuse_large_drift(traj, shift: np.ndarray, cell, frames, reading) -> None:
+    """Refuse a run whose crystal moved as a whole (``shift`` (frames, 3) A, the mean displacement of its atoms in
+    each of the ``frames`` looked at) by more than :data:`DRIFT_WIDTH_SHARE` of the cell's smallest width: its
+    displacements from the reference wrap around the cell and every fit of them is wrong."""
+    if cell is None:
+        return
+    cell = np.asarray(cell, float)
+    widths = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    moved = np.linalg.norm(shift, axis=1)
+    k = int(np.argmax(moved))
+    if moved[k] > DRIFT_WIDTH_SHARE * widths.min():
+        if reading is not None:
+            reading.release()                            # the frames held for a pass that will not run
+        raise ValueError(
+            f"{traj.source.describe()}: the crystal moves as a whole, {moved[k]:.2f} A from the reference by frame "
+            f"{int(frames[k])} (more than {DRIFT_WIDTH_SHARE:g} of the cell's smallest width, {widths.min():.2f} A): "
+            "the run's total momentum is not zero (a velocity created without 'mom yes', a Langevin thermostat "
+            "without 'zero yes' or fix momentum), and displacements from the reference wrap around the cell. Run "
+            "again with the momentum held at zero (LAMMPS: fix momentum 100 linear 1 1 1), or fit the frames before the "
+            "drift grew (trajmodes convert RUN --stop N, then fit its trajectory.nc)")
 
 
 def refit_on_run_crystal(fit, data, traj, ideal: Structure, tol: float, reading=None):

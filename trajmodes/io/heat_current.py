@@ -113,7 +113,7 @@ _WRITER_BYTES = 50 << 20
 class HeatCurrentSeries:
     """A heat-current time series and what its file says of the run.
 
-    Attributes
+    Parameters
     ----------
     current : ndarray (steps, 3)
         The volume-integrated heat current, eV Å/ps.
@@ -132,6 +132,7 @@ class HeatCurrentSeries:
     others : ndarray (k, steps, 3) or None
         Other currents of the run (``others=``: the mass currents of a multi-component fluid), as written.
     path : str
+        The file read.
     source : str
         What kind of file it was, in words.
     lines : ndarray of int (steps,) or None

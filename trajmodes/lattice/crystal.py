@@ -86,7 +86,15 @@ class Crystal:
     def differences(self, other: "Crystal", tol: float = 1e-5) -> str | None:
         """What makes ``other`` another cell than this one: its lattice vectors, its atoms (species and order), or
         their positions (modulo the lattice, ``tol`` in Å); None when it is the same cell. Reduced q-points and
-        eigenvectors of two sets of constants mean the same only on the same cell."""
+        eigenvectors of two sets of constants mean the same only on the same cell.
+
+        Parameters
+        ----------
+        other : Crystal
+            The cell compared.
+        tol : float
+            Tolerance on positions and lattice vectors, Å.
+        """
         if not np.allclose(self.cell, other.cell, rtol=0, atol=tol):
             return f"other lattice vectors ({np.round(other.cell, 4).tolist()} A, not {np.round(self.cell, 4).tolist()})"
         if self.n_atoms != other.n_atoms or not np.array_equal(self.species, other.species):
@@ -142,6 +150,11 @@ class Crystal:
     def symmetry(self, symprec: float = SYMPREC):
         """spglib symmetry dataset (cached per ``symprec``, Angstrom).
 
+        Parameters
+        ----------
+        symprec : float
+            spglib tolerance, Å.
+
         Raises
         ------
         ValueError
@@ -184,6 +197,13 @@ class Crystal:
         built once for every tolerance). ``max_rare``: look for primitive cells of up to about this many atoms of the
         rarest species only (a scan of tolerances).
 
+        Parameters
+        ----------
+        symprec : float
+            Tolerance, Å.
+        max_rare : int, optional
+            Look for primitive cells of up to about this many atoms of the rarest species only.
+
         Returns
         -------
         trajmodes.lattice.translations.Translations
@@ -207,7 +227,17 @@ class Crystal:
         ideal sites of a noisy cell): ``lattice`` (3, 3) A, rows, a basis of its translations; ``sites`` (n_atoms,)
         the site of every atom. They are not searched for again at ``symprec`` (Å); the basis is the one spglib
         chooses on this crystal's atoms (:func:`~trajmodes.lattice.translations.spglib_choice`), as the search would
-        give: 0.3 s instead of 1.3 s at 864,000 atoms."""
+        give: 0.3 s instead of 1.3 s at 864,000 atoms.
+
+        Parameters
+        ----------
+        lattice : ndarray (3, 3)
+            Rows, a basis of the lattice translations, Å.
+        sites : ndarray of int (n_atoms,)
+            The lattice site of every atom.
+        symprec : float
+            The tolerance the translations stand for, Å.
+        """
         from trajmodes.lattice.translations import Translations, first_order, spglib_choice
         lattice = np.asarray(lattice, dtype=float)
         sites = np.asarray(sites, dtype=np.int64).reshape(-1)
@@ -351,5 +381,13 @@ class Crystal:
         return best
 
     def ideal_positions(self, primitive: "Crystal", smap: SupercellMap) -> np.ndarray:
-        """Noise-free Cartesian positions of this supercell's atoms from ``smap``, in Angstrom."""
+        """Noise-free Cartesian positions of this supercell's atoms from ``smap``, in Angstrom.
+
+        Parameters
+        ----------
+        primitive : Crystal
+            The primitive cell whose sites the positions are built from.
+        smap : SupercellMap
+            Each atom's primitive atom and lattice translation.
+        """
         return primitive.positions[smap.atom] + smap.lattice @ primitive.cell + smap.shift

@@ -13,7 +13,7 @@ class Structure:
     The positions come first and the cell second (``Crystal`` takes the cell first) because a snapshot may have no
     cell at all (``cell=None``); pass both by name where the code should read the same for either class.
 
-    Attributes
+    Parameters
     ----------
     positions : ndarray, shape (n_atoms, 3)
         Cartesian positions in Angstrom, atoms in id order.

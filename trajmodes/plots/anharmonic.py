@@ -11,7 +11,20 @@ __all__ = ["plot_three_phonon", "plot_comparison"]
 
 def plot_three_phonon(ds, path: str | None = None, title: str = "", *, ax=None):
     """Linewidth (FWHM) and lifetime of every mode of the irreducible q against its harmonic frequency, one
-    colour per temperature, and, with ``kappa`` in ``ds``, the conductivity (diagonal) against temperature."""
+    colour per temperature, and, with ``kappa`` in ``ds``, the conductivity (diagonal) against temperature.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The dataset of ``trajmodes anharmonic`` (``anharmonic.nc``, :func:`trajmodes.workflows.three_phonon`):
+        frequencies and linewidths in THz over temperature (K), ``kappa`` in W/(m K) where it was computed.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
+    """
     has_kappa = "kappa" in ds
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 3 if has_kappa else 2, (13.5 if has_kappa else 9.5, 4.0))
@@ -155,7 +168,20 @@ def plot_comparison(ds, path: str | None = None, title: str = "", *, ax=None):
     of a few modes (each scaled to its peak, on its own baseline). Modes without a three-phonon channel on the MD
     grid (``pt_no_channel``) are ringed in red; the title counts the modes drawn (a zero width has no place on the
     log axes). The finite-size conductivities stay in the dataset: they are sums over the MD cell's few q-points,
-    not the crystal's conductivity."""
+    not the crystal's conductivity.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The mode-by-mode comparison of the MD linewidths and shifts with perturbation theory
+        (:func:`trajmodes.compare_three_phonon`), in THz.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
+    """
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
     fig, axes = axes_for(ax, 2, 2, (11.5, 9.0))
     ax = axes.ravel()

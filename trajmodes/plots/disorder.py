@@ -20,6 +20,11 @@ def plot_lineshape_widths(ds, path: str | None = None, title: str = "", *, ax=No
         ``exact_fwhm``, ``lineshape_rms_width``, ``tamura_fwhm``, ``partial_dos``).
     path : str, optional
         PNG or PDF file to write.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2, (10.5, 4.0))
@@ -67,6 +72,11 @@ def plot_glass(ds, path: str | None = None, title: str = "", *, ax=None):
         Of :func:`trajmodes.workflows.glass_transport`.
     path : str, optional
         PNG or PDF file to write.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 3, (13.5, 3.9))

@@ -136,7 +136,21 @@ def fit_title(species, temperature=None, mode: str | None = None, cutoff2=None, 
     """What a figure of effective phonons shows, from the fit's facts: ``"Cu, effective phonons at 293 K (sequential
     fit, $r_2$ = 4.02 Å)"``. ``species``: a name or the primitive cell's species (each named once, in order);
     ``n_beads``: the constants were fitted over the beads of a path-integral run of that many beads (the quantum
-    ensemble's: ``"Ne, quantum effective phonons at 20 K (8 beads, ...)"``)."""
+    ensemble's: ``"Ne, quantum effective phonons at 20 K (8 beads, ...)"``).
+
+    Parameters
+    ----------
+    species : str or sequence of str
+        A name, or the primitive cell's species (each named once, in order).
+    temperature : float, optional
+        The runs' mean kinetic temperature, K.
+    mode : str, optional
+        The estimator's mode (``"sequential"``, ``"simultaneous"``).
+    cutoff2, cutoff3 : float, optional
+        The pair and triplet cutoffs of the fit, Å.
+    n_beads : int, optional
+        The beads of the path-integral run the constants were fitted over (the title then says "quantum").
+    """
     names = [species] if isinstance(species, str) else list(dict.fromkeys(str(s) for s in np.atleast_1d(species)))
     quantum = n_beads is not None and int(n_beads) > 1
     head = (f"{'-'.join(names)}, {'quantum ' if quantum else ''}effective phonons"

@@ -33,6 +33,20 @@ def plot_mode_fits(ds, modes, path: str | None = None, title: str = "", *, ax=No
     ``ds`` is the dataset written by ``trajmodes project``; ``modes`` a list of (q index, branch). A mode without a
     fitted line (NaN frequency: "collapsed", "unconstrained", "no peak", ...) gets no curve, only a dotted line at
     the smoothed spectrum's maximum when there is one.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The mode spectra and their Lorentzian fits (``modes.nc``: :func:`trajmodes.mode_spectra`,
+        :func:`trajmodes.fit_peaks`).
+    modes : sequence of (int, int)
+        The (q-point index, branch index) pairs whose spectra are drawn, one panel each.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     n = max(1, len(modes))
     ncols = min(n, 3)
@@ -95,6 +109,26 @@ def plot_linewidth_dispersion(ds, path: str | None = None, title: str = "", band
     the path are not drawn and counted in the title. Otherwise (files from before the path was stored):
     fitted frequency against q index (q sorted by ``|q|``) over the harmonic frequencies, with ``note`` saying so.
     Bars are the full FWHM (peak ± FWHM/2); "ok" fits red, flagged ones orange.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The modes fitted by :func:`trajmodes.fit_peaks` (``modes.nc``): peak frequency and FWHM in THz per q-point
+        and branch.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    bands : xarray.Dataset, optional
+        The harmonic band path (:meth:`trajmodes.Phonons.band_structure`; :func:`trajmodes.workflows.path_bands`
+        makes it from ``modes.nc``), frequencies in THz, drawn with the data.
+    rotations : array_like, optional
+        The point-group rotations of the primitive cell (fractional), with ``bands``: each q is placed at the path
+        coordinates of its star.
+    note : str
+        A line printed under the figure (why q is sorted by ``|q|`` where the path is not stored).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     H = ds["frequency_harmonic"].values
     F = ds["peak_frequency"].values
@@ -163,6 +197,8 @@ def sed_columns(sed: np.ndarray, hits) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     sed : ndarray (q, frequency)
+        The spectral energy density of each q-point on the frequency grid (eV/THz, or amu Å²/THz, as ``modes.nc``
+        stores it).
     hits : list of ndarray
         :func:`path_coordinates` of the q-points.
 
@@ -226,6 +262,26 @@ def plot_sed(ds, path: str | None = None, title: str = "", bands=None, rotations
     column as wide as the gaps to its neighbours, with the harmonic dispersion drawn over it, the way
     S(q, omega) is read along high-symmetry lines. Without them (files from before the path was stored): q
     sorted by ``|q|`` on the horizontal axis, harmonic frequencies as dots, with ``note`` saying so.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The spectral energy density of :func:`trajmodes.mode_spectra` (``modes.nc``): ``sed`` on (q-point, frequency
+        THz) and ``frequency_harmonic``.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    bands : xarray.Dataset, optional
+        The harmonic band path (:meth:`trajmodes.Phonons.band_structure`; :func:`trajmodes.workflows.path_bands`
+        makes it from ``modes.nc``), frequencies in THz, drawn with the data.
+    rotations : array_like, optional
+        The point-group rotations of the primitive cell (fractional), with ``bands``: each q is placed at the path
+        coordinates of its star.
+    note : str
+        A line printed under the figure (why q is sorted by ``|q|`` where the path is not stored).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     from matplotlib.colors import LogNorm
     sed = ds["sed"].values

@@ -25,6 +25,11 @@ def plot_bands_dos(bands, dos, path: str | None = None, title: str = "", *, ax=N
         species has several orbits, ``"O (4f)"``.
     path : str
         PNG or PDF file to write.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2 if dos is not None else 1, (8.5 if dos is not None else 6.5, 4.8), sharey=True,
@@ -87,6 +92,11 @@ def plot_thermal(thermal, path: str | None = None, title: str = "", n_modes: int
         PNG or PDF file to write.
     n_modes : int, optional
         3 n_prim: draws the classical (Dulong-Petit) limit of C_V, 3 n_prim R.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2, (9.5, 3.8))
@@ -125,6 +135,12 @@ def plot_dispersion_comparison(bands, path: str | None = None, reference=None, t
         The same path for other force constants; drawn dashed underneath.
     path : str
         PNG or PDF file to write.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    label, reference_label : str
+        The legend's names of ``bands`` (default "fit") and of ``reference`` (default "0 K").
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     fig, axes = axes_for(ax, 1, 1, (6.8, 4.6))
     ax = axes
@@ -159,6 +175,11 @@ def plot_bvk(datasets: dict, path=None, units: str = "N/m", title: str | None = 
         Image file to write (format from the suffix).
     units : {"N/m", "eV/Angstrom^2", "dyn/cm"}
         ("eV/A^2" is taken for "eV/Angstrom^2"); the axis writes them typeset (N m⁻¹, eV Å⁻², dyn cm⁻¹).
+    title : str, optional
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; None or empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     from trajmodes.units import EV_A2_TO_N_M
     scale = {"N/m": 1.0, "dyn/cm": 1e3, "eV/Angstrom^2": 1.0 / EV_A2_TO_N_M, "eV/A^2": 1.0 / EV_A2_TO_N_M}[units]

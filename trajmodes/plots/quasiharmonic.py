@@ -32,7 +32,23 @@ def plot_quasiharmonic(ds, path: str | None = None, title: str = "", md=None, cu
     primitive cell, the cube edge in units of the primitive vectors' length
     (:data:`trajmodes.lattice.prototypes.CUBE_EDGE`): the first panel then shows the cube edge a. ``md``: optional
     ``(T, a, a_err)`` lattice parameters from MD (Å, the same quantity as the first panel), drawn with their error
-    bars. Minima flagged ``near_instability`` are drawn as red crosses, and the scales are those of the others."""
+    bars. Minima flagged ``near_instability`` are drawn as red crosses, and the scales are those of the others.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The minimum per temperature (K), from :meth:`trajmodes.QuasiHarmonic.minimize`.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    md : tuple of array_like, optional
+        ``(T, a, a_err)``: temperatures (K), lattice parameters and their error bars (Å) measured in MD.
+    cube_edge : float, optional
+        The cube edge in units of the primitive vectors' length (dimensionless): the first panel shows a.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
+    """
     T = ds["temperature"].values
     fig, ax = axes_for(ax, 2, 3, (14.0, 7.5))
     ax = ax.ravel()

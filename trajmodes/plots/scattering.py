@@ -96,6 +96,26 @@ def plot_sqw_path(ds, path: str | None = None, title: str = "", variable: str = 
     :meth:`trajmodes.Phonons.band_structure` path) and ``rotations`` (the primitive cell's, fractional), every q is a
     column at the path coordinates of its star (:func:`trajmodes.lattice.paths.path_coordinates`) and the dispersion
     is drawn over the map, as :func:`trajmodes.plots.plot_sed` does; otherwise the q sit at their own path distance.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        S(q, omega) on q-points (:func:`trajmodes.dynamic_structure_factor`), frequency in THz.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    variable : str
+        The variable of ``ds`` drawn: ``"Sqw_coh"`` (coherent S(q, omega), default), ``"Sqw_incoh"`` (incoherent) or
+        another of the same dimensions (``"Clqw"``, ``"Ctqw"``: the current spectra).
+    bands : xarray.Dataset, optional
+        The harmonic band path (:meth:`trajmodes.Phonons.band_structure`; :func:`trajmodes.workflows.path_bands`
+        makes it from ``modes.nc``), frequencies in THz, drawn with the data.
+    rotations : array_like, optional
+        The point-group rotations of the primitive cell (fractional), with ``bands``: each q is placed at the path
+        coordinates of its star.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     fig, ax = axes_for(ax, 1, 1, (9.5, 4.6))
     note = _map(ax, ds, variable, bands, rotations, fig, _top(ds, bands))
@@ -106,7 +126,26 @@ def plot_sqw_path(ds, path: str | None = None, title: str = "", variable: str = 
 
 def plot_currents_path(ds, path: str | None = None, title: str = "", bands=None, rotations=None, *, ax=None):
     """The longitudinal and transverse current correlations C_L(q, omega), C_T(q, omega) along the path, two maps
-    (as :func:`plot_sqw_path`)."""
+    (as :func:`plot_sqw_path`).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The current correlation spectra (longitudinal and transverse) on q-points of
+        :func:`trajmodes.dynamic_structure_factor`, frequency in THz.
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    bands : xarray.Dataset, optional
+        The harmonic band path (:meth:`trajmodes.Phonons.band_structure`; :func:`trajmodes.workflows.path_bands`
+        makes it from ``modes.nc``), frequencies in THz, drawn with the data.
+    rotations : array_like, optional
+        The point-group rotations of the primitive cell (fractional), with ``bands``: each q is placed at the path
+        coordinates of its star.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
+    """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 2, 1, (9.5, 8.0))
     top = _top(ds, bands)
@@ -125,6 +164,20 @@ def plot_sqw_powder(ds, path: str | None = None, title: str = "", variable: str 
 
     ``ds`` is the output of :func:`trajmodes.modes.scattering_qpoints.shell_average` (variables over ``q_norm``,
     the shell centres, with ``n_qpoints`` per shell).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The shell average of :func:`trajmodes.modes.scattering_qpoints.shell_average` (``|Q|`` in Å⁻¹).
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    variable : str
+        The variable of ``ds`` drawn: ``"Sqw_coh"`` (coherent S(q, omega), default), ``"Sqw_incoh"`` (incoherent) or
+        another of the same dimensions (``"Clqw"``, ``"Ctqw"``: the current spectra).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     from matplotlib.colors import LogNorm
     fig, ax = axes_for(ax, 1, 1, (8.0, 4.8))

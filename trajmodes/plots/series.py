@@ -27,7 +27,17 @@ def _point(label: str, qpoint) -> str:
 def distinct_branches(nu: np.ndarray, tol: float = 1e-3, drop_zero: bool = True) -> list[int]:
     """Branches of one q that are not degenerate with the previous one kept (frequencies ``nu`` (runs, branch), THz),
     so that a degenerate set is drawn once; with ``drop_zero`` branches that stay at zero (acoustic at Gamma) are
-    left out."""
+    left out.
+
+    Parameters
+    ----------
+    nu : ndarray (runs, branch)
+        The frequencies of one q in every run, THz.
+    tol : float
+        Branches closer than this to the previous one kept in every run are degenerate with it, THz.
+    drop_zero : bool
+        Leave out the branches that stay at zero (acoustic at Gamma).
+    """
     keep = []
     for b in range(nu.shape[-1]):
         if drop_zero and np.max(np.abs(nu[:, b])) <= tol:
@@ -213,7 +223,23 @@ def plot_shift_split(split, path: str | None = None, title: str = "", max_q: int
     """The shift of every distinct branch from the reference run (filled), its quasiharmonic (volume) part
     (dashed) and its intrinsic (fixed-volume) part (dotted) against temperature, one panel per q-point: at each
     temperature (runs within 3 %) the run of the largest volume, those without a partner at the reference volume
-    left out."""
+    left out.
+
+    Parameters
+    ----------
+    split : xarray.Dataset
+        The shifts (THz) against temperature (K), total and split into their volume and fixed-volume parts
+        (:attr:`trajmodes.workflows.SeriesResult.split`).
+    path : str, optional
+        Image file to write, format from its extension (.png, .pdf, .svg); default none: the figure is only returned.
+    title : str
+        Heading over the figure (the command line's: the run, its temperature, the fit); empty: none.
+    max_q : int
+        The most q-points drawn, one panel each (those whose modes are all zero, Gamma of one atom per cell, left
+        out).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
+    """
     T = split.temperature.values
     shown = [k for k in range(split.sizes["q"])                # not q-points whose modes are all zero (Gamma of
              if np.nanmax(np.abs(split.total.values[:, k]), initial=0.0) > 1e-6][:max_q]   # one atom per cell)

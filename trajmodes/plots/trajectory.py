@@ -21,6 +21,11 @@ def plot_summary(summary, path: str | None = None, title: str = "", *, ax=None):
         From :func:`trajmodes.trajectory.summary.summarize`.
     path : str
         PNG or PDF file to write.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 3, (13, 3.8))

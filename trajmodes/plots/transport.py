@@ -20,6 +20,11 @@ def plot_green_kubo(cepstral, integral=None, path: str | None = None, title: str
         Of :func:`trajmodes.transport.cepstral.green_kubo_integral`.
     path : str, optional
         PNG or PDF file to write.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     n = 3 if integral is not None else 2
     new = ax is None                                  # a figure of its own: it gets a heading
@@ -71,6 +76,11 @@ def plot_modal_conductivity(modal, path: str | None = None, title: str = "", *, 
         Of :func:`trajmodes.transport.decomposition.modal_conductivity`.
     path : str, optional
         PNG or PDF file to write.
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     new = ax is None                                  # a figure of its own: it gets a heading
     fig, axes = axes_for(ax, 1, 2, (9.0, 3.6))
@@ -130,6 +140,11 @@ def plot_conductivity_routes(modal=None, converged=None, md_grid=None, kappa: fl
         Of :func:`trajmodes.transport.decomposition.spectral_conductivity`.
     four_phonon : xarray.Dataset, optional
         The converged mesh's conductivity with four-phonon scattering (as ``converged``).
+    title : str
+        The run and its settings (the command line's: species, temperature, fit), added to the figure's heading after
+        what it shows; empty: the heading alone.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this panel of a figure of your own instead of a new figure.
     """
     from trajmodes.transport.decomposition import frequency_spectrum
     new = ax is None                                  # a figure of its own: it gets a heading

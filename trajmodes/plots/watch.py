@@ -13,8 +13,9 @@ def plot_watch(ds, path: str | None = None, *, ax=None):
     """Draw a watch dataset (:func:`trajmodes.workflows.watch_outputs.watch_dataset`): left the dispersion (THz)
     with its bootstrap error band (+-1 standard error), in the middle each distinct frequency at the special points
     (points of equal frequencies, K and U of fcc, once) against the simulated time read (ps) with its error bar, and
-    right the largest error bar against the time fitted and the target (log-log), with the measured decrease carried
-    to the target where a prediction was made. Written to ``path`` (format from its extension) where given; returns
+    right the largest error bar against the time fitted and the target (log-log), with the decrease carried to the
+    target where a prediction was made (measured, or the t^-1/2 of error bars at their blocking plateau), titled with
+    whether the target is reached. Written to ``path`` (format from its extension) where given; returns
     the figure."""
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
     fig, axes = axes_for(ax, 1, 3, (12.0, 4.0))
@@ -47,7 +48,8 @@ def plot_watch(ds, path: str | None = None, *, ax=None):
             seen.append(last[k])
             b.errorbar(run, freq[:, q, k], yerr=ferr[:, q, k], color=f"C{n % 10}", lw=0.8, capsize=2,
                        label="=".join(str(ds.qlabel.values[i]) for i in g) if len(seen) == 1 else None)
-    b.set_xlabel("simulated time read (ps)")
+    assumed = str(ds.attrs.get("time_axis", "")).startswith("ASSUMED")     # the file gives no times: 1 ps per frame
+    b.set_xlabel("simulated time read (ps)" + ("\nASSUMED: 1 ps between frames" if assumed else ""))
     b.set_ylabel("frequency at the special points (THz)")
     b.legend(fontsize=7, frameon=False, ncols=2)
     # the largest error bar against the time fitted (the start moves as the transient is found), with the measured
@@ -56,16 +58,26 @@ def plot_watch(ds, path: str | None = None, *, ax=None):
     c.loglog(t[ok], ds.largest_error.values[ok], "o", color="C3", ms=3, label="largest error bar")
     c.axhline(float(ds.attrs["target"]), color="0.4", ls="--", lw=0.8, label="target")
     alpha, more = (float(ds[name].values[-1]) for name in ("exponent", "more_time"))
+    target = float(ds.attrs["target"])
+    title = f"target {target:g} THz not reached"
+    if int(ds.attrs.get("reached", 0)):       # a replay goes on past it: the update that reached it, not the last
+        title = f"target {target:g} THz reached after {float(ds.attrs['reached_fitted_time']):.3g} ps fitted"
     if np.isfinite(alpha) and np.isfinite(more) and more > 0 and t[-1] > 0:
         total = t[-1] + more                  # the fitted err = a t^-alpha meets the target there
         line = np.geomspace(t[-1] * float(ds.attrs.get("prediction_share", 0.25)), total, 20)
-        c.loglog(line, float(ds.attrs["target"]) * (line / total) ** -alpha, ":", color="C3", lw=1.0,
-                 label=f"fit t^-{alpha:.2f}: {total:.3g} ps needed")
-    for axis in (c.xaxis, c.yaxis):       # plain numbers at 1, 2, 5 x 10^n: a run spans less than a decade or two
-        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        settled = "exponent_settled" in ds and bool(ds.exponent_settled.values[-1])
+        c.loglog(line, target * (line / total) ** -alpha, ":", color="C3", lw=1.0,
+                 label=(f"t^-1/2 at the plateau: {total:.3g} ps needed" if settled else
+                        f"fit t^-{alpha:.2f}: {total:.3g} ps needed"))
+    c.set_title(title, fontsize=9)
+    for axis, (lo, hi) in ((c.xaxis, c.get_xlim()), (c.yaxis, c.get_ylim())):
+        # plain numbers at 1, 2, 5 x 10^n where the axis spans two decades or less (a run's usual span); beyond, at
+        # powers of ten only, whose labels do not run into each other
+        few = lo > 0 and np.log10(hi / lo) <= 2.0
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,)))
         axis.set_major_formatter(FormatStrFormatter("%g"))
         axis.set_minor_formatter(NullFormatter())
-    c.set_xlabel("simulated time fitted (ps)")
+    c.set_xlabel("simulated time fitted (ps)" + ("\nASSUMED: 1 ps between frames" if assumed else ""))
     c.set_ylabel("error bar (THz)")
     c.legend(fontsize=7, frameon=False)
     return finish(fig, path)

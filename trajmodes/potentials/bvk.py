@@ -77,7 +77,15 @@ _OH = _cubic_group()
 
 
 def constant_names(lattice: str, n_shells: int = 5) -> list[str]:
-    """Names of the independent BvK constants of the first ``n_shells`` shells, in order."""
+    """Names of the independent BvK constants of the first ``n_shells`` shells, in order.
+
+    Parameters
+    ----------
+    lattice : {"fcc", "bcc"}
+        The Bravais lattice.
+    n_shells : int
+        Neighbour shells.
+    """
     _check(lattice, n_shells)
     return [f"{k + 1}{c}" for k in range(n_shells) for c in SHELLS[lattice][k][1]]
 
@@ -355,6 +363,20 @@ def bvk_dynamical_matrix(constants, lattice: str, mass: float, qpoints_cart, uni
 
     ``qpoints_cart`` (nq, 3) Cartesian q in units of 2/a (so the X point of fcc is (1, 0, 0) and
     L is (1/2, 1/2, 1/2)); R in units of a/2, so 2 pi q.R = pi q.h. Independent of any supercell.
+
+    Parameters
+    ----------
+    constants : dict or xarray.Dataset
+        The shell constants by name (:func:`constant_names`), in ``units``; or the Dataset of
+        :func:`shell_constants` (N/m, whatever ``units`` says).
+    lattice : {"fcc", "bcc"}
+        The Bravais lattice.
+    mass : float
+        amu.
+    qpoints_cart : array_like (nq, 3)
+        Cartesian q in units of 2/a.
+    units : {"N/m", "eV/Angstrom^2", "dyn/cm"}
+        The units of ``constants``.
     """
     c_ev = _to_ev(constants, units)
     q = np.atleast_2d(np.asarray(qpoints_cart, float))

@@ -74,7 +74,7 @@ _ENGINE_ADVICE = {"ase": "It is the calculator's own error: correct the setting 
 class EnergiesForces:
     """Potential energies and forces of a batch of configurations (:meth:`ForceEngine.evaluate`).
 
-    Attributes
+    Parameters
     ----------
     energies : ndarray (n_conf,)
         eV per supercell.
@@ -90,7 +90,7 @@ class EnergiesForces:
 class LangevinSamples:
     """The samples of a Langevin run of U_lambda (:meth:`ForceEngine.sample_langevin`).
 
-    Attributes
+    Parameters
     ----------
     potential : ndarray (n_samples, replicas)
         U of the engine's potential (unscaled by lambda), eV per supercell.

@@ -154,7 +154,15 @@ class LammpsEngine(ForceEngine):
     def open(self, pair_style: str | None = None, pair_coeff=None):
         """A new LAMMPS instance holding the crystal (reference positions, masses, ``atom_modify map array``, no
         sorting), with ``pair_style`` / ``pair_coeff`` (default: the engine's) and the engine's commands. The caller
-        closes it (``.close()``)."""
+        closes it (``.close()``).
+
+        Parameters
+        ----------
+        pair_style : str, optional
+            LAMMPS ``pair_style`` line (without the keyword); default the engine's.
+        pair_coeff : list of str, optional
+            LAMMPS ``pair_coeff`` lines (without the keyword); default the engine's.
+        """
         q, L = lammps_frame(self.cell)
         lmp = lammps_instance(self.cmdargs)
         masses = [float(self.masses[self.type_of == i + 1][0]) if np.any(self.type_of == i + 1) else 1.0
@@ -251,6 +259,31 @@ class LammpsEngine(ForceEngine):
         that LAMMPS' pe is U_lambda). ``fix langevin ... zero yes`` and ``fix momentum 1 linear 1 1 1`` keep the
         centre of mass at rest. With ``frames`` the forces of U at the sampled positions are evaluated afterwards by
         :meth:`evaluate` (the forces LAMMPS holds include the thermostat's).
+
+        Parameters
+        ----------
+        temperature : float
+            Temperature of the Langevin thermostat, K.
+        n_steps : int
+            Steps sampled after the equilibration; a sample every ``every`` steps (n_steps // every samples).
+        every : int
+            Steps between samples.
+        lam : float
+            lambda in [0, 1]: the weight of this engine's potential.
+        reference : ForceEngine, optional
+            U_ref (needed unless lam == 1), on the same supercell.
+        dt, damp : float
+            Time step and Langevin damping time, ps.
+        equilibration_steps : int
+            Steps run first and not sampled.
+        positions, velocities : array_like (N, 3), optional
+            Start (Å, Å/ps); default the reference positions and Maxwell-Boltzmann velocities.
+        seed : int
+            Seed of the thermostat's random forces and of the starting velocities (the same seed, the same run).
+        replicas : int
+            Must be 1: LAMMPS integrates one copy.
+        frames : bool
+            Also return the sampled positions (Å) and this engine's forces there (eV/Å).
         """
         import ctypes
         lam, reference = check_mixture(self, lam, reference)

@@ -197,7 +197,15 @@ class StillingerWeber(ShortRangePotential):
 
     def terms(self, crystal, order: int = 3) -> list[Terms]:
         """The pair terms (each pair once) and the three-body terms (every vertex, each pair of its neighbours once),
-        with derivatives up to ``order``; energies in eV (see :class:`Terms`)."""
+        with derivatives up to ``order``; energies in eV (see :class:`Terms`).
+
+        Parameters
+        ----------
+        crystal : Crystal
+            The crystal whose terms are listed.
+        order : int
+            The highest derivative of the energy computed, 0 to 3 (2: force constants, 3: third order).
+        """
         order = _check_order(order)
         s = species_index(crystal.species, self.elements, "Stillinger-Weber potential")
         i, j, d, n = neighbours(crystal, self._cutsq, s)
@@ -282,7 +290,15 @@ class AxilrodTellerMuto(ShortRangePotential):
 
     def terms(self, crystal, order: int = 3) -> list[Terms]:
         """The triplet terms, each triplet once (vertex: its first atom in the order (atom index, cell)), with
-        derivatives up to ``order``."""
+        derivatives up to ``order``.
+
+        Parameters
+        ----------
+        crystal : Crystal
+            The crystal whose terms are listed.
+        order : int
+            The highest derivative of the energy computed, 0 to 3 (2: force constants, 3: third order).
+        """
         order = _check_order(order)
         rc2 = self.cutoff * self.cutoff
         i, j, d, n = neighbours(crystal, rc2)

@@ -67,7 +67,7 @@ def ring_polymer_frequencies(n_beads: int, temperature: float) -> np.ndarray:
     Parameters
     ----------
     n_beads : int
-        P.
+        The number of beads, P.
     temperature : float
         K (the physical temperature; the beads are at P T).
 
@@ -195,7 +195,7 @@ def ring_polymer_configurations(force_constants, temperature: float, n_beads: in
     temperature : float
         K (> 0).
     n_beads : int
-        P.
+        The number of beads, P.
     n_samples : int
         Independent ring polymers.
     seed : int or numpy.random.Generator, optional

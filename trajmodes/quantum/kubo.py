@@ -846,8 +846,13 @@ class KuboDisplacementConstants(_CentroidKubo):
     sums_ : BlockSums
         Over the base blocks (a multiple of ``blocks``).
     n_frames_ : int
+        Frames of the centroid summed.
     temperature_ : float
-    supercell_, primitive_ : Crystal
+        K, the temperature the constants were computed at.
+    supercell_ : Crystal
+        The reference crystal of the sums (the run's supercell).
+    primitive_ : Crystal
+        Its primitive cell, for the phonons.
     """
 
     covariance = "displacements"
@@ -868,6 +873,21 @@ class KuboForceConstants(_CentroidKubo):
     224108 (2021)). Linear in the sums: no inverse, no bias beyond that of a sample covariance.
 
     Parameters and attributes as :class:`KuboDisplacementConstants`; the run must have the centroid forces.
+
+    Parameters
+    ----------
+    temperature : float, optional
+        K, the run's (thermostat) temperature; default a ring-polymer run's ``temperature``.
+    blocks : int
+        Contiguous blocks of frames of the jackknife error bars (B - 1 degrees of freedom).
+    symmetrize : bool
+        Symmetrise the covariance and the constants under the supercell's space group (default); False: only
+        permutation symmetry and the sum rule.
+    symprec : float
+        spglib tolerance, Å.
+    blocking : bool
+        Widen the jackknife's errors by the blocking analysis (default); False: the plain jackknife (the errors marked
+        as lower bounds).
     """
 
     covariance = "forces"

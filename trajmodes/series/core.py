@@ -52,6 +52,12 @@ class Series:
         the error bars are the bootstrap's, marked as lower bounds.
     static : ForceConstants, optional
         The static crystal at the runs' volume, for d nu / dT of runs without neighbours in temperature.
+    npoints : int
+        q-points per path segment.
+    occupation : {"quantum", "classical"}
+        Statistics of the harmonic free energy and of its third-order correction (as :func:`fit_series`).
+    target_error : float, optional
+        THz: the run length each run would need for this error on every tabulated frequency.
     """
 
     def __init__(self, fits, temperatures, names, *, qpoints=None, qlabels=None, path=None, npoints: int = 31,
@@ -175,7 +181,13 @@ class Series:
                         branch=ds.branch.values))
 
     def fit_at(self, temperature: float) -> EffectiveForceConstants:
-        """The fitted estimator of the run at ``temperature`` (K; the one run within a relative 1e-6 of it)."""
+        """The fitted estimator of the run at ``temperature`` (K; the one run within a relative 1e-6 of it).
+
+        Parameters
+        ----------
+        temperature : float
+            The run's temperature, K.
+        """
         if not self.fits:
             raise ValueError("a series read back from a file holds no fits, only its dataset")
         at = np.flatnonzero(np.isclose(self.temperatures, float(temperature), rtol=1e-6, atol=0.0))

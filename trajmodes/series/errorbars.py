@@ -94,7 +94,7 @@ MODELS = {
 class ErrorModelInputs:
     """What the error model of one run measured beyond its fit (:func:`error_model_inputs`).
 
-    Attributes
+    Parameters
     ----------
     frozen : xarray.Dataset or None
         ``frozen_fraction`` of :func:`~trajmodes.modes.energies.frozen_energy_fraction` of the run on the modes of its
@@ -140,7 +140,7 @@ class ErrorModelInputs:
 class RunFrequencyErrors:
     """A run's frequencies with the error bars of its error model (:func:`run_frequency_errors`).
 
-    Attributes
+    Parameters
     ----------
     result : FrequenciesWithErrors
         ``frequency``, ``frequency_err`` (nq, 3n) THz and the parts of the error.
@@ -160,7 +160,15 @@ class RunFrequencyErrors:
 
 def quartic_frames(n_atoms: int, max_frames: int = ERROR_MODEL_FRAMES) -> int:
     """How many frames (evenly spaced) the error model's fourth order is fitted to in a run of ``n_atoms`` atoms: at
-    most ``max_frames`` and :data:`ERROR_MODEL_ATOM_FRAMES` atom-frames, at least :data:`MIN_FRAMES`."""
+    most ``max_frames`` and :data:`ERROR_MODEL_ATOM_FRAMES` atom-frames, at least :data:`MIN_FRAMES`.
+
+    Parameters
+    ----------
+    n_atoms : int
+        Atoms of the run.
+    max_frames : int
+        The most frames.
+    """
     return int(min(int(max_frames), max(MIN_FRAMES, ERROR_MODEL_ATOM_FRAMES // max(int(n_atoms), 1))))
 
 
@@ -173,7 +181,15 @@ def strongly_anharmonic(sigma_a: float) -> str:
 
 def error_bar_label(lower_bound: bool, reason: str) -> str:
     """What an error bar is, in words for a dataset's attributes: ``calibrated (reason)`` or ``lower bound
-    (reason)``."""
+    (reason)``.
+
+    Parameters
+    ----------
+    lower_bound : bool
+        Whether the error bar is a lower bound.
+    reason : str
+        Why, in words.
+    """
     return f"{'lower bound' if lower_bound else 'calibrated'} ({reason})"
 
 
@@ -239,7 +255,15 @@ def _has_velocities(traj) -> bool:
 
 def error_model_frames(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray:
     """The frames of ``run`` (indices) :func:`error_model_inputs` projects on its modes: at most ``max_frames``,
-    evenly spaced."""
+    evenly spaced.
+
+    Parameters
+    ----------
+    run : Trajectory
+        The run.
+    max_frames : int
+        The most frames projected.
+    """
     return np.arange(0, run.n_frames, max(1, -(-run.n_frames // int(max_frames))))
 
 
@@ -247,7 +271,15 @@ def frames_to_hold(run, max_frames: int = ERROR_MODEL_FRAMES) -> np.ndarray | No
     """The frames of ``run`` its error model will project (:func:`error_model_frames`), where their positions,
     velocities and forces may be held through the fit's pass over the run (:func:`~trajmodes.resources.may_hold`),
     so that the error model reads no frame again; None where it projects none (no velocities, fewer than
-    :data:`MIN_FRAMES` frames, no cell) or they are too big to hold."""
+    :data:`MIN_FRAMES` frames, no cell) or they are too big to hold.
+
+    Parameters
+    ----------
+    run : Trajectory
+        The run.
+    max_frames : int
+        The most frames projected.
+    """
     from trajmodes.resources import may_hold
     if not _has_velocities(run) or run.n_frames < MIN_FRAMES or not run.source.has_cell:
         return None
@@ -577,7 +609,7 @@ class SeriesFrequencyErrors:
     """The frequencies of every run of a series with the error bars of each run's error model
     (:func:`series_frequency_errors`); arrays (run, q, branch) in THz unless said.
 
-    Attributes
+    Parameters
     ----------
     frequency, frequency_err, bootstrap_err, temperature_term, partition_term, net_slope_term : ndarray
         As :class:`~trajmodes.phonons.thermodynamics.uncertainty.FrequenciesWithErrors`.
@@ -587,6 +619,7 @@ class SeriesFrequencyErrors:
     model, reason : list of str
         Per run: its error model (a key of :data:`MODELS`) and why.
     lower_bound : ndarray of bool (run,)
+        True for a run whose error bars are lower bounds (no calibrated error model applies to it).
     share : ndarray (run,)
         :func:`frozen_share` (NaN without the projection).
     energy_conserved : ndarray of int (run,)
@@ -680,7 +713,17 @@ def error_model_variables(errors: SeriesFrequencyErrors, nq: int, names) -> dict
     followed by the band path): ``frequency_err`` and ``path_frequency_err`` with the attributes ``error_model``,
     ``error_is_lower_bound`` and ``error_lower_bound_reason``, the parts of the error, d nu / dT, and per run
     ``error_model``, ``error_is_lower_bound``, ``error_model_reason``, ``error_bars`` (:func:`error_bar_label`),
-    ``frozen_share`` and ``energy_conserved``."""
+    ``frozen_share`` and ``energy_conserved``.
+
+    Parameters
+    ----------
+    errors : SeriesFrequencyErrors
+        The series' error bars (:func:`series_frequency_errors`).
+    nq : int
+        The tabulated q-points; the band path's follow them.
+    names : sequence of str
+        The runs' names.
+    """
     frequency_units, dims, path = {"units": "THz"}, ("run", "q", "branch"), ("run", "path_q", "branch")
     models = list(dict.fromkeys(errors.model))
     lower = np.asarray(errors.lower_bound, bool)

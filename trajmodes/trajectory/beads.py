@@ -206,6 +206,23 @@ class RingPolymerRun:
 
     Made by :func:`read_beads`.
 
+    Parameters
+    ----------
+    beads : sequence of Trajectory
+        One per bead, in bead order: the same atoms and frames.
+    temperature : float, optional
+        The run's temperature, K.
+    temperature_from : str, optional
+        Where ``temperature`` came from, in words (given, or the run's input file).
+    files : BeadFiles, optional
+        The bead files and what the run's input says.
+    centroid : Trajectory, optional
+        The centroid, where the run wrote it; default computed from the beads.
+    reference : optional
+        The reference crystal of every bead, the pooled samples and the centroid (as :func:`trajmodes.read`'s).
+    chunk_frames : int, optional
+        Frames per chunk of the lazy reads.
+
     Attributes
     ----------
     beads : tuple of Trajectory
@@ -292,7 +309,15 @@ class RingPolymerRun:
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
         """A per-atom field of every bead, (frames, beads, atoms, 3), lazy, read through ``layer`` of
-        :attr:`pooled` (arrays taken through the same layer share one parse of each bead file)."""
+        :attr:`pooled` (arrays taken through the same layer share one parse of each bead file).
+
+        Parameters
+        ----------
+        name : str
+            ``"positions"``, ``"velocities"`` or ``"forces"``.
+        layer : tuple of str, optional
+            The fields the read tasks parse.
+        """
         x = self.pooled.field(name, layer)
         return x.reshape(self.n_frames, self.n_beads, self.n_atoms, 3)
 

@@ -30,7 +30,23 @@ MIN_CHUNK_FRAMES = 32
 @dataclass(frozen=True)
 class Frames:
     """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack, in
-    :attr:`Trajectory.units`."""
+    :attr:`Trajectory.units`.
+
+    Parameters
+    ----------
+    positions, velocities, forces : ndarray (frames, atoms, 3) or None
+        Å, Å/ps and eV/Å.
+    displacements : ndarray (frames, atoms, 3) or None
+        From the trajectory's reference crystal, Å.
+    cells : ndarray (frames, 3, 3) or None
+        Rows a, b, c, Å; None for a non-periodic format.
+    origins : ndarray (frames, 3) or None
+        The cell's origin in each frame, Å.
+    potential_energy, pressure : ndarray (frames,) or None
+        eV and GPa (positive when compressed), where the data have them.
+    pressure_tensor : ndarray (frames, 3, 3) or None
+        GPa, the same sign as ``pressure``.
+    """
 
     positions: np.ndarray | None = None
     velocities: np.ndarray | None = None
@@ -150,7 +166,13 @@ class Trajectory:
         (:class:`~trajmodes.trajectory.passes.Pass`, created by the workflow that starts the read: its
         :attr:`~trajmodes.trajectory.passes.Pass.run` is this view). The read tasks of the view, and of its slices,
         rechunkings and same-pass references (:meth:`with_reference`), take the frames the pass holds; nothing of
-        the pass is kept on this trajectory, which is left as it was."""
+        the pass is kept on this trajectory, which is left as it was.
+
+        Parameters
+        ----------
+        reading : Pass
+            The pass that reads the frames.
+        """
         if reading.source is not self.source:
             raise ValueError(f"the pass reads {reading.source.describe()}, not {self.source.describe()}: a pass "
                              "holds the frames of one run; create one for this run (run.read_pass())")
@@ -272,7 +294,13 @@ class Trajectory:
 
     def rechunk(self, chunk_frames: int) -> "Trajectory":
         """The same frames, measured from the same reference, read in chunks of ``chunk_frames`` frames (a time
-        average still to be taken is left so: the same frames have the same average)."""
+        average still to be taken is left so: the same frames have the same average).
+
+        Parameters
+        ----------
+        chunk_frames : int
+            Frames per chunk.
+        """
         pending = not self.reference_known and getattr(self, "_parent", None) is None
         other = Trajectory(self.source, self._frames, reference=self._reference_spec if pending else self.reference,
                            chunk_frames=chunk_frames)
@@ -285,7 +313,15 @@ class Trajectory:
     def with_reference(self, reference, same_pass: bool = False) -> "Trajectory":
         """The same frames measured from another reference (as ``reference=`` of :func:`trajmodes.read`); with
         ``same_pass``, read in the pass this view is read in (:meth:`in_pass`; the work added to it is computed in
-        the other's)."""
+        the other's).
+
+        Parameters
+        ----------
+        reference : None, "first", "average", path, Structure or array
+            The new reference, as ``reference=`` of :func:`trajmodes.read`.
+        same_pass : bool
+            Read in the pass this view is read in.
+        """
         other = Trajectory(self.source, self._frames, reference=reference, chunk_frames=self.chunk_frames)
         other.species, other.masses = self.species, self.masses
         if same_pass:
@@ -313,7 +349,13 @@ class Trajectory:
     def read_layer(self, fields: tuple):
         """One read task per chunk, parsing ``fields`` (every field array of the layer shares it): (the layer's name,
         its graph, the frames of each chunk). Its tasks take the frames held by the pass these frames are read in
-        (:meth:`in_pass`), where there is one."""
+        (:meth:`in_pass`), where there is one.
+
+        Parameters
+        ----------
+        fields : tuple of str
+            The fields the read tasks parse.
+        """
         from trajmodes.resources import on_workers, scattering_client
         client = scattering_client()
         key = (fields, None if client is None else client.id)
@@ -355,6 +397,25 @@ class Trajectory:
         returns one row per chunk, (1,) + ``shape`` (a sum over the chunk's frames), and the array has a row per chunk.
         ``chunk_args``: one more argument for each chunk, after ``args`` (:meth:`chunk_bounds` gives the chunks'
         frames).
+
+        Parameters
+        ----------
+        func : callable
+            ``func(data, *args)`` returns the block of one chunk.
+        *args
+            Passed to every call of ``func``.
+        layer : tuple of str
+            The fields the read tasks parse; arrays taken through the same layer share one parse of each chunk.
+        shape : tuple of int
+            The shape of one frame's (or, with ``per_chunk``, one chunk's) value.
+        dtype : numpy dtype
+            The dtype of the blocks.
+        name : str
+            Unique to ``func`` and ``args``: it names the tasks.
+        per_chunk : bool
+            ``func`` returns one row per chunk (a sum over its frames).
+        chunk_args : list, optional
+            One more argument for each chunk, after ``args``.
         """
         read, layer_graph, sizes = self.read_layer(tuple(layer))
         if per_chunk:
@@ -375,7 +436,13 @@ class Trajectory:
 
     def displacements_of_chunks(self, reference: Structure | None = None) -> "Displacements":
         """The displacements of one chunk's read data (for :meth:`map_chunks`), from ``reference`` (default
-        :attr:`reference`), as :meth:`displacements` computes them."""
+        :attr:`reference`), as :meth:`displacements` computes them.
+
+        Parameters
+        ----------
+        reference : Structure, optional
+            Measure from this crystal; default :attr:`reference`.
+        """
         ref = self.reference if reference is None else reference
         stored = bool(getattr(self.source, "stored_displacements", False)) and ref is getattr(self.source,
                                                                                             "reference", None)
@@ -497,7 +564,13 @@ class Trajectory:
     def mean_displacement(self, reference: Structure) -> "MeanDisplacement":
         """The mean over these frames of the displacements from ``reference``, (atoms, 3) A, as an accumulator to
         be added to a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``reading.add(...)``, which
-        returns its result's handle)."""
+        returns its result's handle).
+
+        Parameters
+        ----------
+        reference : Structure
+            The crystal the displacements are measured from.
+        """
         from trajmodes.trajectory.passes import MeanDisplacement
         return MeanDisplacement(self, reference)
 
@@ -511,7 +584,15 @@ class Trajectory:
         """The time average of the run from the mean over its frames of the displacements from
         :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` (atoms, 3) A. Returned, not kept: the
         work that took it says so (an estimator's ``time_average_``), and :meth:`with_average` measures the frames
-        from it."""
+        from it.
+
+        Parameters
+        ----------
+        provisional : Structure
+            The provisional reference the displacements were measured from.
+        mean_u : ndarray (atoms, 3)
+            Their mean over the frames, Å.
+        """
         p = provisional
         return Structure(p.positions + mean_u, p.cell, self.species, self.masses, p.origin)
 
@@ -519,6 +600,11 @@ class Trajectory:
         """The same frames measured from their time average, taken already: ``average`` (as a pass gave it,
         :meth:`average_from_mean`, or a cache stores it); :attr:`reference_is_average` is true, and no pass takes it
         again.
+
+        Parameters
+        ----------
+        average : Structure
+            The frames' time average.
 
         Raises
         ------
@@ -535,7 +621,13 @@ class Trajectory:
         return other
 
     def frame_structure(self, i: int) -> Structure:
-        """Frame ``i`` of the selection as a Structure (positions, cell and origin in Å)."""
+        """Frame ``i`` of the selection as a Structure (positions, cell and origin in Å).
+
+        Parameters
+        ----------
+        i : int
+            Frame index within the selection.
+        """
         d = self.source.read(self._frames[[i]])
         cell = d["cells"][0] if self.source.has_cell else None
         return Structure(d["positions"][0], cell, self.species, self.masses, d["origins"][0])
@@ -554,7 +646,15 @@ class Trajectory:
         """What :meth:`average_structure` sums over the frames, lazy per frame and read through ``layer`` (to share
         the pass with other work): ``u`` (frames, atoms, 3) the displacements from ``first`` (frame 0) in Å, and
         with a cell ``cells`` (frames, 3, 3) and ``origins`` (frames, 3) in Å. :meth:`average_from_sums` turns their
-        sums over the frames into the average."""
+        sums over the frames into the average.
+
+        Parameters
+        ----------
+        first : Structure
+            Frame 0, which the displacements are measured from.
+        layer : tuple of str
+            The fields the read tasks parse; arrays taken through the same layer share one parse of each chunk.
+        """
         layer = tuple(layer)
         terms = {"u": self._displacements_from(first, layer)}
         if self.source.has_cell:
@@ -564,7 +664,15 @@ class Trajectory:
 
     def average_from_sums(self, first: Structure, sums: dict) -> Structure:
         """The time average of the run (:meth:`average_structure`) from the sums over the frames of its
-        :meth:`average_terms`."""
+        :meth:`average_terms`.
+
+        Parameters
+        ----------
+        first : Structure
+            Frame 0, as :meth:`average_terms` was given it.
+        sums : dict
+            The sums over the frames of :meth:`average_terms`' arrays.
+        """
         n = self.n_frames
         mean_u = sums["u"] / n
         if not self.source.has_cell:
@@ -600,6 +708,13 @@ class Trajectory:
         fields of another array computed together, e.g. ``("positions", "velocities")`` with
         :meth:`field`, so that each chunk of the file is parsed once. ``reference``: measure from this
         structure instead of :attr:`reference` (same atoms; e.g. the ideal lattice sites of a fit).
+
+        Parameters
+        ----------
+        layer : tuple of str
+            The fields the read tasks parse; arrays taken through the same layer share one parse of each chunk.
+        reference : Structure, optional
+            Measure from this crystal instead of the trajectory's reference.
         """
         ref = self.reference if reference is None else reference
         if not self.source.has_cell and ref.cell is None:
@@ -619,6 +734,13 @@ class Trajectory:
         ``layer`` names the fields its read tasks parse (default: the per-atom fields for a per-atom field, the
         quantity alone for a per-frame one); arrays taken with the same ``layer`` (and :meth:`displacements` with
         it) share one parse of each chunk.
+
+        Parameters
+        ----------
+        name : str
+            The field, the per-frame quantity or ``"cells"`` / ``"origins"``.
+        layer : tuple of str, optional
+            The fields the read tasks parse; arrays taken through the same layer share one parse of each chunk.
         """
         box = {"cells": (3, 3), "origins": (3,)}             # read with every layer
         if name in box:
@@ -653,7 +775,10 @@ class Trajectory:
     def temperature(self, layer: tuple = ("velocities",)) -> da.Array:
         """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS).
 
-        ``layer``: the fields the read tasks parse (default velocities only), as in :meth:`displacements`.
+        Parameters
+        ----------
+        layer : tuple of str
+            The fields the read tasks parse (default velocities only), as in :meth:`displacements`.
         """
         if self.velocities is None:
             raise ValueError(f"{self.source.describe()} has no velocities: the temperature needs vx vy vz")
@@ -670,6 +795,13 @@ class Trajectory:
     def held(self, frames, values: dict) -> "Trajectory":
         """The ``frames`` held from a pass (:class:`~trajmodes.trajectory.passes.HeldFrames`) from their ``values``, as a trajectory in memory with
         this one's atoms, times and reference (the run's time average, taken by then where it was to be taken).
+
+        Parameters
+        ----------
+        frames : array_like of int
+            The indices of the frames held.
+        values : dict
+            Their arrays by field (``positions``, ``cells``, ``origins``; ``velocities``, ``forces`` where held).
 
         Returns
         -------

@@ -105,10 +105,17 @@ def check_reference(traj, ref: Structure) -> Structure:
         ref.cell = first.cell
     cell = ref.cell if ref.cell is not None else None
     if cell is not None:
+        # a crystal moved as a whole (a thermostat without a fixed centre of mass lets it drift) is the same crystal:
+        # the rigid translation is taken out (twice: the first mean may carry atoms wrapped by the minimum image)
         u = minimum_image((first.positions - ref.positions)[None], cell[None])[0]
+        for _ in range(2):
+            shift = u.mean(axis=0)
+            u = minimum_image((first.positions - ref.positions - shift)[None], cell[None])[0]
+        u -= u.mean(axis=0)
         rms = float(np.sqrt((u ** 2).sum(axis=1).mean()))
         if rms > 1.0:
             raise ReferenceMismatchError(
-                f"frame 0 of {name} is {rms:.2f} A (rms) away from the reference: the atoms are not in the "
-                "same order or not the same crystal; pass the reference this simulation started from")
+                f"frame 0 of {name} is {rms:.2f} A (rms) away from the reference, its rigid translation taken out: "
+                "the atoms are not in the same order or not the same crystal; pass the reference this simulation "
+                "started from")
     return ref

@@ -46,7 +46,15 @@ LARGEST_CURRENT = 1e100
 
 def green_kubo_scale(volume: float, temperature: float) -> float:
     """W/(m K) per (eV Å/ps)^2 ps of S(0) / 2: 1 / (V k_B T^2) in SI, for the volume-integrated heat current in eV Å/ps
-    (LAMMPS ``metal``), ``volume`` in Å³ and ``temperature`` in K."""
+    (LAMMPS ``metal``), ``volume`` in Å³ and ``temperature`` in K.
+
+    Parameters
+    ----------
+    volume : float
+        Å³.
+    temperature : float
+        The run's temperature, K.
+    """
     volume, temperature = float(volume), float(temperature)
     if not (np.isfinite(volume) and volume > 0):
         raise ValueError(f"the volume must be positive, in A^3, not {volume}")
@@ -80,7 +88,15 @@ def _as_currents(currents) -> np.ndarray:
 
 def fstar_tskip(fstar: float, dt: float) -> int:
     """The sampling interval (steps) that brings the Nyquist frequency 1 / (2 dt) down to about ``fstar`` (THz; ``dt``
-    in ps): round(f_Nyquist / f*), at least 1 (as SporTran)."""
+    in ps): round(f_Nyquist / f*), at least 1 (as SporTran).
+
+    Parameters
+    ----------
+    fstar : float
+        The cut-off frequency f*, THz.
+    dt : float
+        ps between steps.
+    """
     nyquist = 0.5 / float(dt)
     if not (np.isfinite(fstar) and fstar > 0):
         raise ValueError(f"the cut-off frequency f* must be positive, in THz, not {fstar}")
@@ -93,7 +109,17 @@ def fstar_tskip(fstar: float, dt: float) -> int:
 def integral_lags(n: int, dt: float, max_time: float | None = None) -> tuple[int, str]:
     """The lags of a running integral of ``n`` steps ``dt`` ps apart up to ``max_time`` ps (default a tenth of the
     run), and what was decided, in words: a ``max_time`` past the run's longest lag is cut to it, one shorter than two
-    steps raised to two, and one that is not a positive number refused."""
+    steps raised to two, and one that is not a positive number refused.
+
+    Parameters
+    ----------
+    n : int
+        Steps of the current.
+    dt : float
+        ps between steps.
+    max_time : float, optional
+        ps, the end of the running integral; default a tenth of the run.
+    """
     dt = float(dt)
     if max_time is None:
         lags, said = n // 10, f"a tenth of the run (default), {n // 10 * dt:g} ps"
@@ -125,7 +151,17 @@ def default_fstar(currents, dt: float, share: float = POWER_SHARE) -> float:
     above the band of most of the power (the sharp optical features of a crystal's or a molten salt's current) needs
     many cepstral coefficients and biases a choice of few. On SporTran's examples this gives 9.7 THz for molten NaCl
     and 31.9 THz for amorphous silica, where their conductivities agree within their errors with those at the f*
-    its authors chose (14 and 28 THz): the result is flat in f* over a wide range there."""
+    its authors chose (14 and 28 THz): the result is flat in f* over a wide range there.
+
+    Parameters
+    ----------
+    currents : array_like
+        The currents, one row a step; the first is the one whose power is measured.
+    dt : float
+        ps between steps.
+    share : float
+        The share of the first current's power below f*.
+    """
     j = _as_currents(currents)
     j = j[:, :j.shape[1] - j.shape[1] % 2]
     f, p, _ = current_periodogram(j[:1], dt)
@@ -142,7 +178,11 @@ def resample_current(currents, tskip: int, window: int | None = None) -> np.ndar
     Parameters
     ----------
     currents : array_like (steps,), (steps, l) or (M, steps, l)
-    tskip, window : int
+        The currents (any unit), one row a step.
+    tskip : int
+        Keep one step in ``tskip``.
+    window : int, optional
+        Steps of the running mean; default ``tskip``.
 
     Returns
     -------
@@ -212,6 +252,13 @@ def cepstral_statistics(n_freqs: int, ndf: int) -> tuple[np.ndarray, np.ndarray]
     for the first and last coefficients), with psi the digamma function (Ercole et al., Sci. Rep. 7, 15835 (2017);
     as SporTran).
 
+    Parameters
+    ----------
+    n_freqs : int
+        Frequencies of the periodogram.
+    ndf : int
+        Half the periodogram's degrees of freedom (chi-square with 2 ``ndf``).
+
     Returns
     -------
     mean, variance : ndarray (n_freqs,)
@@ -236,7 +283,15 @@ def cepstral_coefficients(log_psd: np.ndarray) -> np.ndarray:
 
 def akaike(coefficients: np.ndarray, variance: np.ndarray) -> np.ndarray:
     """The Akaike information criterion of keeping the first K + 1 cepstral coefficients, K = 0 ... NF - 1:
-    sum_{k > K} c_k^2 / var_k + 2 (K + 1)."""
+    sum_{k > K} c_k^2 / var_k + 2 (K + 1).
+
+    Parameters
+    ----------
+    coefficients : ndarray (NF,)
+        The cepstral coefficients c_k.
+    variance : ndarray (NF,)
+        Their variances (:func:`cepstral_statistics`).
+    """
     t = np.asarray(coefficients) ** 2 / np.asarray(variance)
     tail = np.cumsum(t[::-1])[::-1]                                   # sum_{k >= K}, summed from the last
     return np.append(tail[1:], 0.0) + 2.0 * (np.arange(t.size) + 1)

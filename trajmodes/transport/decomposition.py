@@ -52,6 +52,19 @@ def integral_filter(current, dt: float, temperature: float, volume: float, max_t
     lags): sum_t J_p,a(t) K_b(t) dt / (V k_B T^2) is the share of a part J_p of the current in the integral's ab
     component at L.
 
+    Parameters
+    ----------
+    current : ndarray (frames, 3)
+        The volume-integrated heat current, eV Å/ps.
+    dt : float
+        ps between frames.
+    temperature : float
+        The run's temperature, K.
+    volume : float
+        Å³.
+    max_time : float, optional
+        ps, the end of the running integral; default a tenth of the run.
+
     Returns
     -------
     (L, the integral's dataset (:func:`~trajmodes.transport.cepstral.green_kubo_integral`), K (frames, 3))
@@ -71,7 +84,15 @@ def integral_filter(current, dt: float, temperature: float, volume: float, max_t
 def heat_band(split, share: float = 0.8) -> tuple[float, float]:
     """THz, the band of frequencies that holds the middle ``share`` of the conductivity of a split over frequency
     bands (:func:`spectral_conductivity`; the mean of the diagonal): from the edge below which (1 - share) / 2 of it
-    lies to the one above which as much lies."""
+    lies to the one above which as much lies.
+
+    Parameters
+    ----------
+    split : xarray.Dataset
+        The conductivity split over frequency bands (:func:`spectral_conductivity`).
+    share : float
+        The share of the conductivity inside the band (0 to 1).
+    """
     mean = np.einsum("baa->b", split["kappa_band"].values) / 3
     cum = np.cumsum(mean) / (mean.sum() if mean.sum() != 0 else 1.0)
     edges = split["frequency_edge"].values
@@ -204,7 +225,13 @@ POWER_BAND = 0.999
 
 def spectral_memory(n_frames: int, n_atoms: int) -> float:
     """Bytes :func:`spectral_conductivity` holds: every atom's velocities and heat-flux matrix over the run (96 bytes
-    per atom and frame) and the velocities' Fourier transform."""
+    per atom and frame) and the velocities' Fourier transform.
+
+    Parameters
+    ----------
+    n_frames, n_atoms : int
+        The run's frames and atoms.
+    """
     return 96.0 * n_frames * n_atoms + 48.0 * (n_frames // 2 + 1) * n_atoms
 
 

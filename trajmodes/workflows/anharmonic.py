@@ -11,7 +11,15 @@ __all__ = ["ThreePhonon", "three_phonon", "add_wigner_terms"]
 @dataclass(frozen=True)
 class ThreePhonon:
     """What :func:`three_phonon` computes: the calculator (``anharmonic``, an
-    :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity)."""
+    :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`) and its ``dataset`` (widths, shifts, conductivity).
+
+    Parameters
+    ----------
+    anharmonic : Anharmonic
+        The three-phonon calculator of the force constants (fc2 and fc3) on its q-mesh.
+    dataset : xarray.Dataset
+        Linewidths and shifts (THz) per mode and temperature (K), and the conductivity (W/(m K)) where computed.
+    """
 
     anharmonic: object
     dataset: object
@@ -72,6 +80,42 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     lineshapes are not computed.
 
     Returns :class:`ThreePhonon`: the calculator and its dataset.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        With fc3 (and fc4 for ``four_phonon``).
+    mesh : int, (3,) int or (3, 3) int
+        The q-mesh: n, (n1, n2, n3) or a supercell matrix.
+    temperatures : array_like
+        The temperatures, K.
+    occupation : {"quantum", "classical"}
+        Bose-Einstein phonon populations, or classical ones (equipartition, to compare with classical MD).
+    smearing : float, "adaptive" or None
+        Gaussian width of the delta functions (THz), adaptive widths, or None for the tetrahedron method.
+    kappa : bool
+        Also the lattice thermal conductivity, W/(m K).
+    method : {"rta", "lbte"}
+        The relaxation-time approximation, or the direct solution of the linearised Boltzmann equation (no shifts).
+    isotopes : optional
+        Isotope scattering, as :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic` takes it.
+    four_phonon : float, "adaptive" or None
+        Add four-phonon scattering from fc4: the Gaussian width of its delta functions (THz) or "adaptive".
+    four_phonon_sample : (3,) int, optional
+        Monte Carlo sampling of the four-phonon sums (cells per axis of the samples); None: the whole mesh.
+    four_phonon_seed : int, optional
+        Seed of that sampling, for reproducible widths.
+    coherences : bool
+        Add the Wigner transport equation's populations and coherences terms (needs ``kappa``).
+    static_shift : bool
+        Add the bubble shift at zero frequency and the dynamic part of the shift (method "rta").
+    progress : callable, optional
+        Turns the label of each step into a context manager around it; default silent.
+    members : list of ForceConstants, optional
+        The constants of every member of a committee of learned potentials (M >= 2): the committee's error bars.
+    **options
+        ``make_r0_average``, ``sigma_cutoff``, ``allow_unstable``, as
+        :class:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic`.
 
     Raises
     ------

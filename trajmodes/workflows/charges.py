@@ -43,7 +43,7 @@ _ZERO = 1e-8
 class RigidIonCharges:
     """What :func:`rigid_ion_charges` decided.
 
-    Attributes
+    Parameters
     ----------
     born : ndarray (N, 3, 3) or None
         q_k I for every atom of the run (its order), e; None: fit without the dipole-dipole correction.

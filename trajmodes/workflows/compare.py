@@ -12,7 +12,7 @@ __all__ = ["ComparisonInputs", "comparison_inputs", "compare_with_theory"]
 class ComparisonInputs:
     """What ``trajmodes compare`` sets side by side (:func:`comparison_inputs`).
 
-    Attributes
+    Parameters
     ----------
     modes : xarray.Dataset
         The run's mode analysis with its peak fits (a ``trajmodes project`` file, read whole).
@@ -53,7 +53,26 @@ def compare_with_theory(inputs: ComparisonInputs, *, temperature: float | None =
     fourth order, four-phonon) ones on the run's q-points at ``temperature`` (K, default the run's), and the
     conductivity from each. ``constants`` says what fc2 is ("effective": fitted to the run, "static": 0 K);
     ``bulk_points`` the q-points of the converged bulk mesh (None: none); ``progress`` turns each step's label into a
-    context manager around it."""
+    context manager around it.
+
+    Parameters
+    ----------
+    inputs : ComparisonInputs
+        The run's mode spectra and the force constants (:func:`comparison_inputs`).
+    temperature : float, optional
+        K; default the run's.
+    smearing : float, optional
+        Gaussian standard deviation of the energy conservation on the MD grid, THz; default from the theory's own
+        widths (:func:`~trajmodes.compare_three_phonon`).
+    constants : {"effective", "static"}
+        What fc2 is: fitted to the run (effective, at its temperature), or the 0 K constants of the potential.
+    bulk_points : int or None
+        About this many q-points in the converged bulk mesh of the three-phonon widths; None: the MD grid only.
+    allow_unstable : bool
+        Go on with constants that have imaginary modes (they are refused without it).
+    progress : callable, optional
+        Turns each step's label into a context manager around it (the command line's step lines); default silent.
+    """
     from trajmodes.modes.comparison import compare_three_phonon
     return compare_three_phonon(inputs.modes, inputs.force_constants, temperature=temperature, smearing=smearing,
                                 constants=constants, bulk_points=bulk_points, allow_unstable=allow_unstable,

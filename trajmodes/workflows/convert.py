@@ -75,7 +75,7 @@ def _describe(fc) -> str:
 class FCConversion:
     """What :func:`convert_force_constants` read and wrote.
 
-    Attributes
+    Parameters
     ----------
     source_format : str
         The format read (given, or known from the file names).
@@ -134,7 +134,29 @@ def convert_force_constants(source, to: str, target: str, out, *, source_format:
     one-file format (:data:`ONE_FILE`) as that file (``target`` names it, or the folder it goes into as ``fc.nc`` /
     ``fc.fcs``), the others as a folder. ``fc2_only`` leaves the third order out, ``no_nac`` the Born charges (the
     dipole part put back into short-range constants first); what the target format cannot hold is refused in one line
-    (:func:`refusal`). ``notify(what, path)`` is told of the staging folder of a folder format."""
+    (:func:`refusal`). ``notify(what, path)`` is told of the staging folder of a folder format.
+
+    Parameters
+    ----------
+    source : str or path
+        The force constants read: a file or a folder.
+    to : str
+        The format written (one of :data:`FC_FORMATS`).
+    target : str or path
+        Where they are written: the file of a one-file format (or the folder it goes into), else the folder.
+    out : Outputs
+        The command's staged outputs (:func:`~trajmodes.workflows.outputs.staged_outputs`).
+    source_format : str, optional
+        The format read; default known from the file names.
+    supercell : str or (3,) int, optional
+        N1,N2,N3 unit cells, for files that do not hold their supercell.
+    fc2_only : bool
+        Leave the third order out.
+    no_nac : bool
+        Leave the Born charges out (the dipole part put back into short-range constants first).
+    notify : callable, optional
+        ``notify(what, path)`` is told of the staging folder of a folder format.
+    """
     from trajmodes.forceconstants.formats import detect_fc_format
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.workflows.outputs import provenance

@@ -66,7 +66,7 @@ def dense_route(route: str, dense_bytes: float, budget: float, words: str, what:
 class MassDisorderLineshapes:
     """What :func:`mass_disorder_lineshapes` computes.
 
-    Attributes
+    Parameters
     ----------
     dataset : xarray.Dataset
         Over (``q``, ``branch``), the virtual crystal's modes at the run's q: ``frequency_vca`` (THz); the run's lines
@@ -418,7 +418,7 @@ def _disorder_dataset(md, exact: dict, lines, tamura, mbar, g2, pdos, spectra):
 class GlassTransport:
     """What :func:`glass_transport` computes.
 
-    Attributes
+    Parameters
     ----------
     dataset : xarray.Dataset
         Over ``mode`` (dense route, or a window of frequencies): ``frequency`` (THz), ``participation_ratio``,
@@ -600,6 +600,7 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
         THz, the broadening of Allen-Feldman's delta function; default three times the mean spacing of the modes
         (of the window's modes with ``window``).
     shape : {"lorentzian", "gaussian"}
+        The line shape of that broadening.
     temperatures : array_like, optional
         K, of kappa(T) (default 0 to 1000 K in steps of 10).
     occupation : {"quantum", "classical"}
@@ -607,9 +608,12 @@ def glass_transport(structure, *, potential=None, force_constants=None, species=
     window : (float, float), optional
         THz: the modes of this window too, on the kernel polynomial route.
     route : {"auto", "dense", "kpm"}
+        Every mode by dense diagonalisation, or the kernel polynomial method; "auto": dense where it fits in
+        ``memory_fraction`` of the memory.
     n_moments, n_vectors, seed
-        Of the kernel polynomial method.
+        Of the kernel polynomial method: its Chebyshev moments, random vectors and their seed.
     memory_fraction : float
+        The share of the available memory the dense route may take.
     progress : callable, optional
         Label -> context manager around each step.
 

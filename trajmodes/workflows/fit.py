@@ -44,7 +44,17 @@ def default_cutoff2(cell, n_atoms: int | None = None, potential_range=None) -> f
     """The pair cutoff (Å) of the fit the default cutoff is chosen from: the longest the supercell ``cell`` allows
     without two images of a pair (just below half its shortest lattice vector: TDEP's default), at most the radius of
     a sphere holding :data:`SPHERE_ATOMS` atoms of the crystal (of ``n_atoms`` atoms in the cell), unless the
-    potential's range (``potential_range``, Å) is longer."""
+    potential's range (``potential_range``, Å) is longer.
+
+    Parameters
+    ----------
+    cell : (3, 3) array_like
+        The supercell's lattice vectors (rows), Å.
+    n_atoms : int, optional
+        Atoms in the cell.
+    potential_range : float or PotentialRange, optional
+        The range of the potential that made the run, Å.
+    """
     from trajmodes.forceconstants.convergence import largest_cutoff
     cell = np.asarray(cell, float)
     limit = largest_cutoff(cell)
@@ -151,7 +161,7 @@ def fold_spectrum(phonons, qpoints, shifts) -> np.ndarray:
 class LargestDifference:
     """The largest ``|effective - reference|`` of a fit (:meth:`FitResult.largest_difference`).
 
-    Attributes
+    Parameters
     ----------
     difference : float
         effective - reference at the mode where it is largest in magnitude (signed), THz.
@@ -173,7 +183,7 @@ class LargestDifference:
 class FitResult:
     """The effective force constants of one temperature and their dispersion.
 
-    Attributes
+    Parameters
     ----------
     estimator : EffectiveForceConstants
         Fitted (``force_constants_``, ``scores_``, ``fc3_``, ...).
@@ -198,6 +208,9 @@ class FitResult:
         The imaginary modes of the fitted constants themselves
         (:func:`~trajmodes.phonons.harmonic.stability.imaginary_modes`: the q-points commensurate with the supercell,
         an 8^3 mesh, the special points and the band path): :func:`stability_line` says them.
+    compare_refused : str or None
+        Why the ``compare`` constants could not be compared (another crystal, for example); the fit is kept. None
+        where they were compared or none were given.
     """
 
     estimator: object
@@ -541,7 +554,7 @@ class FitSettings:
     """The settings of ``trajmodes fit`` (and of the fit of ``trajmodes run``), built once from the command's options
     (or in Python) and taken by :func:`fit_runs`; every default is the command's.
 
-    Attributes
+    Parameters
     ----------
     cutoff2, cutoff3, cutoff4 : float or None
         Pair, triplet and quartet cutoffs in Å (``cutoff2`` None: chosen from the data; ``cutoff3`` None: second
@@ -553,7 +566,9 @@ class FitSettings:
     compare : str or None
         Force constants (a phonopy folder or file, a trajmodes .nc) to draw the effective dispersion against.
     path : str or None
-        Band path as special-point letters (default the lattice's standard path); ``npoints`` per segment.
+        Band path as special-point letters (default the lattice's standard path).
+    npoints : int
+        q-points per segment of the band path.
     charges : {"auto", "none"}
         Born charges of a rigid-ion run (:func:`~trajmodes.workflows.charges.rigid_ion_charges`) with "auto".
     reference, thermo, units
@@ -609,7 +624,7 @@ class FitSettings:
 class FitOutputs:
     """What :func:`fit_runs` found, and the files it writes (:meth:`write`).
 
-    Attributes
+    Parameters
     ----------
     result : FitResult
         The fit (:func:`fit_effective`).
@@ -676,7 +691,17 @@ class FitOutputs:
     def write(self, folder, out=None, stem: str = "fc") -> list:
         """Write STEM.nc (the constants, with a committee's members), STEM.scores.nc, STEM.cutoffs.nc (where the pair
         cutoff's convergence was tabulated) and the dispersion figure STEM.png into ``folder``, each with
-        :meth:`provenance`; ``out``: the outputs a command stages (default: written in place). Returns their paths."""
+        :meth:`provenance`; ``out``: the outputs a command stages (default: written in place). Returns their paths.
+
+        Parameters
+        ----------
+        folder : str or path
+            Where the files go.
+        out : Outputs, optional
+            The outputs a command stages; default written in place.
+        stem : str
+            The files' names before their suffixes.
+        """
         from trajmodes.plots import fit_title, plot_dispersion_comparison
         from trajmodes.workflows.outputs import direct_outputs, write_dataset
         out = direct_outputs(out)

@@ -19,10 +19,17 @@ __all__ = ["PhononProperties", "phonon_properties", "EAMCrystal", "eam_crystal",
 class PhononProperties:
     """Band structure, DOS and thermodynamics of one set of force constants (``trajmodes phonons``).
 
-    Attributes
+    Parameters
     ----------
     phonons : Phonons
-    bands, dos, thermal : xarray.Dataset
+        The harmonic phonons of the force constants.
+    bands : xarray.Dataset
+        Frequencies (THz) along the band path (:meth:`~trajmodes.Phonons.band_structure`).
+    dos : xarray.Dataset
+        The phonon density of states (states/THz) on the mesh (:meth:`~trajmodes.Phonons.dos`).
+    thermal : xarray.Dataset
+        Free energy, entropy and heat capacity per primitive cell against temperature (K), in phonopy's units
+        (:meth:`~trajmodes.Phonons.thermal_properties`).
     mesh_q : ndarray (nq, 3)
         The mesh's q-points (reduced).
     mesh_frequencies : ndarray (nq, n_branches)
@@ -41,7 +48,13 @@ class PhononProperties:
         count, the lowest frequency, its q and the special point it is at).
 
         The three acoustic modes at Gamma are zero up to round-off and are never counted; near Gamma (a tenth of the
-        shortest reciprocal vector) they count below -0.1 THz (:func:`~trajmodes.phonons.harmonic.stability.count_imaginary`)."""
+        shortest reciprocal vector) they count below -0.1 THz (:func:`~trajmodes.phonons.harmonic.stability.count_imaginary`).
+
+        Parameters
+        ----------
+        tol : float
+            THz: the modes below -tol count.
+        """
         from trajmodes.lattice.paths import special_points
         from trajmodes.phonons.harmonic.stability import count_imaginary
         prim = self.phonons.force_constants.primitive
@@ -52,7 +65,23 @@ class PhononProperties:
 def phonon_properties(force_constants, *, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20),
                       dos: str = "tetrahedron", temperatures=None) -> PhononProperties:
     """Bands along ``path``, the DOS (``dos`` method) and the thermodynamics at ``temperatures`` (K, default
-    0 to 1000 in steps of 10) on a ``mesh``."""
+    0 to 1000 in steps of 10) on a ``mesh``.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants or path
+        The constants (or the file or folder that holds them).
+    path : str, optional
+        Band path as special-point letters; default the lattice's standard path.
+    npoints : int
+        q-points per path segment.
+    mesh : int or (3,) int
+        Gamma-centred q-mesh of the DOS and the thermodynamics.
+    dos : {"tetrahedron", "gaussian"}
+        How the DOS is integrated (:meth:`~trajmodes.Phonons.dos`).
+    temperatures : array_like, optional
+        K; default 0 to 1000 in steps of 10.
+    """
     from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.workflows.reading import load_force_constants
     fc = force_constants if hasattr(force_constants, "fc2") else load_force_constants(force_constants)
@@ -70,7 +99,7 @@ def phonon_properties(force_constants, *, path: str | None = None, npoints: int 
 class EAMCrystal:
     """Force constants of an EAM potential on a cubic crystal (``trajmodes eam``).
 
-    Attributes
+    Parameters
     ----------
     force_constants : ForceConstants
         Analytic, or by finite displacements (``method="finite-difference"``).
@@ -113,6 +142,25 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
     (central differences of the forces, displacement ``step`` in Å: what finite-displacement codes and MD see).
     With ``check`` the analytic constants are compared with finite displacements at a few steps; where they differ at
     every step (a table whose curvature changes from knot to knot) a warning says by how much.
+
+    Parameters
+    ----------
+    potential : EAM or str
+        The potential, or its file (setfl, funcfl).
+    structure : {"fcc", "bcc", "L12"}
+        The crystal (any case).
+    a : float
+        Lattice constant of the conventional cubic cell, Å.
+    species : str or (str, str), optional
+        The element (fcc, bcc; default the potential's first), or the pair (A, B) of L1_2 A3B.
+    supercell : int
+        Conventional cells along each edge of the cube of the force constants.
+    method : {"analytic", "finite-difference"}
+        The splines' curvature at the lattice point, or central differences of the forces.
+    step : float
+        The displacement of the finite differences, Å.
+    check : bool
+        Compare the analytic constants with finite displacements at a few steps and warn where they differ.
     """
     import warnings
     from trajmodes.lattice.cubic import cubic_lattice
@@ -160,7 +208,19 @@ def eam_crystal(potential, structure: str, a: float, species=None, supercell: in
 
 def harmonic_bands(force_constants, path: str | None = None, npoints: int = 51, mesh=(20, 20, 20)):
     """The harmonic phonons of ``force_constants``, their band structure along ``path`` (``npoints`` per segment) and
-    their DOS on ``mesh``: (:class:`~trajmodes.phonons.harmonic.Phonons`, bands, dos), frequencies in THz."""
+    their DOS on ``mesh``: (:class:`~trajmodes.phonons.harmonic.Phonons`, bands, dos), frequencies in THz.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants or path
+        The constants (or the file or folder that holds them).
+    path : str, optional
+        Band path as special-point letters; default the lattice's standard path.
+    npoints : int
+        q-points per path segment.
+    mesh : int or (3,) int
+        Gamma-centred q-mesh of the DOS.
+    """
     from trajmodes.phonons.harmonic.phonons import Phonons
     ph = Phonons(force_constants)
     return ph, ph.band_structure(path, npoints=npoints), ph.dos(mesh)

@@ -53,7 +53,23 @@ def project_modes(trajectory, force_constants, *, path: str | None = None, qpoin
     ``trajectory`` onto their modes (lazy: :func:`trajmodes.modes.projection.project`): (:class:`~trajmodes.phonons.
     harmonic.Phonons`, modes), for :func:`modes_dataset`. The q-points: every one commensurate with the run's cell,
     or those chosen by at most one of ``path``, ``qpoints``, ``q_max`` (rad/Angstrom, 2 pi included) and ``count``
-    (:func:`trajmodes.modes.projection.mode_qpoints`; checked before the run is read)."""
+    (:func:`trajmodes.modes.projection.mode_qpoints`; checked before the run is read).
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run, with velocities.
+    force_constants : ForceConstants or path
+        The constants whose eigenvectors the run is projected on (or the file or folder that holds them).
+    path : str, optional
+        Only the commensurate q on this band path (special-point letters).
+    qpoints : array_like (n, 3), optional
+        Only these q, reduced in the primitive cell.
+    q_max : float, optional
+        Only the q with ``|q|`` up to this, rad/Å (2 pi included).
+    count : int, optional
+        The whole ``|q|`` shells of smallest ``|q|`` until they hold at least this many q.
+    """
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.modes.projection import mode_qpoints, project
     from trajmodes.phonons.harmonic.phonons import Phonons
@@ -177,7 +193,7 @@ def add_path_variables(ds, phonons, npoints: int = 51):
 class PathBands:
     """The band path that places the q-points of a ``trajmodes project`` dataset (:func:`path_bands`).
 
-    Attributes
+    Parameters
     ----------
     bands : xarray.Dataset or None
         Harmonic ``frequency`` (q, branch) THz along the path, coordinates ``distance``, ``qpoint`` (q, reduced),

@@ -16,9 +16,10 @@ __all__ = ["KuboComparison", "kubo_beside_fit", "kubo_frames_problem"]
 class KuboComparison:
     """The frequencies (THz) of the fit over the beads and of the two Kubo estimators at the special points.
 
-    Attributes
+    Parameters
     ----------
     qlabels : list of str
+        The names of the special points compared (``"G"``, ``"X"``, ...).
     qpoints : ndarray (nq, 3)
         Reduced, of the fit's primitive cell.
     beads : ndarray (nq, 3n)

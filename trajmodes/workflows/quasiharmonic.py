@@ -19,7 +19,7 @@ STRUCTURES = PROTOTYPES
 class QuasiHarmonicResult:
     """The crystal of ``trajmodes qha`` and its calculator.
 
-    Attributes
+    Parameters
     ----------
     calculator : QuasiHarmonic
         :class:`~trajmodes.phonons.thermodynamics.quasiharmonic.QuasiHarmonic` of the potential and crystal (``minimize``).

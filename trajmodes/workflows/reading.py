@@ -15,7 +15,7 @@ BEAD_OPTIONS = ("md_timestep", "frame_interval", "chunk_frames", "species", "mas
 class OpenedRun:
     """A run as :func:`open_run` opened it.
 
-    Attributes
+    Parameters
     ----------
     trajectory : Trajectory
         The run's frames: of a path-integral run, its centroid (every atom's bead average).
@@ -62,6 +62,12 @@ def open_run(files, *, reference=None, temperature=None, **options) -> OpenedRun
 
 
 def load_force_constants(path: str | os.PathLike):
-    """:class:`~trajmodes.ForceConstants` of any format, from the file names: :meth:`ForceConstants.read`."""
+    """:class:`~trajmodes.ForceConstants` of any format, from the file names: :meth:`ForceConstants.read`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A force-constant file or folder (phonopy, phono3py, trajmodes .nc, ...).
+    """
     from trajmodes.forceconstants.model import ForceConstants
     return ForceConstants.read(path)

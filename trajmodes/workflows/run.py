@@ -163,7 +163,7 @@ class RunSettings:
     """The settings of ``trajmodes run``, built once from the command's options (or in Python) and taken by
     :func:`run` (and its steps, :func:`read_once`, :meth:`RunRead.summary`).
 
-    Attributes
+    Parameters
     ----------
     output : str
         The folder of the run's netCDF cache, trajectory.nc (reused by the next run from the same inputs).
@@ -216,7 +216,7 @@ class RunSettings:
 class RunSummary:
     """A run's summary (:func:`~trajmodes.trajectory.summary.summary_dataset`) and the files it writes.
 
-    Attributes
+    Parameters
     ----------
     dataset : xarray.Dataset
         Temperature, volume, pressure, energies per frame; mean-square displacements by species, drift.
@@ -258,7 +258,18 @@ def summary_of_run(run: RunRead, settings: RunSettings) -> RunSummary:
 @dataclass(frozen=True)
 class RunResult:
     """What :func:`run` found: the run read once (its cache written), its summary and, with forces, its effective
-    force constants (:class:`~trajmodes.workflows.fit.FitOutputs`, None without a fit)."""
+    force constants (:class:`~trajmodes.workflows.fit.FitOutputs`, None without a fit).
+
+    Parameters
+    ----------
+    read : RunRead
+        The run read once: its trajectory and the cache every later pass reads.
+    summary : RunSummary
+        Temperature, volume, pressure and energies per frame and the mean-square displacements, with the figure's
+        title.
+    fit : FitOutputs or None
+        The effective force constants and their dispersion where the run has forces, else None.
+    """
 
     read: RunRead
     summary: RunSummary

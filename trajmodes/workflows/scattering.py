@@ -15,7 +15,7 @@ __all__ = ["ScatteringQpoints", "scattering_qpoints", "check_correlation_window"
 class ScatteringQpoints:
     """The q-points of ``trajmodes sqw``: along a band path, given, or in ``|q|`` shells (powder).
 
-    Attributes
+    Parameters
     ----------
     qpoints : ndarray (n, 3)
         Reduced q of the primitive cell (no 2 pi), or Cartesian rad/Angstrom for a powder (``cartesian``).
@@ -26,7 +26,11 @@ class ScatteringQpoints:
     shell, edges : ndarray or None
         A powder's shell of every q and the shell edges (rad/Angstrom).
     path : str or None
-        The band path; ``distance`` (1/Angstrom, no 2 pi) of every q along it and its ``ticks`` (distance, label).
+        The band path, as special-point letters.
+    distance : ndarray (n,) or None
+        The distance of every q along the path, 1/Å (no 2 pi).
+    ticks : list of (float, str) or None
+        The path's special points: their distance (1/Å) and label.
     """
 
     qpoints: np.ndarray
@@ -47,7 +51,25 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
     commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`). ``reading``: the pass of the
     run's read after it (:meth:`~trajmodes.trajectory.core.Trajectory.read_pass`), which holds the frames of a
-    provisional reference taken for the primitive cell, for :func:`structure_factor` given it to take."""
+    provisional reference taken for the primitive cell, for :func:`structure_factor` given it to take.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run; its reference cell gives the commensurate q.
+    powder : (float, float, int), optional
+        (q_min, q_max, n_shells), rad/Å: q in ``|q|`` shells.
+    per_shell : int or None
+        At most this many q of each powder shell, drawn at random; None: all.
+    qpoints : array_like (n, 3), optional
+        Given q, reduced in the primitive cell.
+    path : str, optional
+        Every commensurate q on this band path (special-point letters).
+    seed : int
+        Seed of the powder's random draw.
+    reading : Pass, optional
+        The pass of the run's read after it, which holds the frames of a provisional reference.
+    """
     from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, run_primitive
     cell = np.asarray(trajectory.lattice_cell, float)     # no frame parsed for the cell
     if powder is not None:
@@ -67,7 +89,17 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
 
 def check_correlation_window(trajectory, window: int, step: int = 1) -> None:
     """Refuse, before the run is read, a correlation window or step of time origins that the run cannot give
-    (:func:`trajmodes.modes.structure_factor.check_window`)."""
+    (:func:`trajmodes.modes.structure_factor.check_window`).
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run.
+    window : int
+        Frames of the time correlation window.
+    step : int
+        Frames between time origins.
+    """
     from trajmodes.modes.structure_factor import check_window
     check_window(trajectory, window, step)
 
@@ -76,7 +108,20 @@ def structure_factor(trajectory, qpoints: ScatteringQpoints, reading=None, **opt
     """S(q, omega), F(q, t) and the current correlations of ``trajectory`` at ``qpoints`` (:func:`scattering_qpoints`):
     :func:`trajmodes.modes.structure_factor.dynamic_structure_factor` with ``options`` (window, step, currents,
     incoherent, weights), averaged over each ``|q|`` shell for a powder, with the band-path distance for a path;
-    read in the pass ``reading`` where given (:func:`scattering_qpoints`'s)."""
+    read in the pass ``reading`` where given (:func:`scattering_qpoints`'s).
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run.
+    qpoints : ScatteringQpoints
+        Where S(q, omega) is computed (:func:`scattering_qpoints`).
+    reading : Pass, optional
+        The pass the run is read in.
+    **options
+        ``window``, ``step``, ``currents``, ``incoherent``, ``weights`` of
+        :func:`trajmodes.modes.structure_factor.dynamic_structure_factor`.
+    """
     from trajmodes.modes.structure_factor import dynamic_structure_factor
     ds = dynamic_structure_factor(trajectory, qpoints.qpoints, cartesian=qpoints.cartesian,
                                   primitive=qpoints.primitive, reading=reading, **options)
@@ -96,7 +141,17 @@ def path_dispersion(force_constants, path: str, primitive=None):
     the point group of their primitive cell (unique integer rotations, reduced), to draw over a map along the path:
     (bands, rotations). ``primitive``, the run's primitive cell the map is drawn for: constants of another crystal
     are refused (:func:`~trajmodes.lattice.qpoints.qpoints_in`; another choice of primitive vectors is the same
-    crystal, and its path's special points are the same points of the zone)."""
+    crystal, and its path's special points are the same points of the zone).
+
+    Parameters
+    ----------
+    force_constants : ForceConstants or path
+        The constants (or the file or folder that holds them).
+    path : str
+        Band path as special-point letters.
+    primitive : Crystal, optional
+        The run's primitive cell: constants of another crystal are refused.
+    """
     from trajmodes.lattice.qpoints import qpoints_in
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.phonons.harmonic.phonons import Phonons

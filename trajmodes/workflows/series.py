@@ -20,7 +20,7 @@ SHIFT_SPLIT = ("total", "quasiharmonic", "intrinsic", "total_err", "quasiharmoni
 class SeriesResult:
     """What :func:`series_of_runs` computes.
 
-    Attributes
+    Parameters
     ----------
     series : Series
         The fitted runs (:class:`~trajmodes.series.core.Series`).

@@ -21,7 +21,7 @@ __all__ = ["HeatCurrentConductivity", "heat_current_conductivity", "is_current_f
 class HeatCurrentConductivity:
     """The Green-Kubo conductivity of a run's heat current (``trajmodes conductivity``).
 
-    Attributes
+    Parameters
     ----------
     current : ndarray (steps, 3)
         The volume-integrated heat current, eV Å/ps.
@@ -81,7 +81,13 @@ class HeatCurrentConductivity:
 
     def heat_band(self, share: float = 0.8):
         """The band of the velocities' frequency (lowest, highest, THz) that carries the middle ``share`` of the
-        spectral split's conductivity (:attr:`spectral`, :func:`~trajmodes.transport.decomposition.heat_band`)."""
+        spectral split's conductivity (:attr:`spectral`, :func:`~trajmodes.transport.decomposition.heat_band`).
+
+        Parameters
+        ----------
+        share : float
+            The share of the conductivity inside the band (0 to 1).
+        """
         from trajmodes.transport.decomposition import heat_band
         return heat_band(self.spectral, share)
 
@@ -364,7 +370,17 @@ REACH_LIFETIMES = 3
 def lifetime_checks(heat_lifetime: float, run: float, reach: float) -> list:
     """What a run of ``run`` ps, its running integral reaching ``reach`` ps, lacks for a Green-Kubo conductivity of a
     crystal whose heat-carrying modes live ``heat_lifetime`` ps (:data:`RUN_LIFETIMES`, :data:`REACH_LIFETIMES`):
-    one line for each, none where it is long enough."""
+    one line for each, none where it is long enough.
+
+    Parameters
+    ----------
+    heat_lifetime : float
+        The lifetime of the heat-carrying modes, ps.
+    run : float
+        The run's length, ps.
+    reach : float
+        How far the running integral reaches, ps.
+    """
     tau, out = float(heat_lifetime), []
     if run < RUN_LIFETIMES * tau:
         out.append(f"a Green-Kubo conductivity needs a run of at least {RUN_LIFETIMES} such lifetimes "
@@ -379,7 +395,15 @@ def lifetime_checks(heat_lifetime: float, run: float, reach: float) -> list:
 def lifetime_resolution(run: float, heat_lifetime: float) -> float:
     """THz, the resolution of the spectra whose peak widths give a run's mode lifetimes (normal-mode analysis): as
     fine as two segments of the ``run`` (ps) allow, no finer than a third of the width of modes that live
-    ``heat_lifetime`` ps (FWHM = 1 / (2 pi tau))."""
+    ``heat_lifetime`` ps (FWHM = 1 / (2 pi tau)).
+
+    Parameters
+    ----------
+    run : float
+        The run's length, ps.
+    heat_lifetime : float
+        The lifetime of the heat-carrying modes, ps.
+    """
     return max(2.0 / float(run), 1.0 / (6 * np.pi * float(heat_lifetime)))
 
 
@@ -400,7 +424,7 @@ class BoltzmannBeside:
     """The Boltzmann-equation conductivity of a run's constants beside its Green-Kubo one
     (:func:`boltzmann_beside`).
 
-    Attributes
+    Parameters
     ----------
     converged : xarray.Dataset
         Three-phonon RTA with classical occupations on the converged mesh, with the Wigner coherences' term
@@ -473,7 +497,25 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
     (``committee_view(fit).resampled_force_constants()``,
     :func:`~trajmodes.forceconstants.committee.committee_view`), whose conductivities on the same mesh give the
     committee's error bar beside it (one three-phonon calculation per member). Constants with a fourth order add
-    four-phonon scattering on the converged mesh (:attr:`BoltzmannBeside.four_phonon`)."""
+    four-phonon scattering on the converged mesh (:attr:`BoltzmannBeside.four_phonon`).
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        With fc3 (and fc4 for four-phonon scattering).
+    supercell_matrix : (3, 3) int
+        The MD supercell in primitive cells.
+    temperature : float
+        The run's temperature, K.
+    meshes : sequence of int, optional
+        The regular meshes tried until converged; default :data:`BTE_MESHES`.
+    resamples : list of ForceConstants, optional
+        The bootstrap resamples of the constants' fit: the statistical error.
+    members : list of ForceConstants, optional
+        The committee members' constants: the committee's error bar.
+    error_mesh : int, optional
+        The mesh of the resamples' conductivities; default :data:`BTE_ERROR_MESH`.
+    """
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
     if getattr(force_constants, "fc3", None) is None:
         raise ValueError("the Boltzmann equation needs third-order constants: fit them to the run with --cutoff3 "
@@ -531,7 +573,7 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
 class OwnConstants:
     """A run's own effective constants for its Boltzmann equation (:func:`fit_own_constants`).
 
-    Attributes
+    Parameters
     ----------
     fit : FitResult
         The fit (:func:`~trajmodes.workflows.fit.fit_effective`): second order with the cutoff from the data, third
@@ -558,7 +600,19 @@ def fit_own_constants(trajectory, cutoff3: float, cutoff4: float | None = None,
     ``trajectory`` in one pass, the pair cutoff chosen from the data (never shorter than the range of the potential
     the run's LAMMPS input states), the third order to ``cutoff3`` and the fourth to ``cutoff4`` (Å), with
     ``n_resamples`` (default :data:`BTE_RESAMPLES`) block bootstrap resamples of the fit; where the run carries a
-    committee of learned potentials, every member's constants too (:attr:`OwnConstants.members`)."""
+    committee of learned potentials, every member's constants too (:attr:`OwnConstants.members`).
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run, with forces.
+    cutoff3 : float
+        Triplet cutoff, Å.
+    cutoff4 : float, optional
+        Quartet cutoff, Å: the fourth order too.
+    n_resamples : int, optional
+        Block bootstrap resamples of the fit, for the conductivity's error bar; default :data:`BTE_RESAMPLES`.
+    """
     from trajmodes.forceconstants.committee import committee_view
     from trajmodes.workflows.fit import fit_effective, potential_range_of_runs
     fit = fit_effective(trajectory, cutoff3=cutoff3, cutoff4=cutoff4,
@@ -578,7 +632,19 @@ def mode_lifetime_conductivity(trajectory, force_constants, temperature: float |
     (:func:`~trajmodes.workflows.modes.project_modes`), the peaks of their spectra fitted
     (:func:`~trajmodes.workflows.modes.modes_dataset`, ``resolution`` THz), and kappa = sum C v^2 tau / V with classical
     heat capacities (:func:`~trajmodes.modes.conductivity.conductivity_from_lifetimes`; ``missing_share``: the share of
-    sum C v^2 whose widths the run did not resolve)."""
+    sum C v^2 whose widths the run did not resolve).
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run, with velocities.
+    force_constants : ForceConstants
+        The constants whose modes the run is projected on.
+    temperature : float, optional
+        K; default the run's kinetic temperature.
+    resolution : float, optional
+        The frequency resolution of the spectra, THz (:func:`lifetime_resolution`).
+    """
     from trajmodes.modes.conductivity import conductivity_from_lifetimes
     from trajmodes.workflows.modes import modes_dataset, project_modes
     ph, modes = project_modes(trajectory, force_constants)
@@ -591,7 +657,7 @@ class ConductivitySettings:
     """The settings of ``trajmodes conductivity``, built once from the command's options (or in Python) and taken by
     :func:`conductivity`; every default is the command's.
 
-    Attributes
+    Parameters
     ----------
     files : tuple of str
         The run's files (the provenance's inputs; the first names the figures).
@@ -647,9 +713,10 @@ class ConductivitySettings:
 class ConductivityResult:
     """What :func:`conductivity` found, and the files it writes (:meth:`write`).
 
-    Attributes
+    Parameters
     ----------
     settings : ConductivitySettings
+        The settings the conductivity was computed with.
     heat : HeatCurrentConductivity
         The Green-Kubo conductivity, its splits and the Boltzmann equation beside it.
     own : OwnConstants or None

@@ -10,6 +10,7 @@ run length the target needs (:class:`WatchUpdate`). Settings in, updates out: :c
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import shlex
 import subprocess
@@ -19,14 +20,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trajmodes.workflows.watch_frames import FrameFollower, open_frames
-from trajmodes.workflows.watch_model import Prediction, Transient, find_transient, predict_target
+from trajmodes.workflows.watch_frames import FrameFollower, ipi_timestep, open_frames
+from trajmodes.workflows.watch_model import (Prediction, Transient, error_bars_settled, find_transient,
+                                             predict_target)
 
 __all__ = ["WatchSettings", "WatchUpdate", "Watch", "watch", "Prediction", "Transient", "parse_time", "WATCH_DEFAULTS",
            "followed_format_name"]
 
 #: the defaults of the command line's settings (:class:`WatchSettings`' own)
 WATCH_DEFAULTS = dict(target=0.05, poll=10.0, segments=20, block_frames=8)
+#: the blocks of frames held before the first update: the block bootstrap of the error bars needs 4 time segments
+MIN_BLOCKS = 4
+#: the share of atoms farther than half the nearest-neighbour distance from their sites at which a crystal is
+#: taken as melted (a crystal's atoms at its melting point vibrate by about a tenth of that distance: Lindemann 1910)
+MELTED_SHARE = 0.1
+#: the relative range of the cell volume above which the cell is said to change (a barostat)
+VOLUME_CHANGE = 1e-6
+#: A: a drift of the crystal as a whole the table mentions
+DRIFT_SAID = 0.1
 #: ps per unit of a time the command line takes
 _TIME_UNITS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3}
 
@@ -34,7 +45,7 @@ _TIME_UNITS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3}
 def followed_format_name(name: str) -> str:
     """The format :class:`WatchSettings` takes for a trajectory format's name on the command line (``lammps``,
     ``lammps-dump``, ``dump``, ``lammpstrj``; ``xyz``, ``extxyz``; ``vasp-out``, ``outcar``; ``vasp-xml``,
-    ``vasprun``); others are refused."""
+    ``vasprun``; ``ipi``, ``i-pi``); others are refused."""
     key = str(name).strip().lower()
     if key.startswith("ase:"):
         key = key[4:]
@@ -46,12 +57,14 @@ def followed_format_name(name: str) -> str:
         return "ase:vasp-out"
     if key in ("vasp-xml", "vasprun", "vasprun.xml"):
         return "ase:vasp-xml"
+    if key in ("ipi", "i-pi"):
+        return "ipi"
     if key == "vasp":
         raise ValueError("--format vasp: say which of VASP's files is followed: vasp-out (OUTCAR) or vasp-xml "
                          "(vasprun.xml)")
     raise ValueError(f"--format {name}: trajmodes watch follows LAMMPS text dumps (lammps), (extended) XYZ files "
-                     "(xyz) and VASP's OUTCAR (vasp-out) and vasprun.xml (vasp-xml) while they are written; fit a "
-                     "finished run of another format with `trajmodes fit`")
+                     "(xyz), VASP's OUTCAR (vasp-out) and vasprun.xml (vasp-xml) and classical i-PI runs (ipi) while "
+                     "they are written; fit a finished run of another format with `trajmodes fit`")
 
 
 def parse_time(text: str) -> float:
@@ -77,10 +90,11 @@ def parse_time(text: str) -> float:
 class WatchSettings:
     """What ``trajmodes watch`` follows and how.
 
-    Attributes
+    Parameters
     ----------
     path : str
-        The LAMMPS text dump, (extended) XYZ file, VASP OUTCAR or vasprun.xml the MD program writes.
+        The LAMMPS text dump, (extended) XYZ file, VASP OUTCAR or vasprun.xml the MD program writes, or the
+        positions file of a classical i-PI run (``PREFIX.pos_0.xyz``, its forces file beside it).
     reference : str or Structure, optional
         The ideal crystal the displacements are measured from (a LAMMPS data file, a POSCAR); default the mean of the
         first ``settle_frames`` frames, made ideal by symmetry.
@@ -106,7 +120,12 @@ class WatchSettings:
     settle_frames : int
         Frames averaged for the reference when none is given.
     format : str, optional
-        ``"lammps-dump"`` or ``"xyz"``; default from the file's first bytes.
+        ``"lammps-dump"``, ``"xyz"``, ``"ase:vasp-out"``, ``"ase:vasp-xml"`` or ``"ipi"``; default from the file's
+        first bytes.
+    options : dict
+        The reading options of the run, as :func:`trajmodes.read` takes them (``species``, ``masses``,
+        ``md_timestep`` in ps, ``frame_interval`` in ps, ``units``, ``lj_scales``): what the command line's reading
+        options give.
     """
 
     path: str
@@ -132,31 +151,57 @@ class WatchSettings:
 class WatchUpdate:
     """One update of a followed run.
 
-    Attributes
+    Parameters
     ----------
     index : int
-        0, 1, ...
+        The update's number: 0, 1, ...
     frames_read : int
-        Frames read so far; ``first_frame`` the first one fitted (the transient before it left out).
+        Frames read so far.
+    first_frame : int
+        The first frame fitted (the starting transient before it left out).
     frames_fitted : int
+        Frames fitted: from ``first_frame`` to the last frame read.
     time : float
-        ps of simulated time of the last frame read; ``fitted_time`` ps of the frames fitted.
+        Simulated time of the last frame read, ps.
+    fitted_time : float
+        Simulated time of the frames fitted, ps.
     labels : list of str
-        The special points; ``qpoints`` (nq, 3) reduced.
+        The special points.
+    qpoints : ndarray (nq, 3)
+        The special points, reduced coordinates of the primitive cell's reciprocal lattice.
     frequency, frequency_err : ndarray (nq, branches)
         THz; the error bars from the block bootstrap scaled to its blocking plateau.
     change : ndarray (nq, branches) or None
         THz since the last update.
     cutoff2 : float
-        A: the pair cutoff fitted; ``supported_cutoff`` the shortest shell from which the frequencies agree with it.
+        The pair cutoff fitted, Å.
+    supported_cutoff : float or None
+        The shortest neighbour shell from which the frequencies agree with those of ``cutoff2``, Å (None: not
+        decided).
     temperature, temperature_err : float
         K: the mean kinetic temperature of the fitted frames.
     transient : Transient
+        Where the fit starts and why (the starting transient found in the temperature and the mean-square
+        displacement).
     prediction : Prediction
+        When the target will be reached, from how the error bars shrank.
     converged : bool
         Every frequency's error bar below the target.
     seconds : float
-        Wall seconds the update took; ``bytes_read`` bytes read from the file for it.
+        Wall seconds the update took.
+    bytes_read : int
+        Bytes read from the run's files for the update.
+    wall : float
+        Wall-clock time of the update (seconds since the epoch, ``time.time()``).
+    estimator : EffectiveForceConstants, optional
+        The fit of the update (its constants written to fc.nc when the target is reached).
+    drift : float
+        A: how far the crystal moved as a whole by the last frame read (taken out of the displacements).
+    times_assumed : bool
+        The file gives no times: they are ASSUMED, 1 ps between frames (every ps of the update is a frame).
+    volume : tuple of float or None
+        A^3: the mean cell volume of the fitted frames and its standard deviation, where the cell changes (NPT);
+        None in a fixed cell.
     """
 
     index: int
@@ -181,6 +226,9 @@ class WatchUpdate:
     bytes_read: int
     wall: float
     estimator: object = field(repr=False, default=None)
+    drift: float = 0.0
+    times_assumed: bool = False
+    volume: tuple | None = None
 
     def worst_error(self) -> float:
         """THz: the largest error bar among the frequencies compared with the target (Gamma's zeros left out)."""
@@ -192,7 +240,9 @@ class WatchUpdate:
                 f"{self.first_frame}; {self.frames_read} read, {self.time:.3g} ps), "
                 + (f"T = {self.temperature:.1f} +- {self.temperature_err:.1f} K" if np.isfinite(self.temperature)
                    else "T unknown (no velocities)") + f", cutoff {self.cutoff2:.3g} A"
-                + ("" if self.supported_cutoff is None else f" (the data support {self.supported_cutoff:.3g} A)"))
+                + ("" if self.supported_cutoff is None else f" (the data support {self.supported_cutoff:.3g} A)")
+                + ("; times ASSUMED: 1 ps between frames (the file gives no times; give --frame-interval)"
+                   if self.times_assumed else ""))
         rows = [head, f"  {'point':<6} {'frequencies +- error bar (THz)':<58} {'moved (THz)'}"]
         for k, label in enumerate(self.labels):
             nu, err = self.frequency[k], self.frequency_err[k]
@@ -200,6 +250,14 @@ class WatchUpdate:
             moved = "" if self.change is None else f"{np.max(np.abs(self.change[k])):.3f}"
             rows.append(f"  {label:<6} {cells:<58} {moved}")
         rows.append("  " + self.transient.sentence())
+        if self.volume is not None:
+            mean, spread = self.volume
+            rows.append(f"  the cell changes (a barostat): mean volume {mean:.6g} A^3 of the fitted frames, "
+                        f"{100 * spread / mean:.2g} % rms about it; the constants are those of the volumes visited, "
+                        "and error bars that do not shrink may follow the volume's slow swings")
+        if self.drift > DRIFT_SAID:
+            rows.append(f"  the crystal moved {self.drift:.3g} A as a whole (a net momentum: LAMMPS' fix momentum "
+                        "removes it); the displacements are measured without it")
         rows.append("  " + self.prediction.sentence(target))
         return "\n".join(rows)
 
@@ -237,7 +295,7 @@ class Watch:
             raise ValueError(f"every must be a positive time in ps, not {settings.every}")
         if settings.replay and not os.path.exists(settings.path):
             raise FileNotFoundError(f"{settings.path} does not exist: --replay follows a finished run; give the path "
-                                    "of its dump, XYZ file, OUTCAR or vasprun.xml")
+                                    "of its dump, XYZ file, OUTCAR, vasprun.xml or i-PI positions file")
         self.settings = settings
         self.follower = FrameFollower(settings.path, settings.format)
         self.history: list[WatchUpdate] = []
@@ -247,21 +305,29 @@ class Watch:
         self.growing = None
         self.base = None
         self._options = None
-        self._series = {"time": [], "temperature": [], "msd": [], "wall": []}
+        self._series = {"time": [], "temperature": [], "msd": [], "wall": [], "volume": []}
         self._next_time = None
+        self._every_said = False
+        #: whether the frame times are ASSUMED (a file without times and no --frame-interval / --md-timestep)
+        self.times_assumed = False
 
     # -- reading -------------------------------------------------------------------------------------------------
-    def _start(self) -> None:
+    def _start(self, path: str) -> None:
         """Open the run as it is now (its input or log beside it found as ``trajmodes fit`` finds them): the reading
-        options of the new frames, the ideal crystal, the estimator and its kernel."""
+        options of the new frames, the ideal crystal, the estimator and its kernel. An i-PI run is opened from the
+        first frames read (``path``: its files read alone cannot be joined while they are written out of step), with
+        the time step of its input or properties file."""
         from trajmodes.forceconstants import EffectiveForceConstants, GrowingNormal
-        from trajmodes.lattice import ideal_crystal
+        from trajmodes.lattice import ideal_crystal, nearest_neighbour_distance
         from trajmodes.lattice.crystal import Crystal
         from trajmodes.lattice.structure import Structure
         from trajmodes.workflows.fit import default_cutoff2
         s = self.settings
         fmt = self.follower.format
-        first = open_frames(s.path, fmt, dict(s.options, reference=s.reference), quiet=False)
+        options = dict(s.options)
+        if fmt == "ipi" and options.get("md_timestep") is None and options.get("frame_interval") is None:
+            options["md_timestep"] = ipi_timestep(s.path)
+        first = open_frames(path if fmt == "ipi" else s.path, fmt, dict(options, reference=s.reference), quiet=False)
         if first.forces is None:
             what = ("fx fy fz to the dump's columns (dump custom ... id type x y z vx vy vz fx fy fz)"
                     if fmt == "lammps-dump" else "the forces to every frame (a forces column: ase.io.write of Atoms "
@@ -269,7 +335,7 @@ class Watch:
             raise ValueError(f"{s.path} has no forces: the fit of the effective constants needs the force on every "
                              f"atom in every frame; add {what} and run the MD again")
         src = first.source
-        opts = dict(s.options, units=src.units)
+        opts = dict(options) if fmt == "ipi" else dict(options, units=src.units)   # i-PI's files state their units
         if fmt == "lammps-dump":
             types = np.asarray(src.types) if src.types is not None else None
             if types is not None:
@@ -279,11 +345,18 @@ class Watch:
                     opts["masses"] = {t: float(src.masses[i]) for t, i in at.items()}
             if src.md_timestep is not None:
                 opts["md_timestep"] = float(src.md_timestep)
-        self._assumed_interval = None if not str(first.time_axis).startswith("ASSUMED") else float(first.frame_interval)
+        # a file without times (nor MD steps) has its frames counted: every private file's times restart at 0, so
+        # the times are the count of frames taken times the interval, given (--frame-interval) or ASSUMED (1 ps)
+        axis = str(first.time_axis)
+        self.times_assumed = axis.startswith("ASSUMED")
+        counted = axis.startswith("ASSUMED: 1 ps between frames") or (axis.startswith("frame_interval")
+                                                                         and "MD steps" not in axis)
+        self._counted_interval = float(first.frame_interval) if counted else None
         if s.reference is not None:
             ref, averaged = first.reference, False
-        else:
-            ref, averaged = first.average_structure(), True
+        else:             # the mean of the first frames taken (not of the whole file: a replay's is the whole run)
+            taken = first if fmt == "ipi" else open_frames(path, fmt, opts)
+            ref, averaged = taken[np.arange(min(s.settle_frames, taken.n_frames))].average_structure(), True
         crystal = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
         cutoff2 = s.cutoff2 if s.cutoff2 is not None else default_cutoff2(ref.cell, first.n_atoms)
         est = EffectiveForceConstants(cutoff2=cutoff2, segments=s.segments, folds=s.folds)
@@ -293,21 +366,35 @@ class Watch:
         self.base = est
         self.growing = GrowingNormal(est, s.block_frames)
         self._options = dict(opts, reference=self.ideal)
+        self._drift = np.zeros(3)
+        self._site_radius = 0.5 * nearest_neighbour_distance(self.ideal.cell, self.ideal.positions)
         self._auto_cutoff = s.cutoff2 is None
 
     def _add(self, path: str, n_before: int) -> None:
-        """Parse the frames of ``path`` and add their terms (and their temperatures and mean-square displacements)."""
+        """Parse the frames of ``path`` and add their terms (and their temperatures and mean-square displacements).
+
+        The displacements are measured from the ideal crystal moved by the drift of the crystal as a whole so far (a
+        run without ``fix momentum`` carries it away from its sites: each file is checked against where the crystal
+        is, and no displacement wraps around the cell), less each frame's drift, the mean displacement of the atoms
+        (a uniform translation exerts no force: the fit does not change). A crystal whose atoms left their sites
+        (melted) is refused."""
         import dask
         from trajmodes.forceconstants import fit_layer
-        traj = open_frames(path, self.follower.format, self._options)
+        here = self.ideal if not self._drift.any() else dataclasses.replace(
+            self.ideal, positions=self.ideal.positions + self._drift)
+        # the first file is checked against the reference; a later one's atoms are where the watch left them (a
+        # check of its first frame against the sites would take a drift or a melt for other atoms, or another order)
+        traj = open_frames(path, self.follower.format, dict(self._options, reference=here if not n_before else None))
+        if traj.masses is None:
+            traj.masses = self.ideal.masses
         # a VASP file's steps are counted from the first step of each private file (after the header)
-        counted_here = self.follower.head is not None and self._assumed_interval is None
-        if self._assumed_interval is None and not counted_here:
+        counted_here = self.follower.head is not None and self._counted_interval is None
+        if self._counted_interval is None and not counted_here:
             traj = self._past_repeats(traj)
             if traj is None:
                 return
         layer = fit_layer(traj)
-        parts = [traj.displacements(layer=layer, reference=self.ideal), traj.field("forces", layer)]
+        parts = [traj.displacements(layer=layer, reference=here), traj.field("forces", layer)]
         names = [n for n in ("potential_energy", "velocities") if n in layer]
         if "potential_energy" in names:
             parts.append(traj.field("potential_energy", layer))
@@ -326,18 +413,39 @@ class Watch:
             temperature, k = got[k], k + 1
         if with_cell:
             cells = got[k]
-        if self._assumed_interval is not None:
-            times = (n_before + np.arange(len(u))) * self._assumed_interval
+        if self._counted_interval is not None:
+            times = (n_before + np.arange(len(u))) * self._counted_interval
         elif counted_here:
             times = (n_before + np.asarray(traj.steps, float)) * float(traj.md_timestep)
         else:
             times = np.asarray(traj.times, float)
         temps = np.full(len(u), np.nan) if temperature is None else np.asarray(temperature, float)
+        volume = np.full(len(u), np.nan) if cells is None else np.abs(np.linalg.det(np.asarray(cells, float)))
+        drift = u.mean(axis=1)
+        u = u - drift[:, None, :]
+        self._check_sites(u[-1], times[-1])
         msd = np.mean(np.sum(u * u, axis=2), axis=1)
         # everything computed: the state changes in a few plain statements after it
         self.growing.add(u, f, energy, temperature, cells, self.ideal.cell if cells is not None else None)
-        for name, values in (("time", times), ("temperature", temps), ("msd", msd), ("wall", [time.time()] * len(u))):
+        for name, values in (("time", times), ("temperature", temps), ("msd", msd), ("wall", [time.time()] * len(u)),
+                             ("volume", volume)):
             self._series[name].extend(np.asarray(values, float).tolist())
+        self._drift = self._drift + drift[-1]
+
+    def _check_sites(self, u: np.ndarray, t: float) -> None:
+        """Refuse a crystal whose atoms left their sites: more than :data:`MELTED_SHARE` of them farther than half
+        the nearest-neighbour distance from their site (the drift of the whole taken out) in the frame at ``t`` ps.
+        Effective phonons are those of atoms that vibrate about sites; a liquid's would be fitted as if it were a
+        crystal."""
+        far = np.linalg.norm(u, axis=1) > self._site_radius
+        if far.mean() <= MELTED_SHARE:
+            return
+        raise ValueError(
+            f"{self.settings.path}: at {t:.4g} ps {int(far.sum())} of {len(u)} atoms are farther than half the "
+            f"nearest-neighbour distance ({self._site_radius:.3g} A) from their sites: the crystal melted (or its "
+            "atoms diffuse), and effective phonons of atoms that left their sites mean nothing; the watch stops "
+            "here (the updates before it are kept). Run the crystal below its melting point"
+            + ("" if self.last is None else f" (the last update, {self.last.index}, was at {self.last.time:.4g} ps)"))
 
     def _past_repeats(self, traj):
         """``traj`` without its frames at times already held (a restarted run that appends to the same file repeats
@@ -359,7 +467,7 @@ class Watch:
     # -- one update ------------------------------------------------------------------------------------------------
     def read_new(self, max_frames: int | None = None) -> int:
         """Read the complete frames written since the last call (at most ``max_frames``); the frames read."""
-        at = (self.follower.position, self.follower.frames)
+        at = self.follower.mark()
         new = self.follower.poll(max_frames)
         if not len(new):
             return 0
@@ -367,10 +475,10 @@ class Watch:
             path = self.follower.take(new)
             n_before = self.growing.n_frames if self.growing is not None else 0
             if self.base is None:
-                self._start()
+                self._start(path)
             self._add(path, n_before)
         except BaseException:             # an interrupt (or an error) before they were added: read them again later
-            self.follower.position, self.follower.frames = at
+            self.follower.rewind(at)
             raise
         return len(new)
 
@@ -382,8 +490,10 @@ class Watch:
         s = self.settings
         t0 = time.perf_counter()
         times = np.asarray(self._series["time"])
+        volume = np.asarray(self._series["volume"])
+        changing = bool(np.isfinite(volume).all() and np.ptp(volume) > VOLUME_CHANGE * np.mean(volume))
         transient = find_transient(np.asarray(self._series["temperature"]), np.asarray(self._series["msd"]),
-                                   self.growing.block_frames)
+                                   self.growing.block_frames, volume if changing else None)
         est = copy.copy(self.base)
         self.growing.solve(transient.frame, estimator=est)
         supported = None
@@ -402,16 +512,31 @@ class Watch:
         if prev is not None and prev.frequency.shape == fw.frequency.shape:
             change = fw.frequency - prev.frequency
         err = worst_error(fw.frequency, fw.frequency_err)
-        history = [(u.fitted_time, u.worst_error()) for u in self.history] + [(fitted_time, err)]
+        history = [(u.fitted_time, u.worst_error(), error_bars_settled(u.estimator)) for u in self.history] + [
+            (fitted_time, err, error_bars_settled(est))]
         pace = self._pace()
         prediction = predict_target(history, s.target, pace)
+        below = bool(np.isfinite(err) and err <= s.target)
+        # reached: below the target at two updates in a row, the frames of each stationary (a run still heating
+        # through its first update can have error bars below the target and a temperature not yet trending in it)
+        confirmed = prev is not None and prev.transient.stationary and prev.worst_error() <= s.target
+        if below and not transient.stationary:
+            prediction = Prediction(err, float("nan"), float("nan"), float("nan"), prediction.pace,
+                                    "the error bars are below the target, but the run is not stationary yet")
+        elif below and not confirmed:
+            prediction = Prediction(err, float("nan"), float("nan"), float("nan"), prediction.pace,
+                                    "the error bars are below the target: the next update confirms it (the target "
+                                    "is reached when it holds at two updates in a row)")
         update = WatchUpdate(
             index=len(self.history), frames_read=n, first_frame=first, frames_fitted=fitted,
             time=float(times[-1]), fitted_time=fitted_time, labels=labels, qpoints=q, frequency=fw.frequency,
             frequency_err=fw.frequency_err, change=change, cutoff2=float(est.cutoff2), supported_cutoff=supported,
             temperature=float(est.temperature_), temperature_err=float(getattr(est, "temperature_err_", np.nan)),
-            transient=transient, prediction=prediction, converged=bool(np.isfinite(err) and err <= s.target),
-            seconds=seconds + time.perf_counter() - t0, bytes_read=bytes_read, wall=time.time(), estimator=est)
+            transient=transient, prediction=prediction,
+            converged=below and transient.stationary and confirmed,
+            seconds=seconds + time.perf_counter() - t0, bytes_read=bytes_read, wall=time.time(), estimator=est,
+            drift=float(np.linalg.norm(self._drift)), times_assumed=self.times_assumed,
+            volume=(float(np.mean(volume[first:])), float(np.std(volume[first:]))) if changing else None)
         self.history.append(update)
         self.last = update
         return update
@@ -430,18 +555,25 @@ class Watch:
     # -- following -------------------------------------------------------------------------------------------------
     def _due(self) -> bool:
         """Whether the frames read call for an update (``every`` ps of simulated time since the last)."""
-        if self.growing is None or self.growing.n_frames < 2 * self.settings.block_frames:
+        if self.growing is None or self.growing.n_frames < MIN_BLOCKS * self.settings.block_frames:
             return False
         if self.settings.every is None:
             return True
-        t = self._series["time"][-1]
+        every, times = self.settings.every, self._series["time"]
+        t, t0 = times[-1], times[0]
         if self._next_time is None:
-            self._next_time = self._series["time"][0] + self.settings.every
-        if t + 1e-9 >= self._next_time:
-            while self._next_time <= t + 1e-9:
-                self._next_time += self.settings.every
-            return True
-        return False
+            self._next_time = t0 + every
+        if t + 1e-9 < self._next_time:
+            return False
+        # the first due time after t (not stepped there: an every far below the frames' interval would loop for long)
+        self._next_time = t0 + every * (np.floor((t + 1e-9 - t0) / every) + 1.0)
+        interval = float(np.median(np.diff(times)))
+        if interval > every and not self._every_said:
+            self._every_said = True
+            warnings.warn(f"--every {every:g} ps is shorter than the {interval:.3g} ps between the frames of "
+                          f"{self.settings.path}: the watch refits at every new batch of frames it reads instead",
+                          UserWarning, stacklevel=2)
+        return True
 
     def follow(self):
         """Yield a :class:`WatchUpdate` at every update until the target is reached (and ``then`` has run), the file
@@ -455,7 +587,10 @@ class Watch:
                 got = self.read_new(step)
                 if got:
                     quiet_since = time.monotonic()
-                if got and self._due():
+                last = s.replay or (s.idle is not None and time.monotonic() - quiet_since >= s.idle)
+                if (got and self._due()) or (not got and last and self.growing is not None and (
+                        self.last is None or self.last.frames_read < self.growing.n_frames) and
+                        self.growing.n_frames >= MIN_BLOCKS * s.block_frames):     # at the end: the frames since
                     update = self.refit(time.perf_counter() - t0, self.follower.bytes_read - b0)
                     if update.converged and self.reached_at is None:
                         self.reached_at = update          # before the caller sees it: it writes fc.nc, says so
@@ -464,23 +599,23 @@ class Watch:
                         self._run_then()
                         if not s.replay:
                             return
-                    continue
+                    if got:
+                        continue
                 if got:
                     continue
-                if s.replay or (s.idle is not None and time.monotonic() - quiet_since >= s.idle):
-                    if self.growing is not None and self.growing.n_frames and (
-                            self.last is None or self.last.frames_read < self.growing.n_frames) and \
-                            self.growing.n_frames >= 2 * s.block_frames:
-                        yield self.refit()                    # the frames read since the last update
+                if last:
                     return
                 time.sleep(s.poll)
         finally:
             self.follower.close()
 
     def _replay_step(self) -> int | None:
-        """Frames per replayed update: ``every`` ps of frames, else 16 blocks."""
+        """Frames per replayed update: ``every`` ps of frames (at first the frames an update needs, their interval not
+        known yet), else 16 blocks."""
         s = self.settings
-        if s.every is None or self.growing is None or len(self._series["time"]) < 2:
+        if s.every is not None and (self.growing is None or len(self._series["time"]) < 2):
+            return MIN_BLOCKS * s.block_frames
+        if s.every is None or self.growing is None:
             return 16 * s.block_frames
         t = np.asarray(self._series["time"])
         interval = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
@@ -516,7 +651,8 @@ def watch(settings: WatchSettings, printer=print, folder=None, draw=None):
             w.write(folder, draw)
         if w.reached_at is update:
             printer(f"target reached: every frequency at the special points within +-{settings.target:g} THz after "
-                    f"{update.fitted_time:.3g} ps fitted ({update.frames_fitted} frames)"
+                    f"{update.fitted_time:.3g} ps fitted ({update.frames_fitted} frames"
+                    + ("; times ASSUMED, 1 ps between frames" if update.times_assumed else "") + ")"
                     + ("" if folder is None else f"; the constants written to {os.path.join(folder, 'fc.nc')}"))
     if w.then_status is not None:
         printer(f"ran {shlex.quote(settings.then)}: " + ("done (exit status 0)" if w.then_status == 0 else

@@ -1,17 +1,22 @@
 """Following a trajectory file while the MD program writes it (``trajmodes watch``): only the bytes past the last
-complete frame are read, a frame is taken only once all its lines are there, and the new frames are parsed by the
-package's own reader (:func:`trajmodes.trajectory.read`) from a file that holds them alone, so that reading an
-update costs what its new frames cost, not what the run holds.
+complete frame are read, each once (the complete frames copied into a private file as they are read, the bytes of a
+frame still being written kept for the next poll), a frame is taken only once all its lines are there, and the new
+frames are parsed by the package's own reader (:func:`trajmodes.trajectory.read`) from that file, which holds them
+alone, so that reading an update costs what its new frames cost, not what the run holds.
 
 Formats followed: LAMMPS text dumps (frames begin with ``ITEM: TIMESTEP``; complete when the ``NUMBER OF ATOMS``
 atom lines after ``ITEM: ATOMS`` have all ended), (extended) XYZ (a count line, a comment line and that many atom
-lines), and VASP's OUTCAR and vasprun.xml, split as the package's reader splits them
+lines), VASP's OUTCAR and vasprun.xml, split as the package's reader splits them
 (:mod:`trajmodes.io.trajectories.vasp_format`): an OUTCAR's header runs to the end of its first SCF ``Iteration``
 line and an ionic step ends 4 lines after its ``FREE ENERGIE OF THE ION-ELECTRON SYSTEM`` line; a vasprun.xml's
 header runs to its first ``<calculation>`` and an ionic step is a ``<calculation>`` element, complete once its
 ``</calculation>`` line has ended (the file is not valid XML until the run ends). A VASP header (POTIM, the masses,
-the atoms and the initial structure) is read once and written before the new steps of every private file. A file
-that shrinks or is replaced (a new run written over it) is refused: its frames would not be the ones already fitted.
+the atoms and the initial structure) is read once and written before the new steps of every private file. A
+classical i-PI run (:class:`IPIRun`) writes its positions, forces and velocities to separate XYZ files
+(``PREFIX.pos_0.xyz``, ``PREFIX.for_0.xyz``, ``PREFIX.vel_0.xyz``), each at its own time: a step is taken once its
+frame is complete in all of them, and the private files are named as the run's, for i-PI's reader
+(:mod:`trajmodes.io.trajectories.ipi`) to join them. A file that shrinks or is replaced (a new run written over it)
+is refused: its frames would not be the ones already fitted.
 """
 from __future__ import annotations
 
@@ -24,10 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FOLLOWED_FORMATS", "FrameFollower", "NewFrames", "followed_format", "open_frames"]
+__all__ = ["FOLLOWED_FORMATS", "FrameFollower", "IPIRun", "NewFrames", "followed_format", "ipi_timestep",
+           "open_frames"]
 
 #: the formats :class:`FrameFollower` follows, by the names :func:`trajmodes.trajectory.read` takes
-FOLLOWED_FORMATS = ("lammps-dump", "xyz", "ase:vasp-out", "ase:vasp-xml")
+FOLLOWED_FORMATS = ("lammps-dump", "xyz", "ase:vasp-out", "ase:vasp-xml", "ipi")
 #: the formats whose frames need the file's header, and the name of their private file
 _WITH_HEADER = {"ase:vasp-out": "OUTCAR", "ase:vasp-xml": "vasprun.xml"}
 #: the items that open a frame's header (``dump_modify units yes`` / ``time yes`` put UNITS and TIME before TIMESTEP)
@@ -38,6 +44,10 @@ _OUTCAR_STEP_END = b"FREE ENERGIE OF THE ION-ELECTRON SYSTEM"
 _XML_OPEN, _XML_CLOSE = b"<calculation>", b"</calculation>"
 #: i-PI's trajectory files: XYZ whose comment line starts with its cell
 _IPI_COMMENT = re.compile(rb"^\s*#\s*CELL[({]")
+#: the MD step an i-PI comment line states
+_IPI_STEP = re.compile(rb"Step:\s*(-?\d+)")
+#: the first bytes of gzip, bzip2, xz and zstd files
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")
 #: bytes read at a time (doubled where one frame is longer)
 WINDOW = 64 << 20
 
@@ -45,7 +55,7 @@ WINDOW = 64 << 20
 def followed_format(path: str, head: bytes) -> str:
     """The format of ``path`` (one of :data:`FOLLOWED_FORMATS`) from its name and first bytes; other formats are
     refused with what to do."""
-    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")):
+    if head.startswith(_COMPRESSED):
         raise ValueError(f"{path} is compressed: a compressed file cannot be followed while it is written; "
                          "decompress it first (gunzip) to replay it, or let the MD program write plain text")
     text = head.lstrip()
@@ -61,49 +71,86 @@ def followed_format(path: str, head: bytes) -> str:
     first = lines[0].strip()
     if first.isdigit():
         if len(lines) > 1 and _IPI_COMMENT.match(lines[1]):
-            raise ValueError(f"{path} is an i-PI trajectory file: trajmodes watch does not follow i-PI runs (their "
-                             "positions and forces are written to separate files); fit the finished run with "
-                             "`trajmodes fit` on its positions and forces files")
+            return "ipi"
         return "xyz"
-    raise ValueError(f"{path}: trajmodes watch follows LAMMPS text dumps, (extended) XYZ files and VASP's OUTCAR and "
-                     "vasprun.xml while they are written, and this is none of them (its first line is "
-                     f"{first[:60].decode(errors='replace')!r}); fit a finished run of another format with "
-                     "`trajmodes fit`, or write the run as a LAMMPS dump or extended XYZ")
+    raise ValueError(f"{path}: trajmodes watch follows LAMMPS text dumps, (extended) XYZ files, VASP's OUTCAR and "
+                     "vasprun.xml and i-PI's trajectory files while they are written, and this is none of them (its "
+                     f"first line is {first[:60].decode(errors='replace')!r}); fit a finished run of another format "
+                     "with `trajmodes fit`, or write the run as a LAMMPS dump or extended XYZ")
 
 
 @dataclass
 class NewFrames:
-    """The complete frames found past the last ones taken: their byte ranges [starts, ends) in the file."""
+    """The complete frames found past the last ones taken: their byte ranges [starts, ends) in the file (of an i-PI
+    run, in its positions file), and ``path``, the private file they were copied into as they were read
+    (:meth:`FrameFollower.take`), None where there are none."""
 
     starts: np.ndarray
     ends: np.ndarray
+    path: str | None = None
 
     def __len__(self) -> int:
         return len(self.starts)
 
 
+def _no_frames() -> NewFrames:
+    return NewFrames(np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
 class FrameFollower:
-    """The complete frames of a growing LAMMPS dump, XYZ file, VASP OUTCAR or vasprun.xml, each found once, in order.
+    """The complete frames of a growing LAMMPS dump, XYZ file, VASP OUTCAR or vasprun.xml, or of a classical i-PI
+    run's positions and forces files, each found once, in order.
+
+    Every byte is read once: :meth:`poll` copies the complete frames it finds into a private file as it reads them
+    (:meth:`take` gives its path), and keeps the bytes past them (a frame still being written) for the next poll,
+    which reads only what was written since.
 
     Parameters
     ----------
     path : str
-        The file the MD program writes (plain text; a compressed file cannot be followed while it grows).
-    format : {"lammps-dump", "xyz", "ase:vasp-out", "ase:vasp-xml"}, optional
+        The file the MD program writes (plain text; a compressed file cannot be followed while it grows); of an
+        i-PI run, the positions file of its bead (``PREFIX.pos_0.xyz``) or one of its siblings.
+    format : {"lammps-dump", "xyz", "ase:vasp-out", "ase:vasp-xml", "ipi"}, optional
         Default: from its name and first bytes.
+    folder : str, optional
+        Where the private folder of the frames read is made (default the system's temporary folder).
     """
 
-    def __init__(self, path, format: str | None = None):
+    def __init__(self, path, format: str | None = None, folder: str | None = None):
         self.path = os.fspath(path)
         self.format = format
+        self.folder = folder
         self.position = 0                 # the byte where the next frame starts (all before it taken)
         self.frames = 0                   # frames taken
-        self.bytes_read = 0               # bytes read from the file, all polls together
+        self._read = 0                    # bytes read from the file, all polls together
         self._identity = None
         self._folder = None
         self._frame_bytes = 0             # the longest frame seen (bytes)
         self.head = None                  # a VASP file's header (bytes), read once, written before every take
         self._takes = 0
+        self._tail, self._tail_at = b"", -1   # the bytes read past the last frame taken, and the byte they start at
+        self._kept = None                 # a file of an i-PI run: its frames kept in memory (start, end, bytes)
+        self._run = None                  # an i-PI run: its files, followed together (:class:`IPIRun`)
+        self._first = None                # the first bytes of the first frame: is it still the run followed?
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read from the run's files, all polls together."""
+        return self._read + (self._run.bytes_read if self._run is not None else 0)
+
+    def mark(self) -> tuple:
+        """The state before a poll, to go back to (:meth:`rewind`) where its frames were not used (an interrupt)."""
+        return self.position, self.frames, None if self._run is None else self._run.mark()
+
+    def rewind(self, state: tuple) -> None:
+        """Go back to the state :meth:`mark` gave: the frames polled since are found again by the next poll."""
+        self.position, self.frames, run = state
+        if self._run is not None:
+            if run is None:               # the run was opened by the polls given back: opened again
+                self._read += self._run.bytes_read
+                self._run = None
+            else:
+                self._run.rewind(run)
 
     def _check_identity(self, st) -> None:
         ident = (st.st_dev, st.st_ino)
@@ -119,54 +166,115 @@ class FrameFollower:
         is another run written over the one followed."""
         n = min(len(self.head), 4096)
         now = os.pread(fd, n, 0)
-        self.bytes_read += len(now)
+        self._read += len(now)
         if now != self.head[:n]:
             raise ValueError(f"{self.path}: the file was replaced while it was followed (its header is not the one "
                              "read at the start): a new run was written over it; watch the new run from its start")
 
     def poll(self, max_frames: int | None = None) -> NewFrames:
         """The complete frames written since the last poll (at most ``max_frames``), read from the byte after the
-        last frame taken; a frame still being written is left for a later poll."""
+        last frame taken (the bytes of a frame still being written, read by the poll before, not read again) and
+        copied into a private file (:meth:`take`); a frame still being written is left for a later poll."""
         if not os.path.exists(self.path):
-            return NewFrames(np.zeros(0, np.int64), np.zeros(0, np.int64))
+            return _no_frames()
+        if self.format is None:
+            with open(self.path, "rb", buffering=0) as f:
+                head = os.pread(f.fileno(), 4096, 0)
+            lines = head.lstrip().count(b"\n")
+            if len(head) < 4096 and not head.startswith(_COMPRESSED) and (
+                    lines < 1 or (lines < 2 and head.lstrip()[:1].isdigit())):
+                return _no_frames()        # its first line (an XYZ file's comment line: i-PI's?) not yet written
+            self.format = followed_format(self.path, head)
+        if self.format == "ipi":
+            if self._run is None:
+                self._run = IPIRun(self.path)
+            new = self._run.poll(max_frames, self._new_take)
+            self.frames += len(new)
+            return new
+        if self.format not in FOLLOWED_FORMATS:
+            raise ValueError(f"format {self.format!r}: trajmodes watch follows {', '.join(FOLLOWED_FORMATS)}")
         with open(self.path, "rb", buffering=0) as f:
-            st = os.fstat(f.fileno())
+            fd = f.fileno()
+            st = os.fstat(fd)
             self._check_identity(st)
             if self.head is not None:
-                self._check_head(f.fileno())
+                self._check_head(fd)
                 self.position = max(self.position, len(self.head))   # frames given back (an interrupt) start there
-            if self.format is None:
-                if st.st_size == 0:
-                    return NewFrames(np.zeros(0, np.int64), np.zeros(0, np.int64))
-                self.format = followed_format(self.path, os.pread(f.fileno(), 4096, 0))
-            if self.format not in FOLLOWED_FORMATS:
-                raise ValueError(f"format {self.format!r}: trajmodes watch follows {', '.join(FOLLOWED_FORMATS)}")
-            if self.format in _WITH_HEADER and self.head is None and not self._read_head(f.fileno(), st.st_size):
-                return NewFrames(np.zeros(0, np.int64), np.zeros(0, np.int64))
-            size, window = st.st_size, WINDOW
-            starts, ends = [], []
-            while self.position < size and (max_frames is None or len(starts) < max_frames):
-                n = min(window, size - self.position)
-                if max_frames is not None and self._frame_bytes:      # a replay: about the bytes of the frames asked
-                    n = min(n, int((max_frames - len(starts) + 1) * self._frame_bytes * 1.05) + 4096)
-                buf = os.pread(f.fileno(), n, self.position)
-                self.bytes_read += len(buf)
-                at_end = self.position + len(buf) >= size
-                found = self._splitter()(buf, at_end)
+            if self.format in _WITH_HEADER and self.head is None and not self._read_head(fd, st.st_size):
+                return _no_frames()
+            try:
+                return self._scan(fd, st.st_size, max_frames)
+            except ValueError as e:
+                self._check_first(fd, e)
+                raise ValueError(f"{self.path}, byte {self.position}: {e}") from None
+
+    def _check_first(self, fd: int, error: Exception) -> None:
+        """Where the new bytes are no frames: a run restarted without append (the file opened again for writing:
+        the same file, cut and written anew) past the bytes read, if the first frame is no longer the one read."""
+        if self._first is None:
+            return
+        now = os.pread(fd, len(self._first), 0)
+        if now != self._first:
+            raise ValueError(f"{self.path}: a new run was written over the one followed (its first frame is not the "
+                             f"one read at the start; a LAMMPS run restarted without dump_modify append yes opens the "
+                             f"dump anew): watch the new run from its start (the new bytes read: {error})") from None
+
+    def _scan(self, fd: int, size: int, max_frames: int | None) -> NewFrames:
+        """Read the bytes from the last frame taken to ``size`` (those read before and kept not again), and copy
+        (or keep) the complete frames among them."""
+        buf = self._tail if self._tail_at == self.position else b""
+        at = self.position + len(buf)                          # the next byte to read
+        # a replay asks for a few frames: read about their bytes (a first guess of one frame before any was seen)
+        window = WINDOW if max_frames is None or self._frame_bytes else 1 << 20
+        more_at_least = 4096                                   # doubled while no frame ends in the bytes read
+        out = path = None
+        starts, ends = [], []
+        try:
+            while max_frames is None or len(starts) < max_frames:
+                if at < size:
+                    n = min(window, size - at)
+                    if max_frames is not None and self._frame_bytes:  # a replay: about the bytes of the frames asked
+                        want = int((max_frames - len(starts) + 1) * self._frame_bytes * 1.05) + 4096
+                        n = min(n, max(want - len(buf), more_at_least))
+                    more = os.pread(fd, n, at)
+                    self._read += len(more)
+                    at += len(more)
+                    buf = buf + more if buf else more
+                at_end = at >= size
+                found = self._splitter()(buf, at_end) if buf else []
                 if max_frames is not None:
                     found = found[:max_frames - len(starts)]
                 if not found:
                     if at_end:
                         break
-                    window *= 2                   # a frame longer than the window
+                    window *= 2                   # a frame longer than the window (or than the frames before)
+                    more_at_least *= 2
                     continue
-                for a, b in found:
-                    starts.append(self.position + a)
-                    ends.append(self.position + b)
+                used = found[-1][1]
+                if self._first is None and self.position == 0:
+                    self._first = bytes(buf[:min(found[0][1], 1024)])
+                if self._kept is not None:
+                    self._kept += [(self.position + a, self.position + b, buf[a:b]) for a, b in found]
+                else:
+                    if out is None:
+                        path = self._take_file()
+                        out = open(path, "wb")
+                        if self.head is not None:
+                            out.write(self.head)
+                    out.write(memoryview(buf)[:used])
+                starts += [self.position + a for a, _ in found]
+                ends += [self.position + b for _, b in found]
                 self._frame_bytes = max(self._frame_bytes, max(b - a for a, b in found))
-                self.position += found[-1][1]
+                self.position += used
                 self.frames += len(found)
-        return NewFrames(np.asarray(starts, np.int64), np.asarray(ends, np.int64))
+                buf = buf[used:]
+                if at_end:
+                    break
+        finally:
+            if out is not None:
+                out.close()
+        self._tail, self._tail_at = buf, self.position
+        return NewFrames(np.asarray(starts, np.int64), np.asarray(ends, np.int64), path)
 
     def _splitter(self):
         return {"lammps-dump": self._lammps_frames, "xyz": self._xyz_frames, "ase:vasp-out": self._outcar_frames,
@@ -187,13 +295,13 @@ class FrameFollower:
             if end > 0 or len(buf) >= size:
                 break
             window *= 2
-        self.bytes_read += len(buf)
+        self._read += len(buf)
         if end <= 0:
             return False
         self.head = buf[:end]
         self.position = end
+        self._tail, self._tail_at = buf[end:], end              # the first steps' bytes, read with the header
         return True
-
     @staticmethod
     def _outcar_frames(buf: bytes, at_end: bool) -> list:
         """The complete ionic steps of an OUTCAR's ``buf`` (which starts at one), as (start, end) offsets in it: each
@@ -250,8 +358,9 @@ class FrameFollower:
                              "frame after frame")
         out = [(a, b) for a, b in zip(heads, heads[1:])]
         last = heads[-1]
-        if at_end and _lammps_frame_complete(buf, last):
-            out.append((last, len(buf)))
+        end = _lammps_frame_end(buf, last) if at_end else -1
+        if end > 0:
+            out.append((last, end))
         return out
 
     @staticmethod
@@ -276,51 +385,185 @@ class FrameFollower:
             line, start = last + 1, end
         return out
 
-    def take(self, frames: NewFrames, folder: str | None = None) -> str:
-        """The bytes of ``frames`` (consecutive, as :meth:`poll` gives them) copied into a file of their own (after
-        the header of a VASP file), which :func:`trajmodes.trajectory.read` opens as this format; its path (in a
-        private folder removed by :meth:`close`; each take writes a new file and removes the one before)."""
+    def _new_take(self) -> str:
+        """A new folder of the private folder for the frames of one poll (the one of the poll before removed, its
+        index with it)."""
         if self._folder is None:
-            self._folder = tempfile.mkdtemp(prefix="trajmodes-watch-", dir=folder)
-        name = _WITH_HEADER.get(self.format) or ("frames.lammpstrj" if self.format == "lammps-dump" else "frames.xyz")
-        previous = os.path.join(self._folder, f"{self._takes}", name)
+            self._folder = tempfile.mkdtemp(prefix="trajmodes-watch-", dir=self.folder)
+        shutil.rmtree(os.path.join(self._folder, f"{self._takes}"), ignore_errors=True)
         self._takes += 1
-        os.makedirs(os.path.join(self._folder, f"{self._takes}"))
-        target = os.path.join(self._folder, f"{self._takes}", name)
-        lo, hi = int(frames.starts[0]), int(frames.ends[-1])
-        with open(self.path, "rb", buffering=0) as f, open(target, "wb") as out:
-            if self.head is not None:
-                out.write(self.head)
-            pos = lo
-            while pos < hi:
-                chunk = os.pread(f.fileno(), min(hi - pos, WINDOW), pos)
-                if not chunk:
-                    raise ValueError(f"{self.path}: the file ended at byte {pos} inside frames found before")
-                out.write(chunk)
-                pos += len(chunk)
-        self.bytes_read += hi - lo
-        shutil.rmtree(os.path.dirname(previous), ignore_errors=True)   # a folder of its own: its index goes with it
+        target = os.path.join(self._folder, f"{self._takes}")
+        os.makedirs(target)
         return target
+
+    def _take_file(self) -> str:
+        name = _WITH_HEADER.get(self.format) or ("frames.lammpstrj" if self.format == "lammps-dump" else "frames.xyz")
+        return os.path.join(self._new_take(), name)
+
+    def take(self, frames: NewFrames) -> str:
+        """The file that holds ``frames`` (as the last :meth:`poll` gave them) alone, after the header of a VASP file
+        (of an i-PI run: its positions file, its forces and velocities files beside it, named as the run's), which
+        :func:`trajmodes.trajectory.read` opens as this format; in a private folder removed by :meth:`close`, each
+        poll's in a new folder that replaces the one before."""
+        if frames.path is None or not os.path.isfile(frames.path):
+            raise ValueError("no file holds these frames: take the frames of the last poll, before the next")
+        return frames.path
 
     def close(self) -> None:
         """Remove the private folder of :meth:`take`."""
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+        if self._run is not None:
+            self._run.close()
 
 
-def _lammps_frame_complete(buf: bytes, start: int) -> bool:
-    """Whether the LAMMPS frame at ``start`` of ``buf`` (its last) holds all its atom lines, each ended by a
-    newline: a line cut inside a number is not taken as a shorter number."""
+class IPIRun:
+    """The files of a classical i-PI run (one bead) followed together: the positions file ``PREFIX.pos_0.xyz`` and
+    beside it the forces file (``PREFIX.for_0.xyz``) and, where there is one, the velocities file, which i-PI writes
+    at different times. A step is taken once its frame is complete in every one of them (matched by the ``Step:`` of
+    their comment lines, in order where they state none); the frames of the files ahead are kept until the others
+    have them.
+
+    Parameters
+    ----------
+    path : str
+        One of the run's files (its positions file, or its forces or velocities file).
+
+    Raises
+    ------
+    ValueError
+        A path-integral run (several beads: fitted over its beads by ``trajmodes fit`` once it has finished), or a run
+        without a forces file.
+    """
+
+    def __init__(self, path: str):
+        from trajmodes.io import identify, positions_file_of, sibling_path
+        pos = positions_file_of(os.fspath(path))
+        found = identify(pos)
+        if found.kind == "path-integral":
+            raise ValueError(f"{path} is a file of an i-PI path-integral run of {found.beads.n_beads} beads: "
+                             "trajmodes watch follows classical i-PI runs (one bead, nbeads=\"1\"); fit the "
+                             f"path-integral run over all its beads once it has finished with `trajmodes fit {pos}`")
+        self.paths = {"positions": pos}
+        for field in ("forces", "velocities"):
+            p = sibling_path(pos, field)
+            if p is not None:
+                self.paths[field] = p
+        if "forces" not in self.paths:
+            raise ValueError(f"{pos} has no forces file beside it (PREFIX.for_0.xyz): the fit of the effective "
+                             "constants needs the force on every atom in every frame; add <trajectory "
+                             "filename=\"for\" stride=\"...\"> forces </trajectory> to the <output> of the i-PI input, "
+                             "with the positions' stride, and run it again")
+        self.files = {field: FrameFollower(p, "xyz") for field, p in self.paths.items()}
+        for f in self.files.values():
+            f._kept = []
+        self.pending = {field: [] for field in self.paths}     # complete frames not taken: (step, start, end, bytes)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(f.bytes_read for f in self.files.values())
+
+    def mark(self) -> tuple:
+        return ({k: (f.position, f.frames) for k, f in self.files.items()},
+                {k: list(v) for k, v in self.pending.items()})
+
+    def rewind(self, state: tuple) -> None:
+        at, pending = state
+        for k, f in self.files.items():
+            f.position, f.frames = at[k]
+        self.pending = {k: list(v) for k, v in pending.items()}
+
+    def _read(self, field: str, max_frames: int | None) -> int:
+        """Poll the file of ``field``: its new complete frames join its pending ones, with their steps."""
+        f = self.files[field]
+        f.poll(max_frames)
+        got, f._kept = f._kept, []
+        counted = f.frames - len(got)                         # the index of the first in its file
+        for k, (a, b, data) in enumerate(got):
+            head = data.split(b"\n", 2)[1] if data.count(b"\n") > 1 else b""
+            m = _IPI_STEP.search(head)
+            self.pending[field].append((int(m.group(1)) if m else counted + k, a, b, data))
+        return len(got)
+
+    def poll(self, max_frames: int | None, new_take) -> NewFrames:
+        """The steps complete in every file since the last poll (at most ``max_frames``), their files written into
+        the folder ``new_take()`` gives."""
+        self._read("positions", max_frames)
+        others = [k for k in self.paths if k != "positions"]
+        for k in others:           # a file behind the positions (a replay reads a few frames at a time) reads on
+            while (self._read(k, max_frames) and self.pending["positions"]
+                   and self.pending[k][-1][0] < self.pending["positions"][-1][0]):
+                pass
+        pos = self.pending["positions"]
+        rows, at = [], {k: 0 for k in others}
+        for step, a, b, data in pos:
+            if max_frames is not None and len(rows) >= max_frames:
+                break
+            row = {}
+            for k in others:
+                queue, j = self.pending[k], at[k]
+                while j < len(queue) and queue[j][0] < step:      # a finer stride: steps without positions
+                    j += 1
+                at[k] = j
+                if j == len(queue):
+                    break
+                if queue[j][0] != step:
+                    raise ValueError(f"{self.paths[k]} has no frame of step {step}, which {self.paths['positions']} "
+                                     f"has: i-PI writes the {k} with a stride that does not divide the positions'; "
+                                     "write them with the same <trajectory stride=...> and run it again")
+                row[k] = queue[j][3]
+            if len(row) < len(others):
+                break                      # not yet written in every file
+            for k in others:
+                at[k] += 1
+            rows.append((a, b, data, row))
+        if not rows:
+            return _no_frames()
+        del pos[:len(rows)]
+        for k in others:
+            del self.pending[k][:at[k]]
+        folder = new_take()
+        for k, p in self.paths.items():
+            with open(os.path.join(folder, os.path.basename(p)), "wb") as out:
+                out.writelines(r[2] if k == "positions" else r[3][k] for r in rows)
+        return NewFrames(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64),
+                         os.path.join(folder, os.path.basename(self.paths["positions"])))
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+def ipi_timestep(path: str) -> float | None:
+    """The MD time step (ps) of the i-PI run of ``path``: the ``<timestep>`` of its input beside it, else from its
+    properties file (``PREFIX.out``); None where neither says it (yet)."""
+    from trajmodes.io import ipi_input_beside, positions_file_of, properties_timestep
+    pos = positions_file_of(os.fspath(path))
+    inp = ipi_input_beside(pos)
+    if inp is not None and inp.md_timestep is not None:
+        return float(inp.md_timestep)
+    got = properties_timestep(pos)
+    return None if got is None else float(got[0])
+
+
+def _lammps_frame_end(buf: bytes, start: int) -> int:
+    """The byte after the LAMMPS frame at ``start`` of ``buf`` (its last): after the newline of its last atom line, the
+    ``NUMBER OF ATOMS`` lines after ``ITEM: ATOMS`` (a line cut inside a number is not taken as a shorter number, and
+    the first bytes of the next frame, too few to name its first item, are not taken into this one); -1 while they are
+    not all written."""
     m = _NATOMS.search(buf, start)
     j = buf.find(b"ITEM: ATOMS", start)
     if m is None or j < 0:
-        return False
+        return -1
     k = buf.find(b"\n", j)
-    if k < 0:
-        return False
     natoms = int(m.group(1))
-    return buf.count(b"\n", k + 1) >= natoms
+    if k < 0 or buf.count(b"\n", k + 1) < natoms:
+        return -1
+    if natoms == 0:
+        return k + 1
+    nl = np.flatnonzero(np.frombuffer(buf, np.uint8, offset=k + 1) == 10)
+    return k + 1 + int(nl[natoms - 1]) + 1
 
 
 def open_frames(path: str, format: str, options: dict, quiet: bool = True):

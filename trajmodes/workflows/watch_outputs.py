@@ -1,9 +1,12 @@
 """The files of ``trajmodes watch``: ``watch.nc`` (every update, and the last one's dispersion with its error band),
 the figure drawn from it, and ``fc.nc``, the constants once the target is reached. Each is replaced whole after every
-update (written beside and renamed), so that an interrupt leaves the last completed update's files."""
+update (written beside and renamed), so that an interrupt leaves the last completed update's files. A ``fc.nc`` found
+in the folder before this watch reached its target is an earlier run's: it is moved to ``fc.nc.earlier`` (with a
+warning), not left to be read as this watch's constants."""
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -39,6 +42,9 @@ def watch_dataset(w, npoints: int = 31):
                        {"units": "ps", "long_name": "predicted simulated time still needed for the target"}),
          "exponent": ("update", np.array([u.prediction.exponent for u in h]),
                       {"long_name": "alpha of error ~ t^-alpha, measured"}),
+         "exponent_settled": ("update", np.array([bool(u.prediction.settled) for u in h], np.int8),
+                              {"long_name": "1: alpha is the 1/2 of error bars at their blocking plateau, not "
+                                            "measured"}),
          "update_seconds": ("update", per("seconds"), {"units": "s"}),
          "frequency": (("update", "q", "branch"), np.stack([u.frequency for u in h]), {"units": "THz"}),
          "frequency_err": (("update", "q", "branch"), np.stack([u.frequency_err for u in h]),
@@ -51,6 +57,9 @@ def watch_dataset(w, npoints: int = 31):
         attrs={"target": float(w.settings.target), "run": os.path.abspath(w.settings.path),
                "transient": last.transient.sentence(), "prediction": last.prediction.sentence(w.settings.target),
                "cutoff2": float(last.cutoff2), "reached": int(w.reached_at is not None),
+               "time_axis": ("ASSUMED: 1 ps between frames (the file gives no times; give --frame-interval)"
+                             if w.times_assumed else "from the run"),
+               "reached_fitted_time": float("nan") if w.reached_at is None else float(w.reached_at.fitted_time),
                "prediction_share": PREDICTION_SHARE,
                "tick_distance": list(bands.attrs["tick_distance"]), "tick_labels": list(bands.attrs["tick_labels"])})
     return ds
@@ -69,11 +78,16 @@ def write_watch(w, folder, draw=None) -> list:
                       temperature=w.last.temperature)
     ds.attrs.update({k: v for k, v in prov.items() if isinstance(v, (str, int, float))})
     written = []
+    fc_path = os.path.join(folder, "fc.nc")
+    if w.reached_at is None and os.path.exists(fc_path):     # this watch writes it once reached: an earlier run's
+        os.replace(fc_path, fc_path + ".earlier")
+        warnings.warn(f"{fc_path} held the constants of an earlier run (this watch has not reached its target yet): "
+                      f"moved to {fc_path}.earlier, so that they are not read as this watch's; this watch writes "
+                      "its own fc.nc once the target is reached", UserWarning, stacklevel=2)
     target = os.path.join(folder, "watch.nc")
     atomic_write(target, lambda tmp: ds.to_netcdf(tmp))
     written.append(target)
     if w.reached_at is not None:
-        fc_path = os.path.join(folder, "fc.nc")
         if not os.path.exists(fc_path) or w.last is w.reached_at:
             fc = w.reached_at.estimator.force_constants_
             atomic_write(fc_path, lambda tmp: fc.write(tmp, format="netcdf", attrs=prov))

@@ -36,7 +36,7 @@ _LAMMPS_INPUTS = ("in.*", "*.in", "*.lmp", "*.lammps", "log.lammps*", "*.log")
 class BeadFiles:
     """The files of one path-integral run, found by :func:`find_beads`.
 
-    Attributes
+    Parameters
     ----------
     kind : {"ipi", "lammps", "gpumd"}
         The program that wrote the beads: i-PI, LAMMPS (``fix pimd``) or GPUMD.

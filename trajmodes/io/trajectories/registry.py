@@ -58,7 +58,7 @@ KIND_NAMES = ("trajectory", "path-integral", "structure")
 class Identified:
     """What a path is, as :func:`identify` found it.
 
-    Attributes
+    Parameters
     ----------
     path : str
         The path as given.

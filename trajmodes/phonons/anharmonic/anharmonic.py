@@ -231,8 +231,14 @@ class Anharmonic:
 
         Parameters
         ----------
+        q : int
+            Grid index of the q-point on the mesh (as :attr:`grid_points` gives them).
         frequencies : (nw,) THz, optional
             Where to evaluate; None: each branch at its own harmonic frequency.
+        imag : bool
+            The imaginary part, Gamma (half width, THz).
+        real : bool
+            The real part, the bubble shift Delta (THz).
         epsilon : float, optional
             Broadening (THz) of the principal values of the real part, 1/x -> x / (x^2 + epsilon^2); None: the
             Gaussian ``smearing``, or 0.05 THz with tetrahedra or adaptive smearing (phono3py's default).
@@ -492,7 +498,15 @@ class Anharmonic:
         """The bubble's real part of every branch at ``qpoints`` (as :meth:`linewidths`) at its harmonic frequency,
         Delta(nu0), and at zero frequency, Delta(0) (:meth:`static_shift`), from one pass over the triplets without
         the widths: (n_temperatures, nq, 3n) THz each, averaged over degenerate sets, principal values broadened by
-        ``epsilon`` (THz; default as :meth:`self_energy`)."""
+        ``epsilon`` (THz; default as :meth:`self_energy`).
+
+        Parameters
+        ----------
+        qpoints : optional
+            As :meth:`linewidths`' (default the irreducible points of the mesh).
+        epsilon : float, optional
+            Broadening of the principal values, THz; default as :meth:`self_energy`.
+        """
         gps = self.grid_points(qpoints)
         res = self._map(gps, imag=False, real=True, static=True, epsilon=epsilon)
         return (np.stack([r.delta for r in res], axis=1), np.stack([r.delta_static for r in res], axis=1))
@@ -512,8 +526,11 @@ class Anharmonic:
         Parameters
         ----------
         qpoints : int array or (n, 3) reduced, on the mesh
+            Grid indices of the q-points, or their reduced coordinates.
         frequencies : (nw,) THz, optional
             Default: ``n_points`` from 0 to 1.1 x the highest harmonic frequency.
+        n_points : int
+            Frequencies of the default grid.
         epsilon : float, optional
             Broadening (THz) of the principal values of the real part (:meth:`self_energy`; default the smearing,
             0.05 THz with tetrahedra or adaptive smearing).
@@ -621,7 +638,19 @@ class Anharmonic:
         temperatures and occupation (:func:`trajmodes.phonons.anharmonic.fourphonon.four_phonon_gamma` given
         :meth:`three_phonon_sums`; ``smearing`` a width in THz or ``"adaptive"``, ``sample`` and ``seed`` as
         :meth:`linewidths`' ``four_phonon_sample`` and ``four_phonon_seed``), averaged over degenerate branches:
-        (n_temperatures, n_points, 3n)."""
+        (n_temperatures, n_points, 3n).
+
+        Parameters
+        ----------
+        grid_points : array_like of int
+            Grid indices of the q-points on the mesh.
+        smearing : float or "adaptive"
+            Gaussian width of the delta functions, THz, or adaptive widths.
+        sample : (3,) int, optional
+            Monte Carlo sampling of the sums (as :meth:`linewidths`' ``four_phonon_sample``); None: the whole mesh.
+        seed : int, optional
+            Seed of that sampling.
+        """
         from trajmodes.phonons.anharmonic.fourphonon import four_phonon_gamma
         return four_phonon_gamma(self.force_constants, self.three_phonon_sums(), grid_points, smearing, sample, seed,
                                  self.allow_unstable)
@@ -639,7 +668,32 @@ class Anharmonic:
         """The direct solution of the linearised Boltzmann equation on the mesh, with the RTA from the same widths
         (:func:`trajmodes.phonons.anharmonic.lbte.lbte_conductivity`, which documents the parameters and the result),
         given this calculator's heat capacities, group velocities, isotope and four-phonon scattering:
-        :meth:`thermal_conductivity` with ``method="lbte"`` is its Dataset."""
+        :meth:`thermal_conductivity` with ``method="lbte"`` is its Dataset.
+
+        Parameters
+        ----------
+        reducible : bool
+            False: the collision matrix on the irreducible q-points in 3 x 3 Cartesian blocks (Chaput, Phys. Rev.
+            Lett. 110, 265506, 2013); True: on every point of the mesh, without symmetry (small meshes, checks).
+        pinv_cutoff : float
+            Eigenvalues of the collision matrix of absolute value at most this (THz) are left out of its
+            pseudo-inverse (phono3py's default 1e-8).
+        scattering_in : bool
+            False: the diagonal only, which is the relaxation-time approximation.
+        average_degenerate : bool
+            Average the rows and columns of every set of degenerate branches, as phono3py does (leave it on,
+            except with ``reducible`` for checks).
+        four_phonon : float, "adaptive" or None
+            Add four-phonon scattering from the constants' fc4: the Gaussian width of its delta functions (THz) or
+            "adaptive"; None: three-phonon only.
+        four_phonon_sample : (3,) int, optional
+            Monte Carlo estimate of the four-phonon sums from stratified samples of the mesh with this many cells per
+            axis (as :meth:`linewidths`); None: every pair of the mesh.
+        four_phonon_seed : int, optional
+            Seed of the sampling, for reproducible widths.
+        four_phonon_scattering_in : bool
+            False: the four-phonon Gamma on the diagonal only, as the isotope scattering.
+        """
         from trajmodes.phonons.anharmonic.lbte import lbte_conductivity, row_points
         gps = row_points(self.grid, reducible)
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)

@@ -154,7 +154,9 @@ class Phonons:
         symmetrize : bool
             Average every q's velocities over its little group (time reversal included), as phonopy does
             when given the crystal's symmetry (:func:`trajmodes.phonons.harmonic.velocities.symmetrize_velocities`):
-            degenerate modes then respect the symmetry of q. ``symprec`` (Å) is spglib's tolerance.
+            degenerate modes then respect the symmetry of q.
+        symprec : float
+            spglib's tolerance, Å.
 
         Returns
         -------
@@ -243,7 +245,15 @@ class Phonons:
         ``projections``, the weight :math:`|e|^2` of every primitive atom in every mode with ``projections=True``).
 
         ``mesh``: one positive integer n (n x n x n) or three (:func:`trajmodes.lattice.qpoints.parse_mesh`; a diagonal
-        3 x 3 matrix is its diagonal, any other supercell matrix a ValueError)."""
+        3 x 3 matrix is its diagonal, any other supercell matrix a ValueError).
+
+        Parameters
+        ----------
+        mesh : int or (3,) int
+            Gamma-centred mesh: n (n x n x n) or three integers.
+        projections : bool
+            Also the weight of every primitive atom in every mode.
+        """
         return self.dm.mesh_frequencies(mesh, projections)
 
     def dos(self, mesh=(20, 20, 20), method: str = "tetrahedron", sigma: float | None = None,

@@ -124,7 +124,7 @@ class FreeEnergyDerivatives:
 class ModeGruneisen:
     """Mode Grueneisen parameters on the mesh of a :class:`QuasiHarmonic` (:meth:`QuasiHarmonic.mode_gruneisen`).
 
-    Attributes
+    Parameters
     ----------
     frequencies : ndarray (nq, 3n)
         THz, ascending at every q (negative: imaginary).
@@ -395,7 +395,17 @@ class QuasiHarmonic:
         """Analytic derivatives per cell with respect to the reference's Voigt strains (6) and internal displacements
         (3n) at the geometry ``strain``, ``internal``: ``free_energy`` (dF/dx, eV and eV/Å),
         ``vibrational_free_energy``,
-        ``entropy`` (dS/dx = -d/dT dF_vib/dx, eV/K) and ``heat_capacity`` (dC_V/dx = sum dC/dnu dnu/dx, eV/K)."""
+        ``entropy`` (dS/dx = -d/dT dF_vib/dx, eV/K) and ``heat_capacity`` (dC_V/dx = sum dC/dnu dnu/dx, eV/K).
+
+        Parameters
+        ----------
+        temperature : float
+            The temperature, K.
+        strain : array_like (6,), optional
+            Voigt strains of the reference cell; default none.
+        internal : array_like (3n,), optional
+            Internal displacements, Å; default none.
+        """
         strain = np.zeros(6) if strain is None else np.asarray(strain, float)
         loc = self._local(deformed(self.crystal, strain, internal), float(temperature), 0.0, hessian=False)
         glob = lambda g: self._to_global(g, strain, internal)           # noqa: E731
@@ -407,6 +417,15 @@ class QuasiHarmonic:
     def mode_gruneisen(self, strain=None, internal=None, degeneracy_tol: float = 1e-4) -> ModeGruneisen:
         """Mode Grueneisen parameters gamma = -d ln nu / d ln V (hydrostatic strain, internal coordinates fixed) on
         the mesh (the q of :attr:`qpoints`), from eq. 9 of Taylor et al. (1999), degenerate sets diagonalised.
+
+        Parameters
+        ----------
+        strain : array_like (6,), optional
+            Voigt strains of the reference cell; default none.
+        internal : array_like (3n,), optional
+            Internal displacements, Å; default none.
+        degeneracy_tol : float
+            Frequencies closer than this (THz) form a degenerate set.
 
         Returns
         -------

@@ -81,7 +81,7 @@ def frequency_samples(fit, qpoints) -> np.ndarray:
 class FrequenciesWithErrors:
     """Frequencies of a fit with their error bars (:func:`frequencies_with_errors`), named as the datasets name them.
 
-    Attributes
+    Parameters
     ----------
     frequency : ndarray (nq, 3n)
         THz, sorted per q.
@@ -155,6 +155,10 @@ def frequencies_with_errors(fit, qpoints, n_resamples: int = 200, seed: int | No
     thermostatted : bool, optional
         Whether the run exchanged energy with a thermostat (:func:`partition_temperature_err`); default unless
         ``fit.energy_conserved_``.
+    n_resamples : int
+        Block-bootstrap resamples.
+    seed : int or None
+        Seed of the resampling.
 
     Returns
     -------
@@ -295,7 +299,17 @@ def classical_dnu_dT(nu, nu0, temperature: float) -> np.ndarray:
     mean square displacements, so to k_B T), d nu / dT = (nu^2 - nu0^2) / (2 nu T); zero where nu is zero. THz/K.
     An imaginary frequency (negative, the convention of every frequency here) enters with its eigenvalue,
     -nu^2: a static crystal unstable at 0 K (bcc Zr) has its eigenvalue, not nu0^2, moved linearly in T, and
-    d nu / dT = (sign(nu) nu^2 - sign(nu0) nu0^2) / (2 abs(nu) T)."""
+    d nu / dT = (sign(nu) nu^2 - sign(nu0) nu0^2) / (2 abs(nu) T).
+
+    Parameters
+    ----------
+    nu : array_like
+        Effective frequencies, THz.
+    nu0 : array_like
+        The static crystal's frequencies of the same modes, THz.
+    temperature : float
+        The temperature of ``nu``, K.
+    """
     nu, nu0 = np.asarray(nu, float), np.asarray(nu0, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = (np.sign(nu) * nu ** 2 - np.sign(nu0) * nu0 ** 2) / (2.0 * np.abs(nu) * float(temperature))
@@ -336,7 +350,15 @@ def eigenvalue_response(fit, qpoints, phonons: Phonons | None = None):
 @dataclass(frozen=True)
 class HarmonicSamples:
     """The harmonic thermodynamics of every bootstrap resample, per primitive cell: ``free_energy`` (eV), ``entropy``
-    and ``heat_capacity`` (eV/K), each (n_resamples,)."""
+    and ``heat_capacity`` (eV/K), each (n_resamples,).
+
+    Parameters
+    ----------
+    free_energy : ndarray (n_resamples,)
+        eV per primitive cell.
+    entropy, heat_capacity : ndarray (n_resamples,)
+        eV/K per primitive cell.
+    """
 
     free_energy: np.ndarray
     entropy: np.ndarray
@@ -351,6 +373,17 @@ def harmonic_samples(fit, temperature: float, mesh, occupation: str = "quantum")
     Every resample has the crystal's symmetry (the parameters are those of its symmetry basis), so the mesh sums run
     over the irreducible points weighted by their stars (:class:`trajmodes.lattice.grid.Grid`; time reversal only
     when the mesh breaks the point group).
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        Fitted and bootstrapped.
+    temperature : float
+        The temperature, K.
+    mesh : int or (3,) int
+        Gamma-centred q-mesh.
+    occupation : {"quantum", "classical"}
+        Bose-Einstein or classical oscillators.
 
     Returns
     -------
