@@ -23,31 +23,9 @@ from trajmodes.cli import main
 def spring_dump(path, n_frames: int, seed: int = 5) -> None:
     """A LAMMPS text dump of 2x2x2 cells of fcc argon (32 atoms, a = 5.3 A, type 1, no masses): atoms displaced at
     random (0.05 A), forces of nearest-neighbour central springs (0.5 eV/A^2) plus noise (0.02 eV/A), velocities at
-    random (A/ps), a frame every 5 MD steps."""
-    rng = np.random.default_rng(seed)
-    a, n = 5.3, 2
-    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
-    grid = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    sites = a * (grid[:, None, :] + basis[None]).reshape(-1, 3)
-    box = a * n
-    d = sites[:, None, :] - sites[None, :, :]
-    d -= box * np.round(d / box)
-    pairs = np.argwhere(np.abs(np.linalg.norm(d, axis=2) - a / np.sqrt(2)) < 1e-6)
-    unit = d[pairs[:, 0], pairs[:, 1]] / (a / np.sqrt(2))
-    frames = []
-    for k in range(n_frames):
-        u = 0.05 * rng.standard_normal(sites.shape)
-        stretch = np.sum((u[pairs[:, 0]] - u[pairs[:, 1]]) * unit, axis=1)
-        f = np.zeros_like(u)
-        np.add.at(f, pairs[:, 0], -0.5 * stretch[:, None] * unit)
-        f += 0.02 * rng.standard_normal(f.shape)
-        v = rng.standard_normal(sites.shape)
-        x = sites + u
-        rows = "".join(f"{i + 1} 1 " + " ".join(f"{c:.8f}" for c in (*x[i], *v[i], *f[i])) + "\n"
-                       for i in range(len(x)))
-        frames.append(f"ITEM: TIMESTEP\n{5 * k}\nITEM: NUMBER OF ATOMS\n{len(x)}\nITEM: BOX BOUNDS pp pp pp\n"
-                      f"0 {box}\n0 {box}\n0 {box}\nITEM: ATOMS id type x y z vx vy vz fx fy fz\n" + rows)
-    Path(path).write_text("".join(frames))
+    random (A/ps), a frame every 5 MD steps (:func:`spring_frames` written by :func:`spring_dump_of`)."""
+    _, box, frames = spring_frames(n_frames, seed)
+    spring_dump_of(path, frames, box)
 
 
 def run_cli(argv) -> tuple[int, str, str]:
