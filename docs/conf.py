@@ -194,29 +194,64 @@ def _execute(path: Path):
     return nb
 
 
-def executed_notebook(path: Path, cache: Path, inputs: str | None = None, log=None):
+def executed_notebook(path: Path, cache: Path, inputs: str | None = None, log=None, meanwhile=()):
     """The notebook ``path`` executed (:func:`_execute`), from ``cache`` where it ran with the same notebook, package
     and example data (:func:`_inputs_digest`), else run now and kept there. An exclusive lock on the notebook's entry
     makes a second process (``tests/test_notebooks.py`` and the site's build, in parallel test workers) wait for the
-    first's run and read it, so that each notebook runs once."""
+    first's run and read it, so that each notebook runs once. While it waits, it runs those of the notebooks
+    ``meanwhile`` that are neither in the cache nor running elsewhere, into the cache (:func:`_run_if_free`), so that
+    two processes that need the same notebooks run them side by side instead of one after the other. ``log(path)``
+    is called before a notebook runs."""
     import fcntl
-    import nbformat
     inputs = _inputs_digest() if inputs is None else inputs
-    key = hashlib.sha256(path.read_bytes() + inputs.encode()).hexdigest()[:20]
-    cached = cache / f"{path.stem}-{key}.ipynb"
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / f"{path.stem}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not cached.is_file():
-            if log is not None:
-                log()
-            nb = _execute(path)
-            for old in cache.glob(f"{path.stem}-*.ipynb"):
-                old.unlink()
-            tmp = cached.with_suffix(".tmp")
-            nbformat.write(nb, tmp)
-            tmp.replace(cached)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:                              # running in another process: help, then wait for it
+            for other in meanwhile:
+                if other != path:
+                    _run_if_free(other, cache, inputs, log)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _from_cache(path, cache, inputs, log)
+
+
+def _cached(path: Path, cache: Path, inputs: str) -> Path:
+    """The cache's entry for the notebook ``path`` with the package and examples ``inputs`` (a digest)."""
+    return cache / f"{path.stem}-{hashlib.sha256(path.read_bytes() + inputs.encode()).hexdigest()[:20]}.ipynb"
+
+
+def _from_cache(path: Path, cache: Path, inputs: str, log=None):
+    """The notebook ``path`` executed, from the cache or run now and kept there (its lock held by the caller)."""
+    import nbformat
+    cached = _cached(path, cache, inputs)
+    if not cached.is_file():
+        if log is not None:
+            log(path)
+        nb = _execute(path)
+        for old in cache.glob(f"{path.stem}-*.ipynb"):
+            old.unlink()
+        tmp = cached.with_suffix(".tmp")
+        nbformat.write(nb, tmp)
+        tmp.replace(cached)
     return nbformat.read(cached, as_version=4)
+
+
+def _run_if_free(path: Path, cache: Path, inputs: str, log=None) -> None:
+    """Run the notebook ``path`` into the cache unless it is there or another process holds its lock; a failure is
+    left for the notebook's own turn to report (nothing is cached)."""
+    import fcntl
+    if _cached(path, cache, inputs).is_file():
+        return
+    with open(cache / f"{path.stem}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        try:
+            _from_cache(path, cache, inputs, log)
+        except Exception:                                   # noqa: BLE001: reported where the notebook is asked for
+            pass
 
 
 def _execute_tutorials(app):
@@ -236,8 +271,9 @@ def _execute_tutorials(app):
     log = sphinx_logging.getLogger(__name__)
     for path in sources:
         if execute:
-            nb = executed_notebook(path, cache, inputs, log=lambda: log.info("running the tutorial %s (not in the "
-                                                                             "cache %s)", path.name, cache))
+            nb = executed_notebook(path, cache, inputs, meanwhile=sources,
+                                   log=lambda p: log.info("running the tutorial %s (not in the cache %s)", p.name,
+                                                          cache))
         else:
             nb = nbformat.read(path, as_version=4)
         nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, _banner(path.name, execute))

@@ -15,10 +15,18 @@ import pytest
 from tests.support.paths import DATA, EXAMPLES
 # CI (TRAJMODES_REQUIRE_TEST_EXTRA=1): a package of the test extra missing fails the session and the tests that skip for it
 from tests.support import require_extra as _require_extra
-pytest_configure = _require_extra.pytest_configure
 pytest_make_collect_report = _require_extra.pytest_make_collect_report
 pytest_runtest_makereport = _require_extra.pytest_runtest_makereport
 pytest_terminal_summary = _require_extra.pytest_terminal_summary
+# under --dist loadfile the slowest files start first (the README's command), not last for having few tests
+from tests.support import slow_first as _slow_first
+pytest_collection_modifyitems = _slow_first.pytest_collection_modifyitems
+pytest_configure_node = _slow_first.pytest_configure_node
+
+
+def pytest_configure(config):
+    _require_extra.pytest_configure(config)
+    _slow_first.pytest_configure(config)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,8 +9,9 @@ build fails); none is filtered. Not nitpicky (``-n``): the numpy type phrases of
 optional") and their references to internal modules give some 300 unresolved targets.
 
 The build costs about 15 s of CPU time with the executed tutorials in their cache (``docs/_build/tutorials-cache``),
-about 60 s more without (the three notebooks run); so every test that needs the site is marked slow. The browser
-tests render pages in headless Chromium (Debian: ``apt-get install chromium``), about 2 s a page; without it they skip,
+about 60 s more without (the three notebooks run); so every test that needs the site is marked slow. The browser tests
+render pages in headless Chromium (Debian: ``apt-get install chromium``), one Chromium process for all the pages of a
+test, each in a frame of its window's width (about 1 s a page; a process of its own took 2-3 s); without it they skip,
 unless ``TRAJMODES_REQUIRE_BROWSER=1`` (set by .ci/run), where they fail. They test what a reader sees: every table of
 every page within the text column at 1400 and 1280 px, none that needs scrolling sideways inside its own box (whose
 scrollbar sits below the table, often screens down), every code block with a copy button, the figures loaded.
@@ -429,10 +430,33 @@ window.addEventListener("load", () => {
     blocks: document.querySelectorAll("div.highlight pre").length,
     buttons: document.querySelectorAll("div.highlight button.copybtn").length,
   };
-  const pre = document.createElement("pre"); pre.id = "trajmodes-browser-probe";
-  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+  window.parent.postMessage(JSON.stringify(out), "*");       // to the batch page that loaded it in a frame
 });
 </script>"""
+#: the batch page: loads each page's probe in turn in a frame of its window's width (its viewport: the page's media
+#: queries and layout as in a window that wide) and 900 px high, collects what each probe reports, then writes the list
+_BATCH = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
+<script>
+const jobs = JOBS;
+const results = [];
+let k = 0, frame = null;
+const next = () => {
+  if (frame) frame.remove();
+  if (k >= jobs.length) {
+    const pre = document.createElement("pre"); pre.id = "trajmodes-browser-probe";
+    pre.textContent = JSON.stringify(results); document.body.appendChild(pre); return;
+  }
+  frame = document.createElement("iframe");
+  frame.style.cssText = `border:0;display:block;width:${jobs[k].width}px;height:900px`;
+  frame.src = jobs[k].src;
+  document.body.appendChild(frame);
+};
+window.addEventListener("message", (e) => {
+  if (!frame || e.source !== frame.contentWindow) return;
+  results.push(JSON.parse(e.data)); k++; next();
+});
+next();
+</script></body></html>"""
 #: pages rendered (page, least figures it shows) at a desktop width and a phone's
 PAGES = {"index.html": 1, "getting_started.html": 2, "quasiharmonic.html": 1, "tutorials/01_md_to_phonons.html": 2,
          "cli.html": 0, "benchmarks.html": 0}
@@ -451,30 +475,60 @@ def chromium() -> str:
     return exe
 
 
-def _chromium(exe: str, *args: str) -> subprocess.CompletedProcess:
+def _chromium(exe: str, *args: str, pages: int = 1) -> subprocess.CompletedProcess:
+    """Headless Chromium with ``args``, given 10 s of virtual time (the page's own clock: it runs ahead when the page
+    is idle) for each of its ``pages`` to load and settle."""
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-           "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+           "--run-all-compositor-stages-before-draw", f"--virtual-time-budget={10000 * pages}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 10 * (pages - 1))
 
 
-def browser_problems(exe: str, html: Path, name: str, width: int, least_figures: int, tables: bool = True) -> list[str]:
-    """What is wrong with the page ``name`` of the site ``html`` as Chromium shows it in a window ``width`` pixels
-    wide: a figure that does not load (or is not a PNG file of the site), fewer figures than ``least_figures``, a code
-    block wider than its box that neither scrolls nor wraps, a highlighted code block without a copy button, a page
-    wider than the window (something cut off at its right edge) and, with ``tables``, a table whose right edge is past
-    the text column or the window, or that is wider than its box (it scrolls sideways, its scrollbar below its last
-    row, out of view: the reader sees a column cut off)."""
-    page = html / name
-    probe = page.with_name(f"{page.stem}.browser-probe.html")            # beside it: its relative links hold
-    probe.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
+def browser_reports(exe: str, html: Path, jobs: list[tuple[str, int]]) -> tuple[list[dict | None], str]:
+    """What the probe (:data:`_PROBE`) reports for each page ``name`` of the site ``html`` as Chromium shows it in a
+    window ``width`` pixels wide, for ``jobs`` = [(name, width), ...], in order (None for a page whose report did not
+    come), and Chromium's stderr. One Chromium process renders them all, one after the other, each in a frame of its
+    width (:data:`_BATCH`): starting Chromium is most of the 2-3 s a page took in a process of its own."""
+    probes, names = [], {}
+    for name, _ in jobs:
+        if name not in names:
+            page = html / name
+            probe = page.with_name(f"{page.stem}.browser-probe.html")      # beside it: its relative links hold
+            probe.write_text(page.read_text().replace("</body>", _PROBE + "</body>"))
+            probes.append(probe)
+            names[name] = probe.relative_to(html).as_posix()
+    batch = html / "browser-probe-batch.html"
+    batch.write_text(_BATCH.replace("JOBS", json.dumps([{"src": names[n], "width": w} for n, w in jobs])))
     try:
-        run = _chromium(exe, f"--window-size={width},900", "--dump-dom", probe.as_uri())
+        run = _chromium(exe, f"--window-size={max(w for _, w in jobs)},900", "--dump-dom", batch.as_uri(),
+                        pages=len(jobs))
     finally:
-        probe.unlink()
+        for probe in [*probes, batch]:
+            probe.unlink()
     m = re.search(r'<pre id="trajmodes-browser-probe">(.*?)</pre>', run.stdout, re.S)
-    if not m:
-        return [f"{name}: Chromium did not run the page's check (exit {run.returncode}): {run.stderr[-1500:]}"]
-    got = json.loads(htmllib.unescape(m.group(1)))
+    got = json.loads(htmllib.unescape(m.group(1))) if m else []
+    return got + [None] * (len(jobs) - len(got)), f"(exit {run.returncode}): {run.stderr[-1500:]}"
+
+
+def browser_problems(exe: str, html: Path, jobs: list[tuple[str, int, int, bool]]) -> list[str]:
+    """What is wrong with each page ``name`` of the site ``html`` as Chromium shows it in a window ``width`` pixels
+    wide, for ``jobs`` = [(name, width, least_figures, tables), ...] (rendered in one Chromium process:
+    :func:`browser_reports`): a figure that does not load (or is not a PNG file of the site), fewer figures than
+    ``least_figures``, a code block wider than its box that neither scrolls nor wraps, a highlighted code block without
+    a copy button, a page wider than the window (something cut off at its right edge) and, with ``tables``, a table
+    whose right edge is past the text column or the window, or that is wider than its box (it scrolls sideways, its
+    scrollbar below its last row, out of view: the reader sees a column cut off)."""
+    reports, stderr = browser_reports(exe, html, [(name, width) for name, width, _, _ in jobs])
+    out = []
+    for (name, width, least_figures, tables), got in zip(jobs, reports):
+        if got is None:
+            out.append(f"{name} at {width} px: Chromium did not run the page's check {stderr}")
+            continue
+        out += _page_problems(got, html / name, name, least_figures, tables)
+    return out
+
+
+def _page_problems(got: dict, page: Path, name: str, least_figures: int, tables: bool) -> list[str]:
+    """The problems of one page's probe report ``got`` (:func:`browser_problems`)."""
     where = f"{name} at {got['window']} px"
     out = []
     if got["page"] > got["window"]:
@@ -513,11 +567,11 @@ def test_pages_in_a_browser(chromium, site):
     command-line reference's table, the benchmarks' tables), rendered by Chromium at 1280 px and the first two also
     at a phone's 500 px: their figures load and nothing is cut off at the right edge."""
     html = site[0]
-    problems, t0 = [], time.perf_counter()
-    for name, figures in PAGES.items():
-        for width in (1280, 500) if name in NARROW else (1280,):
-            problems += browser_problems(chromium, html, name, width, figures, tables=width >= TABLE_WIDTHS[-1])
-    print(f"{sum(1 + (n in NARROW) for n in PAGES)} renderings in {time.perf_counter() - t0:.1f} s")
+    jobs = [(name, width, figures, width >= TABLE_WIDTHS[-1])
+            for name, figures in PAGES.items() for width in ((1280, 500) if name in NARROW else (1280,))]
+    t0 = time.perf_counter()
+    problems = browser_problems(chromium, html, jobs)
+    print(f"{len(jobs)} renderings in {time.perf_counter() - t0:.1f} s")
     assert not problems, "\n".join(problems)
 
 
@@ -542,12 +596,35 @@ def test_tables_fit_the_text_column(chromium, site):
     html = site[0]
     names = pages_with_tables(html)
     assert {"defaults.html", "cli.html", "benchmarks.html"} <= set(names), names
-    problems, t0 = [], time.perf_counter()
-    for width in TABLE_WIDTHS:
-        for name in names:
-            problems += browser_problems(chromium, html, name, width, 0)
-    print(f"{len(names) * len(TABLE_WIDTHS)} renderings in {time.perf_counter() - t0:.1f} s")
+    jobs = [(name, width, 0, True) for width in TABLE_WIDTHS for name in names]
+    t0 = time.perf_counter()
+    problems = browser_problems(chromium, html, jobs)
+    print(f"{len(jobs)} renderings in {time.perf_counter() - t0:.1f} s")
     assert not problems, "\n".join(problems)
+
+
+#: a page laid out as the site's (a text column, Furo's article), with one table of the given width
+_TABLE_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
+<article role="main" style="width:600px"><p>text</p><div class="table-wrapper"><table style="width:WIDTHpx">
+<tr><th>head WIDTH</th></tr><tr><td>cell</td></tr></table></div></article></body></html>"""
+
+
+@pytest.mark.slow
+def test_the_browser_check_finds_a_table_wider_than_the_column(chromium, tmp_path):
+    """The check of the tables catches a table wider than the text column, in a batch of pages that Chromium renders
+    in one process, each at its own width, and names that page alone: a 900 px table in a 600 px column fails at
+    1000 px, and a 500 px one passes at 1000 px and 700 px (the same pages, one after the other, in one batch)."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "narrow.html").write_text(_TABLE_PAGE.replace("WIDTH", "500"))
+    (tmp_path / "sub" / "wide.html").write_text(_TABLE_PAGE.replace("WIDTH", "900"))
+    jobs = [("narrow.html", 1000, 0, True), ("sub/wide.html", 1000, 0, True), ("narrow.html", 700, 0, True)]
+    problems = browser_problems(chromium, tmp_path, jobs)
+    assert len(problems) == 1 and problems[0].startswith("sub/wide.html at 1000 px: a table ends at"), problems
+    assert "past the text column's edge at 600 px: 'head 900'" in problems[0], problems
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["narrow.html", "sub", "wide.html"], "probes left behind"
+    reports, _ = browser_reports(chromium, tmp_path, [(name, width) for name, width, _, _ in jobs])
+    assert [r["window"] for r in reports] == [1000, 1000, 700]
+    assert [[t["head"] for t in r["tables"]] for r in reports] == [["head 500"], ["head 900"], ["head 500"]]
 
 
 @pytest.mark.slow

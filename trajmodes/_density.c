@@ -46,9 +46,11 @@
 #define TM_DENSITY_CLONES
 #endif
 
-/* atoms per block: a block's power tables (3 (top + 1) rows of 2 BLK doubles, 70 kB at top 45) stay in the
- * second-level cache; 16 and 64 were slower at 160 q of a path and a powder (10,976 atoms) */
-#define BLK 32
+/* atoms per block: a block's power tables (3 (top + 1) rows of 2 BLK doubles, 141 kB at top 45) stay in the
+ * second-level cache; at 160 q of a path and a powder (10,976 atoms) 64 took 0.98 ns per atom, q and frame, 32 1.06
+ * and 16 1.17 (each q's pass over a block has a fixed cost: its partial sums loaded and stored), 128 0.97 but
+ * 282 kB of tables, beyond the second-level cache of older cores */
+#define BLK 64
 /* partial sums per q and weight row: independent chains of additions across the atoms of a block */
 #define LANES 4
 
@@ -269,21 +271,26 @@ static PyObject *densities(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_ValueError, "%s: idx[%zd] = %lld is not an atom of %zd", fn, i, (long long)ix[i], N);
             bad = 1;
         }
-    double *work = NULL;
+    double *work = NULL, *aligned = NULL;
     if (!bad) {
         int64_t top[3];
         multiples(mq, nq, top);
         const size_t rows = (size_t)(top[0] + top[1] + top[2] + 3);
-        work = malloc(sizeof(double) * (2 * BLK * rows + 9 * BLK + (size_t)(nq > 0 ? nq : 1) * R * 2 * LANES));
+        /* on a 64-byte boundary (one more cache line), so that no vector load of the tables straddles two lines:
+         * malloc's 16-byte alignment left it to chance, and a block's loads straddling lines took 1.5 ns per atom, q
+         * and frame instead of 1.06 (BLK 32) */
+        work = malloc(sizeof(double) * (2 * BLK * rows + 9 * BLK + (size_t)(nq > 0 ? nq : 1) * R * 2 * LANES) + 64);
         if (!work) {
             PyErr_NoMemory();
             bad = 1;
+        } else {
+            aligned = (double *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
         }
     }
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
         densities_loop(x.buf, T, N, ix, n, inv.buf, v.len ? v.buf : NULL, mq, nq, first, dens.buf,
-                       phases.len ? phases.buf : NULL, work);
+                       phases.len ? phases.buf : NULL, aligned);
         Py_END_ALLOW_THREADS
     }
     free(work);

@@ -19,6 +19,18 @@
  *     weight float64 (n_atoms) or empty
  *     out    float64, at least n_frames * fstride values
  *
+ *   drift(x, n_frames, n_atoms, A, o, p, s0, weight, out)
+ *
+ *     The rigid translation of the crystal in each frame, in the fractional coordinates of scatter's map (same x, A,
+ *     o, p, s0): with s_j the fractional displacement of atom j before its wrap, c = s_0 - rint(s_0) (atom 0's
+ *     minimum image, a first guess) and
+ *         out[t] = c + sum_j weight[j] wrap(s_j - c) / sum_j weight[j]        (weight empty: 1)
+ *     the (mass-weighted) mean of the minimum images about c: the centre of mass's displacement, exact while every
+ *     atom stays within half a cell width of its site less the drift. scatter with o[t] + out[t] A[t]^-1 in place of
+ *     o[t] then writes displacements with the drift taken out, wrapped about the crystal's own position.
+ *
+ *     out    float64 (n_frames, 3), overwritten
+ *
  *   contract(F, n_frames, n_rows, n_grid, g, conj, ec, out)
  *
  *     out[t, q, s] = sum_r F~[t, r, g[q]] ec[q, r, s], F~ = F, or its complex conjugate where conj[q]
@@ -83,6 +95,61 @@ static void scatter_loop(const double *TM_RESTRICT x, Py_ssize_t T, Py_ssize_t N
             d[2 * astride] = wj * (f0 * H[2] + f1 * H[5] + f2 * H[8]);
         }
     }
+}
+
+static void drift_loop(const double *TM_RESTRICT x, Py_ssize_t T, Py_ssize_t N, const double *TM_RESTRICT A,
+                       Py_ssize_t a_step, const double *TM_RESTRICT o, Py_ssize_t o_step, const double *TM_RESTRICT p,
+                       const double *TM_RESTRICT s0, const double *TM_RESTRICT w, double *TM_RESTRICT out)
+{
+    static const double zero[3] = {0.0, 0.0, 0.0};
+    double wsum = 0.0;
+    for (Py_ssize_t j = 0; j < N; j++) wsum += w ? w[j] : 1.0;
+    for (Py_ssize_t t = 0; t < T; t++) {
+        const double *xt = x + 3 * N * t, *At = A + a_step * t, *ov = o + o_step * t;
+        double c[3] = {0.0, 0.0, 0.0}, m[3] = {0.0, 0.0, 0.0};
+        for (Py_ssize_t j = 0; j < N; j++) {
+            const double *pj = p ? p + 3 * j : zero;
+            const double r0 = xt[3 * j] - pj[0] - ov[0], r1 = xt[3 * j + 1] - pj[1] - ov[1],
+                         r2 = xt[3 * j + 2] - pj[2] - ov[2];
+            double f0 = r0 * At[0] + r1 * At[3] + r2 * At[6];
+            double f1 = r0 * At[1] + r1 * At[4] + r2 * At[7];
+            double f2 = r0 * At[2] + r1 * At[5] + r2 * At[8];
+            if (s0) f0 -= s0[3 * j], f1 -= s0[3 * j + 1], f2 -= s0[3 * j + 2];
+            if (j == 0) c[0] = wrap(f0), c[1] = wrap(f1), c[2] = wrap(f2);
+            const double wj = w ? w[j] : 1.0;
+            m[0] += wj * wrap(f0 - c[0]), m[1] += wj * wrap(f1 - c[1]), m[2] += wj * wrap(f2 - c[2]);
+        }
+        for (int a = 0; a < 3; a++) out[3 * t + a] = c[a] + m[a] / wsum;
+    }
+}
+
+static PyObject *drift(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer x, A, o, p, s0, w, out;
+    Py_ssize_t T, N;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*y*w*", &x, &T, &N, &A, &o, &p, &s0, &w, &out)) return NULL;
+    const char *fn = "drift";
+    const Py_ssize_t a_step = A.len == 9 * 8 ? 0 : 9, o_step = o.len == 3 * 8 ? 0 : 3;
+    int bad = 0;
+    if (N <= 0 || T < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd frames of %zd atoms (at least one atom)", fn, T, N);
+        bad = 1;
+    }
+    bad = bad || tm_need(&x, 3 * N * T, 8, fn, "x") || tm_need(&out, 3 * T, 8, fn, "out") ||
+          (w.len && tm_need(&w, N, 8, fn, "weight")) || tm_need(&A, a_step ? 9 * T : 9, 8, fn, "A") ||
+          tm_need(&o, o_step ? 3 * T : 3, 8, fn, "o") || (p.len && tm_need(&p, 3 * N, 8, fn, "p")) ||
+          (s0.len && tm_need(&s0, 3 * N, 8, fn, "s0"));
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        drift_loop(x.buf, T, N, A.buf, a_step, o.buf, o_step, p.len ? p.buf : NULL, s0.len ? s0.buf : NULL,
+                   w.len ? w.buf : NULL, out.buf);
+        Py_END_ALLOW_THREADS
+    }
+    Py_buffer *all[] = {&x, &A, &o, &p, &s0, &w, &out};
+    for (size_t k = 0; k < sizeof all / sizeof *all; k++) PyBuffer_Release(all[k]);
+    if (bad) return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *scatter(PyObject *self, PyObject *args)
@@ -196,6 +263,7 @@ static PyObject *contract(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"scatter", scatter, METH_VARARGS, "Write (weighted, minimum-image) displacements of a block of frames to out."},
+    {"drift", drift, METH_VARARGS, "The rigid translation of the crystal in each frame of a block (fractional)."},
     {"contract", contract, METH_VARARGS, "Mode amplitudes from the lattice Fourier transform of a block of frames."},
     {NULL, NULL, 0, NULL}};
 

@@ -1,6 +1,6 @@
 """Conversion of LAMMPS unit styles to trajmodes' internal units (LAMMPS ``metal``).
 
-Internal units: length Angstrom, time ps, energy eV, mass amu, velocity Å/ps,
+Internal units: length Å, time ps, energy eV, mass amu, velocity Å/ps,
 force eV/Å; pressures in GPa (metal's own unit, bar, is not what results quote).
 Every reader multiplies by the factors returned by :func:`conversion` at the
 boundary, so nothing downstream sees other units.

@@ -56,9 +56,14 @@ def test_scheduler_and_workers_give_the_threaded_numbers(tmp_path, capsys, monke
             client.wait_for_workers(2, timeout=120)
         assert main([*relative, "--scheduler", address, "-o", str(tmp_path / "cluster")]) == 0
         assert_warned(capsys.readouterr().err, SHORT_RUN)
+        # the scheduler and its workers end in about 3 s, where SIGTERM to each, workers first, took 8 s; not this
+        # process's default client (dask's scheduler setting stays as it was for the tests that follow)
+        with Client(address, timeout="60s", set_as_default=False) as client:
+            client.shutdown()
     finally:
         for p in procs[::-1]:
-            p.terminate()
+            if p.poll() is None:
+                p.terminate()
         for p in procs:
             p.wait(timeout=30)
     np.testing.assert_allclose(_fc(tmp_path / "cluster"), _fc(tmp_path / "threads"), rtol=0, atol=1e-12)
@@ -70,7 +75,7 @@ def test_scheduler_and_workers_give_the_threaded_numbers(tmp_path, capsys, monke
 def test_no_scheduler_at_the_address_is_a_clear_error(tmp_path, capsys):
     import dask
     port = _free_port()
-    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):      # dask's own setting, 30 s by default
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):      # dask's own setting, 30 s by default
         assert main([*RUN, "--scheduler", f"tcp://127.0.0.1:{port}", "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert f"no Dask scheduler answers at tcp://127.0.0.1:{port}" in err and not (tmp_path / "x").exists()

@@ -212,10 +212,37 @@ def test_a_crystal_that_drifts_as_a_whole_is_the_same_crystal():
                                atol=1e-4)
 
 
-def test_a_drift_beyond_the_cell_is_refused_naming_the_momentum():
-    """The crystal carried 6 A along by a net momentum (more than 0.4 of the cell's 8.3 A width): its displacements
-    from the reference wrap around the cell, so no fit of them is right; refused, saying why and what to do."""
-    traj, _ = _drifting_wurtzite(np.linspace(0.0, 6.0, 60)[:, None] * DIRECTION)
-    with pytest.raises(ValueError, match=r"moves as a whole, \d\.\d\d A from the reference by frame \d+ .*total "
-                                         r"momentum is not zero.*fix momentum"):
-        EffectiveForceConstants(cutoff2=3.6).fit(traj)
+@pytest.mark.parametrize("far", [6.0, 25.0])
+def test_a_drift_beyond_the_cell_is_fitted_as_if_the_crystal_stood(far):
+    """The crystal carried ``far`` A along by a net momentum (6 A: more than half the cell's 8.3 A width; 25 A: across
+    three cells): the minimum-image displacements from the reference wrap around the cell, and before the run was
+    refused ("moves as a whole ... the run's total momentum is not zero"). The drift taken out of every frame
+    (trajmodes.trajectory.displacements, drift="removed"), the crystal check and the fit see the crystal standing:
+    no alarm, and the exact constants."""
+    traj, exact = _drifting_wurtzite(np.linspace(0.0, far, 60)[:, None] * DIRECTION)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = EffectiveForceConstants(cutoff2=3.6).fit(traj)
+    assert not est.run_crystal_.left and est.primitive_.n_atoms == 4
+    np.testing.assert_allclose(Phonons(est.force_constants_).frequencies(Q), Phonons(exact).frequencies(Q),
+                               atol=1e-4)
+
+
+def test_a_drifting_crystal_whose_atoms_left_their_sites_is_refused():
+    """Where the atoms left their sites (a liquid: 30% of them moved by half a cell in the second half of the run),
+    the crystal's drift cannot be told from the atoms' own motion nor sites fitted: refused, saying how many atoms are
+    how far from their sites, from which frame, and what to do; before, the drift's own refusal named only the
+    momentum."""
+    drift = np.linspace(0.0, 6.0, 60)[:, None] * DIRECTION
+    traj, _ = _drifting_wurtzite(drift)
+    n = traj.n_atoms
+    pos = np.asarray(traj.positions.compute())
+    moved = np.random.default_rng(4).permutation(n)[: int(0.3 * n)]
+    pos[30:, moved] += np.array([4.1, 0.0, 0.0])
+    f = np.asarray(traj.forces.compute())
+    liquid = trajmodes.from_arrays(pos, traj.reference.cell, traj.species, forces=f, frame_interval=0.01,
+                                   unwrapped=False, reference=traj.reference)
+    with pytest.raises(ValueError, match=r"by frame \d+, \d+ of 72 atoms are farther than half the nearest-neighbour "
+                                         r"distance .* from their sites, the crystal's drift as a whole taken out: "
+                                         r"the crystal melted.*trajmodes convert RUN --stop N"):
+        EffectiveForceConstants(cutoff2=3.6).fit(liquid)

@@ -222,14 +222,17 @@ def test_log_with_reset_timestep_and_no_echoed_dump_is_ambiguous(tmp_path):
     assert "quiet.log" in msg and "in 2 runs of the log" in msg and "reset_timestep" in msg, msg
 
 
-def test_dump_of_both_runs_keeps_the_first_run_and_its_rows(tmp_path):
-    """The dump holds both runs, its steps restarting too: its frames of the first run are kept (those of the
-    repeated steps dropped, with a warning), and matched to the first run's rows by order."""
+def test_dump_of_both_runs_keeps_both_runs_and_their_rows(tmp_path):
+    """The dump holds both runs, its steps restarting at the input's reset_timestep: the second run is a new segment
+    whose steps continue the first's (its frame at the reset, the configuration the first run ended in, dropped as a
+    repeat), no frame dropped as a restart's, each matched to its own run's rows."""
     dump = "dump e all custom 5 both.lammpstrj id type x y z c_pe\ndump_modify e sort id format float %.17g\n"
     run = _reset_run(tmp_path / "c", early=dump, mid="undump e\n", late=dump + "dump_modify e append yes\n")
     truth = _column_energy(run / "both.lammpstrj")
-    with pytest.warns(UserWarning, match="repeat or go back"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
         traj = trajmodes.read(run / "both.lammpstrj", thermo=run / "log.lammps")
+    assert traj.n_frames == 9 and traj.source.steps.tolist() == list(range(0, 45, 5))
     np.testing.assert_allclose(traj.potential_energy.compute(), truth, rtol=0, atol=1e-9)
 
 

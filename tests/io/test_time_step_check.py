@@ -36,7 +36,8 @@ import pytest
 import trajmodes
 from trajmodes import TrajectoryFormatError
 from trajmodes.io.trajectories.lammps import LammpsDumpSource
-from trajmodes.io.trajectories.times import (INTERVAL_MARGIN, frame_interval_estimate, time_scale)
+from trajmodes.io.trajectories.times import (INTERVAL_ATOMS, INTERVAL_MARGIN, atom_sample, frame_interval_estimate,
+                                             time_scale)
 from trajmodes.units import NATURAL_TIME_PS
 
 from tests.support.lammps_timestep import small_run
@@ -237,3 +238,44 @@ def test_the_examples_pass(name, ratio):
         assert "could not be checked" in src.time_axis and src.time_step_check.interval.coherence < 0.5
     else:
         assert src.time_step_check.slope == pytest.approx(ratio, abs=1e-3), src.time_axis
+
+
+# --- a large system: a sample of its atoms ------------------------------------------------------------------------
+def _crystal_tones(n_atoms, n_frames=128, dt=0.01, seed=3):
+    """``n_atoms`` independent oscillators (0.005-0.3 cycles per frame, 0.1 A) about the sites of a 20 A cube, two
+    species alternating (63.5 and 27 amu), frames ``dt`` ps apart: x (A), v (A/ps), cells, masses."""
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0.005, 0.3, (n_atoms, 3))
+    phase = rng.uniform(0, 2 * np.pi, (n_atoms, 3))
+    arg = 2 * np.pi * c * np.arange(n_frames)[:, None, None] + phase
+    sites = rng.uniform(0, 20, (n_atoms, 3))
+    cells = np.repeat(20 * np.eye(3)[None], n_frames, axis=0)
+    masses = np.where(np.arange(n_atoms) % 2, 27.0, 63.5)
+    return sites + 0.1 * np.cos(arg), -0.1 * 2 * np.pi * c / dt * np.sin(arg), cells, masses
+
+
+def test_a_large_system_is_checked_on_a_sample_of_its_atoms():
+    """Beyond INTERVAL_ATOMS atoms the check looks at a fixed random sample of them, spread over the whole system and
+    both species (all 5,000 atoms cost about 4 times the CPU time, for the same verdict): the result is exactly that
+    of the sample alone."""
+    n = 5000
+    x, v, cells, masses = _crystal_tones(n)
+    take = atom_sample(n)
+    assert len(take) == INTERVAL_ATOMS and (np.diff(take) > 0).all() and np.array_equal(take, atom_sample(n))
+    assert take[0] < 0.01 * n and take[-1] > 0.99 * n and 0.4 < (take % 2).mean() < 0.6     # spread, both species
+    assert np.array_equal(atom_sample(INTERVAL_ATOMS), np.arange(INTERVAL_ATOMS))
+    times = 0.01 * np.arange(len(x))
+    got = time_scale(x, cells, times, masses, v)
+    alone = time_scale(x[:, take], cells, times, masses[take], v[:, take])
+    assert got == alone
+    assert got.interval.why_not is None and got.interval.ps == pytest.approx(0.01, rel=1e-3)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 1 / 1.25])
+def test_a_large_system_keeps_its_verdicts(factor):
+    """The sample of a 5,000-atom system still tells the interval within 1e-3, refuses a time axis 2 or 1/1.25 times
+    too long and passes the right one."""
+    x, v, cells, masses = _crystal_tones(5000)
+    got = time_scale(x, cells, 0.01 * factor * np.arange(len(x)), masses, v)
+    assert got.slope == pytest.approx(1 / factor, rel=1e-3)
+    assert got.disagrees == (factor != 1)

@@ -69,3 +69,20 @@ def test_lattice_sum_makes_a_few_calls_per_centre_atom_not_per_pair_of_atoms(qua
     n = it.force_constants.n_prim
     assert F.shape == (2, 3 * n, 3 * n, 3 * n)
     assert len(calls) < 40 * n, len(calls)
+
+
+def test_three_phonon_sums_on_threads_import_neither_distributed_nor_scipy_optimize():
+    """A process that runs the linewidths and the conductivity on Dask's threads (no client) does not import
+    ``distributed`` (17 MB: Dask asked it for a client that cannot exist before it is imported) nor ``scipy.optimize``
+    (23 MB: the Ewald parameter's root finder, imported with the phonons): together 30 MB of the 131 MB by which the
+    RTA of alpha-quartz on 4x4x3 rose over its constants in a fresh process. Checked in a fresh process, by the modules
+    imported (deterministic)."""
+    import subprocess
+    code = ("import sys; from trajmodes.forceconstants.model import ForceConstants; "
+            "from trajmodes.phonons.anharmonic.anharmonic import Anharmonic; "
+            f"fc = ForceConstants.read({str(DATA / 'phono3py_quartz' / 'fc.nc')!r}); "
+            "an = Anharmonic(fc, [2, 2, 2], temperatures=300.0, smearing=0.1, allow_unstable=True); "
+            "an.thermal_conductivity(linewidths=an.linewidths()); "
+            "print(sorted(m for m in ('distributed', 'scipy.optimize') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr

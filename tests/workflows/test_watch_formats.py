@@ -386,3 +386,83 @@ def test_a_file_whose_first_line_is_not_written_yet_is_waited_for(tmp_path, writ
     assert len(f.poll()) == 0 and f.format is None
     path.write_bytes(b"ITEM: TIMESTEP\n0\n")
     assert len(f.poll()) == 0 and f.format == "lammps-dump"
+
+
+def test_an_ipi_run_restarted_from_an_earlier_checkpoint_is_followed_once(classical_ipi_run, tmp_path):
+    """i-PI restarted from a checkpoint older than its last frames (a crash: the checkpoint at step 200, the files
+    already at step 300) writes steps 200 to 300 again in every file: those frames are left out with a warning in
+    every file alike, the first of each step kept, and every step of the run is taken once at its time (the watch
+    stopped at the first repeated frame: "time goes back")."""
+    src = classical_ipi_run
+    (tmp_path / "input.xml").write_bytes((src / "input.xml").read_bytes())
+    for k in IPI_KINDS:
+        text, ends = _ipi_frames(src / f"sim.{k}_0.xyz")
+        (tmp_path / f"sim.{k}_0.xyz").write_bytes(text[:ends[60]] + text[ends[39]:])     # frames 0-60, 40-120
+    whole = Watch(WatchSettings(str(src / "sim.pos_0.xyz"), cutoff2=4.0, block_frames=4, segments=5, n_resamples=10,
+                                replay=True))
+    w = Watch(WatchSettings(str(tmp_path / "sim.pos_0.xyz"), cutoff2=4.0, block_frames=4, segments=5,
+                            n_resamples=10, replay=True))
+    with pytest.warns(UserWarning, match="21 new frame.s. repeat MD steps already read"):
+        while w.read_new(50):
+            pass
+    while whole.read_new(50):
+        pass
+    w.follower.close()
+    whole.follower.close()
+    assert w.growing.n_frames == whole.growing.n_frames == 121
+    np.testing.assert_allclose(w._series["time"], whole._series["time"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(w._series["msd"], whole._series["msd"], rtol=0, atol=1e-12)
+
+
+def test_an_ipi_run_whose_positions_are_in_bohr_takes_a_reference_in_angstrom(classical_ipi_run, tmp_path):
+    """i-PI's default unit of positions is the bohr (``<trajectory filename="pos"> positions </trajectory>``): the
+    frames are read in A, and so is a reference of the run (a LAMMPS data file, metal units): the watch fits the same
+    constants as from the positions written in A (the reference was read in bohr, "its cell differs by 89 %", and no
+    reference could be given)."""
+    from trajmodes.io import read_structure
+    from trajmodes.units import BOHR_A
+    src = classical_ipi_run
+    for name in ("input.xml", "sim.for_0.xyz", "sim.vel_0.xyz"):
+        (tmp_path / name).write_bytes((src / name).read_bytes())
+    out = []
+    for line in (src / "sim.pos_0.xyz").read_text().splitlines():
+        w = line.split()
+        if line.lstrip().startswith("#"):
+            assert "positions{angstrom}" in line
+            line = line.replace("positions{angstrom}", "positions{atomic_unit}")
+        elif len(w) == 4:
+            line = w[0] + "".join(f" {float(x) / BOHR_A:.10e}" for x in w[1:])
+        out.append(line)
+    (tmp_path / "sim.pos_0.xyz").write_text("\n".join(out) + "\n")
+    first = Watch(WatchSettings(str(src / "sim.pos_0.xyz"), cutoff2=4.0, replay=True))
+    assert first.read_new(32)
+    ref = first.ideal
+    first.follower.close()
+    _write_data(tmp_path / "data.lmp", ref)
+    got = []
+    for run in (src, tmp_path):
+        w = Watch(WatchSettings(str(run / "sim.pos_0.xyz"), reference=str(tmp_path / "data.lmp"), cutoff2=4.0,
+                                block_frames=4, segments=5, n_resamples=10, replay=True))
+        got.append(list(w.follow())[-1].frequency)
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-6, atol=1e-6)
+    assert read_structure(tmp_path / "data.lmp").cell[0, 0] == pytest.approx(ref.cell[0, 0])
+
+
+def _write_data(path, structure) -> None:
+    """A LAMMPS data file (atomic style, orthogonal box, one type) of ``structure``, in A."""
+    c, pos = np.asarray(structure.cell, float), np.asarray(structure.positions - structure.origin, float)
+    rows = "\n".join(f"{k + 1} 1 {x:.12f} {y:.12f} {z:.12f}" for k, (x, y, z) in enumerate(pos.tolist()))
+    path.write_text(f"data\n\n{len(pos)} atoms\n1 atom types\n\n0 {c[0, 0]:.12f} xlo xhi\n0 {c[1, 1]:.12f} ylo yhi\n"
+                    f"0 {c[2, 2]:.12f} zlo zhi\n\nMasses\n\n1 {float(structure.masses[0]):.8f}\n\nAtoms # atomic\n\n"
+                    f"{rows}\n")
+
+
+def test_a_finished_ipi_run_followed_without_replay_stops_at_its_last_step(classical_ipi_run):
+    """A finished i-PI run followed as if live (no --replay, no --idle before the safety net here): its input's
+    <total_steps> (600) is the step its files end at, so the watch stops after the update of its last frames and says
+    why (it waited for frames that never come, until killed)."""
+    w = Watch(WatchSettings(str(classical_ipi_run / "sim.pos_0.xyz"), cutoff2=4.0, block_frames=4, segments=5,
+                            n_resamples=10, poll=0.05, idle=60.0))
+    updates = list(w.follow())
+    assert updates and updates[-1].frames_read == 121
+    assert w.finished is not None and "<total_steps> 600" in w.finished and "step 600" in w.finished, w.finished

@@ -10,7 +10,7 @@ from trajmodes.cli.options import (input_files, output_file, positive, positive_
 
 def add_project_qpoints(parser) -> None:
     """The options of ``trajmodes project`` that choose its q-points (at most one; default every q commensurate with
-    the MD cell): spelled as ``trajmodes sqw``'s --path and --qpoints, |q| in rad/Angstrom as its --powder."""
+    the MD cell): spelled as ``trajmodes sqw``'s --path and --qpoints, |q| in rad/Å as its --powder."""
     qsel = parser.add_mutually_exclusive_group()
     qsel.add_argument("--path", help="band path as special-point letters, pieces split by '|', e.g. GXKGL: every q on "
                                      "it commensurate with the MD cell (default: every commensurate q)")

@@ -115,7 +115,7 @@ def add_lj_scales(p: argparse.ArgumentParser) -> None:
 
 
 def lj_scales(text: str) -> dict:
-    """``--lj-scales SIGMA,EPSILON,MASS``: the ``lj_scales`` of :func:`trajmodes.units.conversion` (A, eV, amu)."""
+    """``--lj-scales SIGMA,EPSILON,MASS``: the ``lj_scales`` of :func:`trajmodes.units.conversion` (Å, eV, amu)."""
     parts = [t.strip() for t in text.split(",")]
     if len(parts) != 3:
         raise argparse.ArgumentTypeError(f"give three numbers SIGMA,EPSILON,MASS (A, eV, amu), not {text!r}")

@@ -9,7 +9,7 @@ from trajmodes.cli.options import input_files, qpoint_tokens, read_settings, rea
 
 
 def powder_range(text: str) -> tuple[float, float, int]:
-    """``QMIN:QMAX:N``: |Q| from QMIN to QMAX rad/Angstrom (finite, 0 <= QMIN < QMAX) in N shells (a whole number,
+    """``QMIN:QMAX:N``: |Q| from QMIN to QMAX rad/Å (finite, 0 <= QMIN < QMAX) in N shells (a whole number,
     at least 1; 1e3 is read as 1000)."""
     import math
     form = f"--powder takes QMIN:QMAX:N (rad/Angstrom, 2 pi included; N shells), not {text!r}"

@@ -125,7 +125,7 @@ def cmd_watch(args, out) -> int:
               f"fewer than the {MIN_BLOCKS * settings.block_frames} an update needs")
         return 1
     if w.reached_at is None:                      # the last table said the prediction: say why the watch stopped
-        why = (f"end of the replay of {args.run}" if args.replay else
+        why = (f"end of the replay of {args.run}" if args.replay else f"stopped: {w.finished}" if w.finished else
                f"stopped: {args.run} has not grown for --idle {args.idle:g} s")
         print(f"{why}; {w.last.frames_read} frames taken ({w.last.time:.3g} ps); the target +-{settings.target:g} THz "
               f"is not reached (largest error bar {w.last.worst_error():.3g} THz)")

@@ -135,7 +135,7 @@ def velocity_setup(model, modes, cutoff_frequency: float, what: str):
     ok : ndarray (n,) of bool
         The modes that carry heat (:func:`physical_modes`).
     S : list of three scipy.sparse matrices
-        S^a in A/ps^2 (:meth:`~trajmodes.disorder.glass.GlassHarmonic.position_weighted` in time units).
+        S^a in Å/ps² (:meth:`~trajmodes.disorder.glass.GlassHarmonic.position_weighted` in time units).
     """
     if modes.eigenvectors is None:
         raise ValueError(f"{what} needs the eigenvectors: call gamma_modes(..., eigenvectors=True)")
@@ -176,9 +176,9 @@ def allen_feldman(model, modes, width: float, shape: str = "lorentzian", truncat
     Returns
     -------
     xarray.Dataset
-        Over ``mode``: ``frequency`` (THz), ``diffusivity`` (mm^2/s; NaN for modes that carry nothing),
+        Over ``mode``: ``frequency`` (THz), ``diffusivity`` (mm²/s; NaN for modes that carry nothing),
         ``participation_ratio``, ``physical`` (bool); over (``mode``, ``cartesian``): ``diffusivity_components``
-        D_i^aa (mm^2/s). Attributes: the volume (Å³), width, shape, truncate.
+        D_i^aa (mm²/s). Attributes: the volume (Å³), width, shape, truncate.
     """
     import xarray as xr
     broadening_kernel(0.0, width, shape)                                      # checks width and shape
@@ -234,7 +234,7 @@ def allen_feldman_conductivity(diffusivities, temperatures, occupation: str = "q
     -------
     xarray.Dataset
         ``conductivity`` over ``temperature`` (W/(m K), the mean of the three diagonal components),
-        ``conductivity_components`` over (``temperature``, ``cartesian``), and ``heat_capacity`` (J/(K m^3)).
+        ``conductivity_components`` over (``temperature``, ``cartesian``), and ``heat_capacity`` (J/(K m³)).
     """
     import xarray as xr
     from trajmodes.phonons.harmonic.statistics import mode_heat_capacity

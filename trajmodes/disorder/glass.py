@@ -9,7 +9,7 @@ without any N x N array, or from fitted constants) with the positions it needs f
 many atoms a mode moves (R. J. Bell and P. Dean, Discuss. Faraday Soc. 50, 55 (1970), with the masses as in P. B. Allen,
 J. L. Feldman, J. Fabian and F. Wooten, Philos. Mag. B 79, 1715 (1999)).
 
-Units: eV, Angstrom, amu; frequencies nu in THz (nu = THZ sqrt(lambda), lambda an eigenvalue of D in
+Units: eV, Å, amu; frequencies nu in THz (nu = THZ sqrt(lambda), lambda an eigenvalue of D in
 eV/(Å² amu)).
 """
 from __future__ import annotations
@@ -28,7 +28,13 @@ __all__ = ["GlassHarmonic", "GlassModes", "gamma_modes", "participation_ratios",
 
 def dense_eigh_bytes(n3: int) -> float:
     """Peak bytes of the dense route of :func:`gamma_modes` for a 3N x 3N matrix: the matrix, its eigenvectors and
-    LAPACK's divide-and-conquer workspace (about 1 + 2 n^2 doubles more), 8 bytes each."""
+    LAPACK's divide-and-conquer workspace (about 1 + 2 n² doubles more), 8 bytes each.
+
+    Parameters
+    ----------
+    n3 : int
+        The matrix's order, 3N for N atoms.
+    """
     return 8.0 * n3 * n3 * 4
 
 
@@ -56,9 +62,17 @@ class GlassHarmonic:
     # -- construction
     @classmethod
     def from_potential(cls, potential, crystal) -> "GlassHarmonic":
-        """From the analytic constants of a short-ranged potential (a
-        :class:`~trajmodes.potentials.terms.ShortRangePotential`: pair, Stillinger-Weber, ...) on ``crystal`` (a
-        :class:`~trajmodes.lattice.crystal.Crystal`), assembled sparse: memory linear in N."""
+        """From the analytic constants of a short-ranged potential on a cell, assembled sparse: memory linear in N.
+
+        Parameters
+        ----------
+        potential : ShortRangePotential
+            A :class:`~trajmodes.potentials.terms.ShortRangePotential` (pair, Stillinger-Weber, ...); its constants
+            in eV/Å².
+        crystal : Crystal
+            The disordered cell (:class:`~trajmodes.lattice.crystal.Crystal`): cell and positions in Å, masses in
+            amu.
+        """
         D = potential.sparse_force_constants(crystal, masses=crystal.masses)
         return cls(D, np.asarray(crystal.cell, float), np.asarray(crystal.positions, float),
                    np.asarray(crystal.masses, float))
@@ -210,6 +224,7 @@ def gamma_modes(model: GlassHarmonic, window=None, n_modes: int | None = None, e
     Parameters
     ----------
     model : GlassHarmonic
+        The cell's mass-weighted dynamical matrix, eV/(Å² amu), with its cell, positions and masses.
     window : (float, float), optional
         THz, (nu_min, nu_max).
     n_modes : int, optional

@@ -34,7 +34,13 @@ __all__ = ["jackson_kernel", "kpm_moments", "column_moments", "kpm_density", "kp
 
 
 def jackson_kernel(n_moments: int) -> np.ndarray:
-    """The Jackson damping factors g_n, n < M (Weisse et al. 2006, eq. 71)."""
+    """The Jackson damping factors g_n, n < M (Weisse et al. 2006, eq. 71).
+
+    Parameters
+    ----------
+    n_moments : int
+        M, the number of Chebyshev moments the factors damp.
+    """
     M = int(n_moments)
     n = np.arange(M)
     q = np.pi / (M + 1)
@@ -104,7 +110,16 @@ def spectrum_top(dynamical) -> float:
 
 def spectral_bounds(dynamical, margin: float = 0.01) -> tuple[float, float]:
     """(b, a): the centre and half width of an interval holding the spectrum of ``dynamical`` (Lanczos for the
-    extreme eigenvalues, widened by ``margin`` of the range), in its units."""
+    extreme eigenvalues, widened by ``margin`` of the range), in its units.
+
+    Parameters
+    ----------
+    dynamical : scipy.sparse matrix (3N, 3N)
+        Symmetric, typically the mass-weighted dynamical matrix in eV/(Å² amu).
+    margin : float
+        Share of the spectrum's range added on each side (dimensionless), so that rounding never puts an
+        eigenvalue outside [-1, 1] once scaled.
+    """
     hi = _extreme_eigenvalue(dynamical, "LA")
     lo = min(_extreme_eigenvalue(dynamical, "SA"), 0.0)
     pad = margin * (hi - lo)
@@ -186,7 +201,7 @@ def kpm_diffusivity(model, frequencies=None, n_moments: int = 256, n_vectors: in
     Returns
     -------
     xarray.Dataset
-        Over ``frequency`` (THz): ``diffusivity`` (mm^2/s), ``diffusivity_components`` (``frequency``, ``cartesian``),
+        Over ``frequency`` (THz): ``diffusivity`` (mm²/s), ``diffusivity_components`` (``frequency``, ``cartesian``),
         ``dos`` (states per THz, integrating to 3N). Attributes: moments, vectors, the spectral interval.
     """
     import xarray as xr

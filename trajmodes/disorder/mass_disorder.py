@@ -132,8 +132,17 @@ def sample_dynamical_matrix(force_constants, masses, sample_constants=None):
 
 
 def virtual_crystal_modes(force_constants, mbar, qpoints) -> tuple[np.ndarray, np.ndarray]:
-    """The modes of the virtual crystal (the constants with the mean mass ``mbar`` (n,) amu on each site) at
-    ``qpoints`` (nq, 3) reduced, commensurate with the supercell, as vectors on the supercell's atoms.
+    """The modes of the virtual crystal (the constants with the mean mass ``mbar`` on each site) at ``qpoints``,
+    as vectors on the supercell's atoms.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        Constants (eV/Å²) on the sample's supercell.
+    mbar : array_like (n,)
+        Mean mass of each primitive site, amu (:func:`site_masses`).
+    qpoints : array_like (nq, 3)
+        Reduced (no 2 pi), commensurate with the supercell.
 
     Returns
     -------
@@ -223,7 +232,19 @@ def exact_lineshapes(force_constants, masses, qpoints=None, frequencies=None, si
 
 def lorentzian_spectrum(centres, weights, axis, sigma: float) -> np.ndarray:
     """sum_s weights[..., s] L(axis - centres[s]) with L the unit Lorentzian of half width ``sigma``: (..., len(axis)),
-    in the inverse unit of ``axis``."""
+    in the inverse unit of ``axis``.
+
+    Parameters
+    ----------
+    centres : array_like (S,)
+        Centre of each line, in the unit of ``axis`` (THz for the lineshapes).
+    weights : array_like (..., S)
+        Weight of each line (dimensionless: each line integrates to its weight).
+    axis : array_like (F,)
+        Where the spectrum is evaluated, e.g. frequencies in THz.
+    sigma : float
+        Half width at half maximum of every line, in the unit of ``axis``.
+    """
     from trajmodes.disorder.allen_feldman import broadening_kernel
     d = np.asarray(axis, float)[None, :] - np.asarray(centres, float)[:, None]          # (S, F)
     L = broadening_kernel(d, sigma, "lorentzian")
@@ -269,7 +290,22 @@ def kpm_lineshapes(force_constants, masses, qpoints=None, frequencies=None, n_mo
     of the spectrum), so nu's resolution is finest at the band top and coarser towards nu = 0. The moments sum_s W_s lambda_s and
     sum_s W_s lambda_s^2 are exact; ``mean_frequency`` and ``rms_width`` come from the resummed density on the
     frequency axis, NaN for a line with more than 5 % of its weight at lambda < 0 (the acoustic modes at Gamma,
-    imaginary modes: a warning says when the sample has them). ``sample_constants``: as :func:`exact_lineshapes`.
+    imaginary modes: a warning says when the sample has them).
+
+    Parameters
+    ----------
+    force_constants : ForceConstants
+        Constants on the sample's supercell (eV/Å²), the virtual crystal's when ``sample_constants`` is given.
+    masses : array_like (N,)
+        The sample's masses, amu, in the supercell's atom order.
+    qpoints : array_like (nq, 3), optional
+        Reduced, commensurate with the supercell; default every commensurate q.
+    frequencies : array_like, optional
+        The frequency axis of the spectra, THz; default 0 to 1.1 times the highest mode, 600 points.
+    n_moments : int
+        Chebyshev moments per mode vector: the resolution (above); the cost is linear in it.
+    sample_constants : scipy.sparse matrix (3N, 3N), optional
+        The sample's own constants, eV/Å², as in :func:`exact_lineshapes`.
 
     Returns
     -------

@@ -58,7 +58,7 @@ def disorder_widths(force_constants, masses, sample_constants=None, qpoints=None
     masses : array_like (N,)
         The sample's masses, amu, in the supercell's atom order.
     sample_constants : scipy.sparse matrix (3N, 3N), optional
-        The sample's own constants, eV/A^2 (a species-resolved fit's ``sample_force_constants_``); default
+        The sample's own constants, eV/Å² (a species-resolved fit's ``sample_force_constants_``); default
         ``force_constants`` repeated over the lattice (mass disorder only).
     qpoints : array_like (nq, 3), optional
         Reduced, commensurate with the supercell; default every commensurate q.

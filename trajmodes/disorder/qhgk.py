@@ -137,9 +137,9 @@ def qhgk_conductivity(model, modes, linewidths, temperatures, occupation: str = 
         ``conductivity`` over ``temperature`` (W/(m K), the mean of the diagonal), ``conductivity_tensor`` over
         (``temperature``, ``cartesian``, ``cartesian2``), ``mode_conductivity`` over (``temperature``, ``mode``)
         (each mode's share of ``conductivity``: (1/V) sum_j c_ij D_ij); over ``mode``: ``frequency`` (THz),
-        ``linewidth`` (FWHM, THz), ``diffusivity`` (mm^2/s, (1/3) sum_a sum_j D^aa_ij, D^aa_ij = pi
+        ``linewidth`` (FWHM, THz), ``diffusivity`` (mm²/s, (1/3) sum_a sum_j D^aa_ij, D^aa_ij = pi
         abs(v^a_ij)^2 L_ij, the temperature-independent diffusivity kALDo reports; NaN for the modes that carry
-        nothing), ``physical``. Attributes: volume (A^3), occupation.
+        nothing), ``physical``. Attributes: volume (Å³), occupation.
 
     Raises
     ------

@@ -26,6 +26,8 @@ _LAZY = {
     "bootstrap_std": "uncertainty", "BLOCKING_WARN": "uncertainty", "committee_view": "committee",
     # the normal equations of a run that is still growing (trajmodes watch)
     "GrowingNormal": "streaming",
+    # the statistics of the frames' cells against the reference cell, and what the fit says where they differ
+    "cell_statistics": "averages", "cell_mismatch": "fit",
     # what the free energy of a run's frames shares with the fit: the box's fluctuating strains, the supercell
     # partners of a cluster's atoms, constants applied by FFT over the supercell
     "strain_dofs": "averages", "partner_indices": "design", "SupercellConvolution": "dipole",

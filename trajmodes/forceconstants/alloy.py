@@ -103,7 +103,7 @@ def virtual_sites(supercell: Crystal, symprec: float = SYMPREC, find=None, order
     supercell : Crystal
         The sample (ideal sites or a noisy average).
     symprec : float
-        Symmetry tolerance, A.
+        Symmetry tolerance, Å.
     find : callable, optional
         ``find(crystal) -> (ideal Crystal, primitive Crystal)`` or a ValueError when the crystal has no lattice
         translations; default the primitive cell at ``symprec``.
@@ -191,7 +191,7 @@ class SpeciesPairBasis:
         atom; every order of the pair, as :class:`~trajmodes.forceconstants.clusters.IFCBasis` has them.
     E : scipy.sparse.csr_matrix (n_entries * S^2 * 9, n_params)
         ``(E @ p).reshape(n_entries, S, S, 3, 3)[e, a, b]``: the block of bond e when its first atom holds species a
-        and its second species b, eV/A^2 (S species).
+        and its second species b, eV/Å² (S species).
     orbit : ndarray of int (n_entries,)
         Pair orbit of the average lattice of every bond.
     representatives : ndarray of int (n_orbits, 2)
@@ -203,7 +203,7 @@ class SpeciesPairBasis:
     partners : list of ndarray (n_entries_k, n_atoms_k)
         Per primitive atom k, the supercell atom each of its bonds reaches from each atom of class k.
     vectors : ndarray (n_entries, 3)
-        The bond vector of every entry on the ideal sites, A.
+        The bond vector of every entry on the ideal sites, Å.
     """
 
     order: int
@@ -236,7 +236,7 @@ class SpeciesPairBasis:
         return len(self.sites)
 
     def species_blocks(self, params) -> np.ndarray:
-        """(n_entries, S, S, 3, 3) eV/A^2: every bond's block for every pair of species on its ends."""
+        """(n_entries, S, S, 3, 3) eV/Å²: every bond's block for every pair of species on its ends."""
         S = self.n_species
         return (self.E @ np.asarray(params, float)).reshape(self.n_entries, S, S, 3, 3)
 
@@ -284,7 +284,7 @@ class SpeciesPairBasis:
     def to_compact(self, params) -> np.ndarray:
         """The virtual crystal of the sample: the species-resolved constants of every bond averaged with the pair
         probabilities of its orbit in the sample (:meth:`orbit_fractions`), compact layout (n_prim, N, 3, 3)
-        eV/A^2, with the self terms that make the sum rule hold; the configuration average on the average lattice,
+        eV/Å², with the self terms that make the sum rule hold; the configuration average on the average lattice,
         with its full symmetry (the average of :meth:`sample_matrix` over the lattice translations and the members
         of each orbit)."""
         blocks = self.species_blocks(params)
@@ -297,7 +297,7 @@ class SpeciesPairBasis:
 
     def sample_matrix(self, params):
         """The sample's own second-order constants at the Gamma point of its supercell, scipy.sparse.csr_matrix
-        (3N, 3N) eV/A^2, rows and columns 3 i + a: every bond's block for the species on its ends, and the self term
+        (3N, 3N) eV/Å², rows and columns 3 i + a: every bond's block for the species on its ends, and the self term
         of every atom minus the sum of its bonds' (the sum rule atom by atom)."""
         I, J, G = self.bonds()
         blocks = (self.E @ np.asarray(params, float)).reshape(-1, 3, 3)[G]           # (n_bonds, 3, 3)
@@ -343,7 +343,7 @@ class SpeciesPairBasis:
 
     def project_sample(self, phi) -> np.ndarray:
         """Least-squares parameters whose bonds' blocks are closest to those of a sample matrix ``phi`` (sparse or
-        dense (3N, 3N), eV/A^2): the species-resolved constants of a known model (tests, analytic potentials)."""
+        dense (3N, 3N), eV/Å²): the species-resolved constants of a known model (tests, analytic potentials)."""
         I, J, G = self.bonds()
         phi = sp.csr_matrix(phi)
         a = np.arange(3)
@@ -357,7 +357,7 @@ class SpeciesPairBasis:
 
 def species_pair_basis(supercell: Crystal, primitive: Crystal, smap, p2s, cutoff: float, species,
                        symprec: float = SYMPREC) -> SpeciesPairBasis:
-    """The :class:`SpeciesPairBasis` of the pairs within ``cutoff`` (A) of the average lattice ``supercell`` /
+    """The :class:`SpeciesPairBasis` of the pairs within ``cutoff`` (Å) of the average lattice ``supercell`` /
     ``primitive`` (the virtual crystal's, :func:`virtual_sites`), for the sample whose atoms hold ``species`` (N,).
 
     The pair orbits are those of the average lattice's space group (as
@@ -526,11 +526,11 @@ def _rows_by_block(E: sp.csr_matrix, P: int) -> sp.csr_matrix:
 def species_pair_table(basis: SpeciesPairBasis, params, samples=None, n_units: int | None = None):
     """The species-resolved constants of every orbit's representative bond as an xarray Dataset.
 
-    Variables ``block`` (orbit, species_i, species_j, 3, 3) eV/A^2 and, with bootstrap ``samples`` (n, P),
+    Variables ``block`` (orbit, species_i, species_j, 3, 3) eV/Å² and, with bootstrap ``samples`` (n, P),
     ``block_err`` their standard errors (:func:`~trajmodes.forceconstants.uncertainty.bootstrap_std` over ``n_units``
     resampled segments); ``radial`` (orbit, species_i, species_j), e . X . e along the bond
-    (-phi''(r) for a pair potential), and ``radial_err``; coordinates ``distance`` (orbit, A) and ``bond``
-    (orbit, 3) A, the representative's vector; ``n_bonds`` (orbit, species_i, species_j), how many bonds of the orbit
+    (-phi''(r) for a pair potential), and ``radial_err``; coordinates ``distance`` (orbit, Å) and ``bond``
+    (orbit, 3) Å, the representative's vector; ``n_bonds`` (orbit, species_i, species_j), how many bonds of the orbit
     hold the pair in the sample. A species pair no bond of the sample holds is NaN.
     """
     import xarray as xr

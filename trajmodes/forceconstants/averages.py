@@ -81,7 +81,7 @@ SITE_TOL = 0.5
 
 
 def settle_average(traj, provisional: Structure, mean_u: np.ndarray, ideal: Structure) -> tuple:
-    """The time average of ``traj`` (``provisional`` plus the mean displacement from it, ``mean_u``, A), checked to
+    """The time average of ``traj`` (``provisional`` plus the mean displacement from it, ``mean_u``, Å), checked to
     put every atom on the ideal site the fit measured it from, up to one translation of the whole crystal: (the
     average, a Structure; every atom's mean displacement from that site (N, 3), A: what the free internal coordinates
     of the crystal may have moved by, :func:`~trajmodes.lattice.ideal.mean_sites`). ``traj`` is left as it was."""

@@ -26,7 +26,7 @@ class NormalBlocks:
     b : ndarray (n_blocks, P)
         A'f.
     ff : ndarray (n_blocks,)
-        f'f in (eV/A)^2.
+        f'f in (eV/Å)².
     n_rows : ndarray (n_blocks,)
         Number of force components (rows of A).
     n_frames : ndarray (n_blocks,)

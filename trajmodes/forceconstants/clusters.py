@@ -65,7 +65,7 @@ class IFCBasis:
     order : int
         2, 3 or 4.
     cutoff : float or None
-        Cluster cutoff in Angstrom; None: every cluster of the supercell.
+        Cluster cutoff in Å; None: every cluster of the supercell.
     n_prim, n_atoms : int
         Atoms in the primitive cell and in the supercell (N).
     p2s : ndarray of int, (n_prim,)
@@ -76,7 +76,7 @@ class IFCBasis:
         self terms included, sorted lexicographically.
     E : scipy.sparse.csr_matrix, (n_entries * 3**order, n_params)
         ``(E @ params).reshape(n_entries, 3, 3[, 3])[e]`` is the Cartesian block of entry ``e``
-        in eV/A^order.
+        in eV/Å^order.
     n_raw : int
         Symmetry-irreducible parameters before the acoustic sum rule.
     n_params : int
@@ -126,7 +126,7 @@ class IFCBasis:
         return (self.n_prim,) + (self.n_atoms,) * (self.order - 1) + (3,) * self.order
 
     def blocks(self, params) -> np.ndarray:
-        """Cartesian blocks of the entries, (n_entries, 3, ..., 3), eV/A^order."""
+        """Cartesian blocks of the entries, (n_entries, 3, ..., 3), eV/Å^order."""
         params = np.asarray(params, dtype=float)
         if params.shape != (self.n_params,):
             raise ValueError(f"params has shape {params.shape}; expected ({self.n_params},)")
@@ -134,7 +134,7 @@ class IFCBasis:
 
     def to_compact(self, params) -> np.ndarray:
         """Force constants in the compact layout, (n_prim, N, 3, 3) or (n_prim, N, N, 3, 3, 3),
-        eV/A^order; zero outside :attr:`sites`. Fourth order is kept as its clusters instead
+        eV/Å^order; zero outside :attr:`sites`. Fourth order is kept as its clusters instead
         (:meth:`blocks` with :attr:`sites`, :class:`~trajmodes.forceconstants.quartic.QuarticConstants`): its compact
         array would hold N^3 81 numbers per primitive atom."""
         if self.order > 3:
@@ -156,7 +156,7 @@ class IFCBasis:
         Returns
         -------
         constants : ndarray (m, n_prim, C, 3, 3)
-            eV/A^2: ``to_compact(params[i])[:, columns]``.
+            eV/Å²: ``to_compact(params[i])[:, columns]``.
         columns : ndarray of int (C,)
             The supercell atoms of :attr:`sites`, ascending; zero elsewhere.
         """
@@ -231,14 +231,14 @@ def build_basis(fc_or_supercell, order: int, cutoff: float | None, *, primitive:
         used), or the supercell (MD reference; ideal positions are used) with ``primitive``.
     order : {2, 3, 4}
     cutoff : float or None
-        Angstrom. Pairs within it; triplets (quartets) whose pairs all are within it. Must be below
+        Å. Pairs within it; triplets (quartets) whose pairs all are within it. Must be below
         half the shortest lattice vector of the supercell, so that no two images of an atom lie
         within the cutoff of one cluster. None (or infinity): every pair (every triplet) of the supercell, the
         model of phonopy, phono3py, symfc and ALAMODE's finite-displacement fits; see below.
     primitive : Crystal, optional
         Primitive cell for a Crystal first argument (found with spglib if not given).
     symprec : float
-        spglib tolerance in Angstrom.
+        spglib tolerance in Å.
     asr : bool
         Impose the acoustic sum rule (default).
 
@@ -332,9 +332,9 @@ def _basis_cells(fc_or_supercell, order: int, cutoff, primitive, symprec: float)
 
 def _anchored_clusters(X, cell, p2s, order: int, cutoff: float, full: bool) -> tuple:
     """The ordered clusters of order ``order`` anchored on each primitive representative ``p2s[k]``, among the ideal
-    supercell positions ``X`` (A) in ``cell``: every pair within ``cutoff`` (A), every triplet (quartet) whose pairs all
+    supercell positions ``X`` (Å) in ``cell``: every pair within ``cutoff`` (Å), every triplet (quartet) whose pairs all
     are within it (``full``: every pair and triplet of the supercell). Lists per primitive atom of (m, order) site
-    indices, the first the primitive atom k, and of (m, order, 3) positions relative to the anchor (A)."""
+    indices, the first the primitive atom k, and of (m, order, 3) positions relative to the anchor (Å)."""
     sites, vecs = [], []
     for k in range(len(p2s)):
         nb, r = neighbours(X, cell, p2s[k], cutoff, tol=CUT_TOL)
@@ -412,7 +412,7 @@ def _orbit_expansion(sites, images, M, dim: int) -> tuple:
 
 def sorted_clusters(sites: list, vecs: list, smap, p2s, N: int) -> tuple:
     """The clusters found per primitive atom (lists of (m, order) site indices, the first a primitive atom, and of
-    (m, order, 3) positions relative to it, A) as arrays sorted by :func:`cluster_keys`, with their keys and the
+    (m, order, 3) positions relative to it, Å) as arrays sorted by :func:`cluster_keys`, with their keys and the
     primitive atom of each site: (sites, vecs, keys, types)."""
     sites = np.concatenate(sites).astype(np.int64)
     vecs = np.concatenate(vecs)
@@ -435,7 +435,7 @@ def symmetry_images(primitive: Crystal, smap, p2s, keys, types, vecs, rotations,
     keys : ndarray (n_entries,)
         Sorted :func:`cluster_keys` of the clusters (first atom in the primitive cell, the others in the supercell).
     types, vecs : ndarray (n_entries, order), (n_entries, order, 3)
-        The primitive atom of each site of each cluster, and its position relative to the first (A).
+        The primitive atom of each site of each cluster, and its position relative to the first (Å).
     rotations, prim_perm : ndarray
         The operations' Cartesian rotations (nops, 3, 3) and their maps of the primitive atoms (nops, n).
     perms : list of tuple
@@ -443,7 +443,7 @@ def symmetry_images(primitive: Crystal, smap, p2s, keys, types, vecs, rotations,
     N : int
         Atoms in the supercell.
     symprec : float
-        A; images off the lattice by more than max(10 symprec, 1e-3) are refused.
+        Å; images off the lattice by more than max(10 symprec, 1e-3) are refused.
     what : str
         What a cluster is called in the error ("cluster", "bond").
 

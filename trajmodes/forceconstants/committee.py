@@ -49,7 +49,7 @@ class MemberBlocks:
     b : ndarray (n_blocks, M, P)
         A'f_m of every member m (weighted as the blocks).
     ff : ndarray (n_blocks, M + 1, M + 1)
-        Products of the force sets: set 0 the run's forces, set m + 1 member m, (eV/A)^2.
+        Products of the force sets: set 0 the run's forces, set m + 1 member m, (eV/Å)².
     ids : ndarray (n_blocks,)
         Block labels, those of the :class:`NormalBlocks`.
     """
@@ -180,13 +180,13 @@ def fit_fields(trajectories, weights, committee, plain: bool = True) -> tuple:
 
 def committee_sigma(members: np.ndarray) -> np.ndarray:
     """The force uncertainty a committee states: the members' standard deviation of every component (frames, atoms,
-    3), eV/A, from ``members`` (frames, M, atoms, 3) (ddof 1: the committee's unbiased spread; Musil et al. 2019
+    3), eV/Å, from ``members`` (frames, M, atoms, 3) (ddof 1: the committee's unbiased spread; Musil et al. 2019
     calibrate it further, which a ``force_std`` column written by the run carries)."""
     return np.asarray(members, float).std(axis=1, ddof=1)
 
 
 def inverse_sigma(sigma, shape: tuple, where: str = "") -> np.ndarray:
-    """1/sigma of every force component, ``shape`` (frames, atoms, 3), from a force uncertainty sigma (eV/A): per atom
+    """1/sigma of every force component, ``shape`` (frames, atoms, 3), from a force uncertainty sigma (eV/Å): per atom
     (atoms,) or per component (atoms, 3), the same on every frame, or per frame (frames, atoms) or (frames, atoms, 3).
 
     Raises

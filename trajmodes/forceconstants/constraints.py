@@ -1,7 +1,7 @@
 """Optional linear constraints on second-order force constants: rotational invariance and Huang conditions.
 
 Both are linear in the compact constants Phi[k, j, a, b] (k a primitive atom, j a supercell atom,
-r_kj the minimum-image vector from k's representative to j, in A):
+r_kj the minimum-image vector from k's representative to j, in Å):
 
 - rotational invariance (Born-Huang, first order in an infinitesimal rotation, zero forces at the
   reference): for every k, a, b, c:  sum_j Phi[k, j, a, b] r_kj^c - Phi[k, j, a, c] r_kj^b = 0;
@@ -25,7 +25,7 @@ KINDS = ("rotational", "huang")
 
 
 def _entry_vectors(basis, supercell) -> np.ndarray:
-    """Minimum-image vectors r_kj (A) of every order-2 entry (k, j) of ``basis``."""
+    """Minimum-image vectors r_kj (Å) of every order-2 entry (k, j) of ``basis``."""
     pos = supercell.positions
     d = pos[basis.sites[:, 1]] - pos[basis.p2s[basis.sites[:, 0]]]
     return minimum_image(d[None], supercell.cell[None])[0]
@@ -37,7 +37,7 @@ def constraint_matrix(basis, supercell, kinds=KINDS) -> np.ndarray:
     Parameters
     ----------
     basis : IFCBasis of order 2.
-    supercell : Crystal the basis was built on (positions in A).
+    supercell : Crystal the basis was built on (positions in Å).
     kinds : iterable of {"rotational", "huang"}.
 
     Returns
@@ -87,7 +87,7 @@ def constrain(basis, supercell, kinds=KINDS, tol: float = 1e-10):
 
 
 def residual(fc_compact: np.ndarray, basis, supercell, kinds=KINDS) -> float:
-    """Largest violation (eV/A) of the conditions by compact constants (n_prim, N, 3, 3)."""
+    """Largest violation (eV/Å) of the conditions by compact constants (n_prim, N, 3, 3)."""
     blocks = fc_compact[basis.sites[:, 0], basis.sites[:, 1]]                # (n_entries, 3, 3)
     r = _entry_vectors(basis, supercell)
     out = 0.0

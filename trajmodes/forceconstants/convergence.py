@@ -43,13 +43,13 @@ IMAGE_MARGIN = 1e-3
 
 
 def largest_cutoff(cell) -> float:
-    """The largest pair cutoff (A) a supercell allows without two images of a pair: just below half its shortest
+    """The largest pair cutoff (Å) a supercell allows without two images of a pair: just below half its shortest
     lattice vector (the radius of the sphere inscribed in its Wigner-Seitz cell), TDEP's default."""
     return 0.5 * shortest_lattice_vector(np.asarray(cell, float)) - IMAGE_MARGIN
 
 
 def entry_distances(basis, supercell) -> np.ndarray:
-    """The pair distance (A) of every entry ``(k, j)`` of an order-2 basis: |r_j - r_p2s[k]|, shortest image, on the
+    """The pair distance (Å) of every entry ``(k, j)`` of an order-2 basis: |r_j - r_p2s[k]|, shortest image, on the
     ideal ``supercell`` the basis was built on."""
     x = np.asarray(supercell.positions, float)
     i = np.asarray(basis.p2s)[basis.sites[:, 0]]
@@ -57,7 +57,7 @@ def entry_distances(basis, supercell) -> np.ndarray:
 
 
 def shell_radii(distances, tol: float = SHELL_TOL) -> np.ndarray:
-    """The distinct non-zero pair distances (A), ascending (distances within ``tol`` of each other are one shell)."""
+    """The distinct non-zero pair distances (Å), ascending (distances within ``tol`` of each other are one shell)."""
     d = np.sort(np.asarray(distances, float))
     d = d[d > tol]
     if d.size == 0:
@@ -67,7 +67,7 @@ def shell_radii(distances, tol: float = SHELL_TOL) -> np.ndarray:
 
 
 def shell_cutoffs(shells, limit: float) -> np.ndarray:
-    """The cutoff of each shell's row: half-way to the next shell, at most ``limit`` (A)."""
+    """The cutoff of each shell's row: half-way to the next shell, at most ``limit`` (Å)."""
     shells = np.asarray(shells, float)
     nxt = np.concatenate([shells[1:], [np.inf]])
     return np.minimum(0.5 * (shells + nxt), float(limit))
@@ -75,7 +75,7 @@ def shell_cutoffs(shells, limit: float) -> np.ndarray:
 
 def nested_map(basis, distances, cutoff: float) -> np.ndarray:
     """T (P, P_r), orthonormal columns: the parameters of ``basis`` whose blocks vanish for every pair beyond
-    ``cutoff`` (A) are T p_r. ``distances``: :func:`entry_distances`."""
+    ``cutoff`` (Å) are T p_r. ``distances``: :func:`entry_distances`."""
     far = np.flatnonzero(np.asarray(distances) > cutoff + SHELL_TOL)
     P = basis.n_params
     if far.size == 0:
@@ -151,20 +151,20 @@ class CutoffScan:
     Attributes
     ----------
     cutoff : ndarray (n,)
-        The cutoff of each row, A (half-way from its outermost shell to the next, at most the fitted cutoff).
+        The cutoff of each row, Å (half-way from its outermost shell to the next, at most the fitted cutoff).
     shell : ndarray (n,)
-        The outermost shell each row holds, A.
+        The outermost shell each row holds, Å.
     n_params : ndarray (n,) of int
         Free second-order parameters.
     r2, rmse, cv_rmse : ndarray (n,)
-        R^2 of the forces, RMSE and k-fold cross-validation RMSE per force component (eV/A), of the second order
+        R^2 of the forces, RMSE and k-fold cross-validation RMSE per force component (eV/Å), of the second order
         alone.
     condition_number : ndarray (n,)
         Of each row's equilibrated normal matrix.
     rank : ndarray (n,) of int
         Of each row's normal matrix (below ``n_params``: under-determined).
     params : ndarray (n, P)
-        Each row's second-order constants as parameters of the fitted basis (eV/A^2).
+        Each row's second-order constants as parameters of the fitted basis (eV/Å²).
     samples : ndarray (n, n_resamples, P)
         The same for every block-bootstrap resample, paired (the same resampled segments in every row), their spread
         scaled by ``blocking_ratio``.
@@ -205,7 +205,7 @@ def scan_cutoffs(fit, n_resamples: int = 100, seed: int | None = 0, cutoffs=None
         Bootstrap resamples (0: none; then the rows have no error bars).
     seed : int or None
     cutoffs : array_like, optional
-        The rows' cutoffs in A (default every shell of the fitted basis, at most :data:`MAX_ROWS` of them: with more,
+        The rows' cutoffs in Å (default every shell of the fitted basis, at most :data:`MAX_ROWS` of them: with more,
         every k-th counted from the longest).
 
     Returns

@@ -1,4 +1,4 @@
-"""The cutoffs of the force-constant fit (a distance in Angstrom, or every pair / triplet of the supercell:
+"""The cutoffs of the force-constant fit (a distance in Å, or every pair / triplet of the supercell:
 ``"supercell"``, ``math.inf``, ``None`` for ``cutoff2``) as the basis takes them and as the scores show them.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ def basis_cutoff(cutoff):
 
 
 def cutoff_length(cutoff) -> float:
-    """A cutoff as the scores' attribute: Angstrom, infinity for the whole supercell."""
+    """A cutoff as the scores' attribute: Å, infinity for the whole supercell."""
     return np.inf if cutoff is None or whole_supercell(cutoff) else float(cutoff)
 
 

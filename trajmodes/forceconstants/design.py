@@ -108,7 +108,7 @@ def _i32(x) -> np.ndarray:
 def _factored(basis) -> tuple:
     """(E_raw, Z) with ``basis.E = E_raw @ Z``: the symmetry basis before the acoustic sum rule and the sum rule's map
     (:class:`~trajmodes.forceconstants.clusters.IFCBasis`), when that is sparser than E itself (the sum rule writes
-    the self terms as sums over the other clusters, which fills E: Si with 5 A triplets, 5583 non-zeros in E_raw
+    the self terms as sums over the other clusters, which fills E: Si with 5 Å triplets, 5583 non-zeros in E_raw
     against 27111 in E); otherwise (E, 1)."""
     E = sp.csr_matrix(basis.E)
     raw, Z = getattr(basis, "E_raw", None), getattr(basis, "asr_map", None)
@@ -483,7 +483,7 @@ class DesignKernel:
         Parameters
         ----------
         weights : ndarray (T, N, 3), optional
-            1/sigma of every force component (A/eV): the rows of A and f are scaled by it before the products, so the
+            1/sigma of every force component (Å/eV): the rows of A and f are scaled by it before the products, so the
             block holds A'W A, A'W f and f'W f with W = 1/sigma^2 (generalised least squares; A'u stays unweighted).
         members : ndarray (M, T, N, 3), optional
             The forces of a committee's members (each with its mean per frame removed) on the same frames: their

@@ -3,12 +3,12 @@
 Atoms carry Born effective charges Z*_k (3 x 3, units of e; ``Z[k, E, u]``: field direction E, displacement u,
 phonopy's BORN convention) in a medium of high-frequency dielectric tensor eps. The reciprocal-space part of the
 Ewald sum of their dipole-dipole interaction (X. Gonze and C. Lee, Phys. Rev. B 55, 10355 (1997), eqs. 71-73) is,
-as a dynamical matrix (not mass-weighted, eV/A^2),
+as a dynamical matrix (not mass-weighted, eV/Å²),
 
     C_kk'(q) = f sum_{G, K = G + q != 0} (K.Z_k)^T (K.Z_k') / (K.eps.K) exp(-K.eps.K / 4 Lambda^2) e^{i 2 pi G.(r_k - r_k')}
                - delta_kk' sum_k'' (the same at q = 0),      f = k_e 4 pi / V,
 
-K in 1/A without 2 pi, V the primitive volume, k_e = e^2 / (4 pi eps0) in eV*A. Its real-space remainder (the erfc
+K in 1/Å without 2 pi, V the primitive volume, k_e = e^2 / (4 pi eps0) in eV Å. Its real-space remainder (the erfc
 part) is short-ranged. The same sum serves two conventions of force constants:
 
 full (phonopy's)
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.fft import fftn, irfftn, rfftn
-from scipy.optimize import brentq
 from scipy.special import erfc
 
 from trajmodes.forceconstants.design import DesignKernel
@@ -191,11 +190,11 @@ class DipoleEwald:
         Z[k, E, u], e.
     epsilon : (3, 3) array
     Lambda : float
-        Ewald parameter in 1/A without 2 pi (the Gaussian is exp(-K.eps.K / 4 Lambda^2), K without 2 pi).
+        Ewald parameter in 1/Å without 2 pi (the Gaussian is exp(-K.eps.K / 4 Lambda^2), K without 2 pi).
     G : (nG, 3) array
-        Reciprocal lattice vectors summed over, Cartesian, 1/A without 2 pi (G = 0 included).
+        Reciprocal lattice vectors summed over, Cartesian, 1/Å without 2 pi (G = 0 included).
     factor : float
-        k_e = e^2 / (4 pi eps0) in eV*A.
+        k_e = e^2 / (4 pi eps0) in eV Å.
     """
 
     def __init__(self, primitive, born, epsilon, Lambda: float, G: np.ndarray, factor: float = NAC_FACTOR):
@@ -237,7 +236,7 @@ class DipoleEwald:
     @classmethod
     def converged(cls, primitive, born, epsilon, Lambda: float, factor: float = NAC_FACTOR,
                   floor: float = GAUSSIAN_FLOOR) -> "DipoleEwald":
-        """The sum for a given ``Lambda`` (1/A, no 2 pi) over every G (plus the first zone) whose Gaussian is above
+        """The sum for a given ``Lambda`` (1/Å, no 2 pi) over every G (plus the first zone) whose Gaussian is above
         ``floor``: converged to round-off, as the short-range convention needs (its constants were made with it)."""
         eps_min = float(np.linalg.eigvalsh(np.asarray(epsilon, float)).min())
         kmax = 2 * Lambda * np.sqrt(-np.log(floor) / eps_min)            # K.eps.K / 4 Lambda^2 = -ln(floor)
@@ -248,7 +247,7 @@ class DipoleEwald:
     def sum(self, q_cart: np.ndarray, q_dir_cart) -> np.ndarray:
         """sum_G (K.Z_k)^T (K.Z_k') w(K) e^{i 2 pi G.(r_k - r_k')}, (nq, n, 3, n, 3), without prefactor or onsite term.
 
-        w(K) = exp(-K.eps.K / 4 Lambda^2) / (K.eps.K) (K = G + q, 1/A without 2 pi); K = 0 is left out, or, with
+        w(K) = exp(-K.eps.K / 4 Lambda^2) / (K.eps.K) (K = G + q, 1/Å without 2 pi); K = 0 is left out, or, with
         ``q_dir_cart`` ((3,) or (nq, 3), Cartesian), replaced by the limit along that direction, d d^T / (d.eps.d)
         (the non-analytic term). Terms whose Gaussian is below :data:`GAUSSIAN_FLOOR` are left out (below round-off).
 
@@ -295,9 +294,9 @@ class DipoleEwald:
         return (Q[:, 0, :, 0] + Q[:, 1, :, 1]) + 1j * (Q[:, 1, :, 0] - Q[:, 0, :, 1])
 
     def matrix(self, q_cart: np.ndarray, q_dir_cart=None) -> np.ndarray:
-        """C(q), shape (nq, n, 3, n, 3), eV/A^2 (not mass-weighted), phases with atom positions (phonopy's gauge).
+        """C(q), shape (nq, n, 3, n, 3), eV/Å² (not mass-weighted), phases with atom positions (phonopy's gauge).
 
-        ``q_cart`` (nq, 3) Cartesian, 1/A without 2 pi; ``q_dir_cart`` the direction of approach where G + q = 0.
+        ``q_cart`` (nq, 3) Cartesian, 1/Å without 2 pi; ``q_dir_cart`` the direction of approach where G + q = 0.
         """
         C = self.sum(np.atleast_2d(q_cart), q_dir_cart)
         n = len(self.pos)
@@ -305,7 +304,7 @@ class DipoleEwald:
         return C * self.prefactor
 
     def supercell_constants(self, smap, p2s, primitive) -> np.ndarray:
-        """Phi_dd on a supercell, compact layout (n, N, 3, 3), eV/A^2: the inverse lattice Fourier transform of C(q)
+        """Phi_dd on a supercell, compact layout (n, N, 3, 3), eV/Å²: the inverse lattice Fourier transform of C(q)
         over the supercell's commensurate q (taken in the first Brillouin zone). It obeys the acoustic sum rule.
 
         C(-q) = conj C(q) when the G-set is symmetric and -q is itself a first-zone representative (to round-off),
@@ -351,7 +350,7 @@ def _translation_grid(smap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _g_sphere(primitive, radius: float) -> np.ndarray:
-    """Reciprocal lattice vectors (Cartesian, 1/A, no 2 pi) of ``primitive`` with |G| < ``radius``."""
+    """Reciprocal lattice vectors (Cartesian, 1/Å, no 2 pi) of ``primitive`` with |G| < ``radius``."""
     nmax = np.ceil(radius * np.linalg.norm(primitive.cell, axis=1)).astype(int)
     grid = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
     G = grid @ primitive.reciprocal_cell
@@ -383,7 +382,7 @@ def _real_space_kernel(x: np.ndarray, y: np.ndarray, inveps: np.ndarray) -> np.n
 
 
 def _nn_distance(crystal) -> float:
-    """Shortest distance (A) between two different sites of the periodic crystal."""
+    """Shortest distance (Å) between two different sites of the periodic crystal."""
     cell, f = crystal.cell, crystal.scaled_positions
     r = np.arange(-2, 3)
     R = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
@@ -393,7 +392,7 @@ def _nn_distance(crystal) -> float:
 
 
 def tdep_ewald_lambda(primitive, epsilon, bohr: float = BOHR_A, damping: float = 1e-5, n_points: int = 40) -> float:
-    """TDEP's choice of the Ewald parameter (its "strategy 2"), in 1/A *with* 2 pi (Lambda = result / 2 pi).
+    """TDEP's choice of the Ewald parameter (its "strategy 2"), in 1/Å *with* 2 pi (Lambda = result / 2 pi).
 
     The real-space part of the Ewald sum must be negligible at twice the nearest-neighbour distance d: lambda is the
     root, by Brent's method on [1e-8, 10] 1/bohr, of
@@ -402,12 +401,12 @@ def tdep_ewald_lambda(primitive, epsilon, bohr: float = BOHR_A, damping: float =
 
     over ``n_points`` directions p of a Fibonacci sphere, Delta_p = eps^-1 (2 d p), D_p = sqrt(Delta_p . 2 d p), in
     bohr (H: the real-space kernel of Gonze and Lee 1997, eq. 73). Lengths are in bohr there, so the criterion
-    depends on the unit: ``bohr`` is the bohr radius in A (TDEP's own is 0.52917721067).
+    depends on the unit: ``bohr`` is the bohr radius in Å (TDEP's own is 0.52917721067).
 
     Returns
     -------
     float
-        lambda / bohr: the Ewald parameter in 1/A with 2 pi (the Gaussian is exp(-K.eps.K / 4 lambda^2), K with 2 pi).
+        lambda / bohr: the Ewald parameter in 1/Å with 2 pi (the Gaussian is exp(-K.eps.K / 4 lambda^2), K with 2 pi).
     """
     eps = np.asarray(epsilon, float)
     inveps = np.linalg.inv(eps)
@@ -418,6 +417,7 @@ def tdep_ewald_lambda(primitive, epsilon, bohr: float = BOHR_A, damping: float =
 
     def y(lam):
         return lam ** 3 * np.abs(_real_space_kernel(delta * lam, D * lam, inveps)).sum() * s / n_points - damping
+    from scipy.optimize import brentq                # here: scipy.optimize is 23 MB of every process that imports this
     lam = brentq(y, 1e-8, 10.0, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=1000)
     return lam / bohr
 
@@ -425,8 +425,8 @@ def tdep_ewald_lambda(primitive, epsilon, bohr: float = BOHR_A, damping: float =
 # -- supercell constants and forces ---------------------------------------------------------------------------
 def dipole_supercell_constants(primitive, smap, p2s, born, epsilon, ewald_lambda: float,
                                factor: float = NAC_FACTOR) -> np.ndarray:
-    """Phi_dd of a supercell (compact, (n, N, 3, 3), eV/A^2) for the short-range convention: TDEP's Ewald
-    parameter ``ewald_lambda`` (1/A, with 2 pi; see :func:`tdep_ewald_lambda`), the G-sum converged.
+    """Phi_dd of a supercell (compact, (n, N, 3, 3), eV/Å²) for the short-range convention: TDEP's Ewald
+    parameter ``ewald_lambda`` (1/Å, with 2 pi; see :func:`tdep_ewald_lambda`), the G-sum converged.
 
     Full supercell constants = short-range ones + this."""
     ew = DipoleEwald.converged(primitive, born, epsilon, ewald_lambda / (2 * np.pi), factor)
@@ -460,7 +460,7 @@ class SupercellConvolution:
     Parameters
     ----------
     compact : ndarray (n, N, 3, 3)
-        Constants in eV/A^2 (row a: supercell atom ``p2s[a]``).
+        Constants in eV/Å² (row a: supercell atom ``p2s[a]``).
     smap : SupercellMap
     p2s : ndarray of int (n,)
     workers : int
@@ -490,7 +490,7 @@ class SupercellConvolution:
         self.n = n
 
     def forces(self, u: np.ndarray) -> np.ndarray:
-        """-M u, (T, N, 3) in eV/A for u (T, N, 3) in A (a few frames at a time: their arrays stay in cache)."""
+        """-M u, (T, N, 3) in eV/Å for u (T, N, 3) in Å (a few frames at a time: their arrays stay in cache)."""
         u = np.asarray(u, dtype=float)
         out = np.empty(u.shape)
         step = max(1, _FRAMES // u[0].size) if len(u) else 1
@@ -499,7 +499,7 @@ class SupercellConvolution:
         return out
 
     def _forces(self, u: np.ndarray) -> np.ndarray:
-        """:meth:`forces` of one block of frames, (T, N, 3) eV/A (a view)."""
+        """:meth:`forces` of one block of frames, (T, N, 3) eV/Å (a view)."""
         T, N = u.shape[:2]
         x = np.ascontiguousarray(u.reshape(T, 3 * N).T).take(self.perm, axis=0)          # (cell, (b, y), t)
         U = rfftn(x.reshape(self.shape + (-1,)), axes=(0, 1, 2), workers=self.workers, overwrite_x=True)
@@ -523,7 +523,7 @@ class DipoleSubtracted(DesignKernel):
         self.dipole = dipole
 
     def dipole_forces(self, u: np.ndarray) -> np.ndarray:
-        """F_dd = -Phi_dd u, (T, N, 3) eV/A for u (T, N, 3) A."""
+        """F_dd = -Phi_dd u, (T, N, 3) eV/Å for u (T, N, 3) Å."""
         return self.dipole.forces(u)
 
     def accumulate(self, u: np.ndarray, f: np.ndarray, out, fold: int) -> None:
@@ -547,9 +547,9 @@ def polar_kernel(kernel: DesignKernel, primitive, supercell, smap, p2s, born, ep
         One tensor per primitive atom, e (``born`` may give one per supercell atom, equal on equivalent atoms).
     epsilon : ndarray (3, 3)
     ewald_lambda : float
-        1/A with 2 pi (default :func:`tdep_ewald_lambda`).
+        1/Å with 2 pi (default :func:`tdep_ewald_lambda`).
     dipole_fc2 : ndarray (n_prim, N, 3, 3)
-        Phi_dd, compact, eV/A^2.
+        Phi_dd, compact, eV/Å².
     kernel : DipoleSubtracted
         ``kernel`` with the forces -Phi_dd u taken out of every frame.
     """

@@ -33,7 +33,7 @@ class ForceConstantsEstimator(Protocol):
     Attributes
     ----------
     force_constants_ : ForceConstants
-        The fitted constants (eV/A^2, and higher orders where the estimator fits them).
+        The fitted constants (eV/Å², and higher orders where the estimator fits them).
     temperature_ : float
         K: the temperature of the data the constants were fitted to (the run's mean kinetic temperature, the
         thermostat's, or the sampling's).

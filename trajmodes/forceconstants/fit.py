@@ -36,7 +36,7 @@ dielectric tensor, ``short_range=True`` and the Ewald parameter, so :class:`traj
 dynamical matrix back at every q. Scores are those of the short-range model on the short-range forces.
 
 Scores (per order: the model truncated after that order, with the parameters of the chosen mode):
-R^2 = 1 - |f - f_model|^2 / |f|^2 (f mean-free per frame), RMSE per force component (eV/A), k-fold
+R^2 = 1 - |f - f_model|^2 / |f|^2 (f mean-free per frame), RMSE per force component (eV/Å), k-fold
 cross-validation RMSE (each fold fitted from the other folds' summed blocks, its residual evaluated
 with its own blocks, r'r = f'f - 2 p'A'f + p'A'A p), and sigma_A = sqrt(<(f - f_harm)^2> / <f^2>)
 with the estimator's Phi. Computed from the blocks, a residual sum of squares is a difference of numbers
@@ -74,11 +74,27 @@ from trajmodes.lattice.ideal import ideal_crystal
 from trajmodes.lattice.structure import Structure
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["EffectiveForceConstants", "default_build_basis", "CELL_MISMATCH"]
+__all__ = ["EffectiveForceConstants", "default_build_basis", "CELL_MISMATCH", "cell_mismatch"]
 
 #: mean strain of the frames' cells from the reference cell above which the reference is flagged (when it also
 #: exceeds 4 standard errors)
 CELL_MISMATCH = 1e-4
+
+
+def cell_mismatch(strain, se) -> str | None:
+    """What to say where the run's mean cell is not the reference cell (:func:`~trajmodes.forceconstants.averages.
+    cell_statistics`: the mean Voigt ``strain`` (6,) of the frames' cells from the reference cell and its standard
+    error ``se`` (6,)): a strain beyond :data:`CELL_MISMATCH` and four standard errors; None where it is not. The fit
+    and ``trajmodes watch`` warn with it."""
+    strain, se = np.asarray(strain, float), np.asarray(se, float)
+    worst = int(np.argmax(np.abs(strain)))
+    off = abs(strain[worst])
+    if not (off > CELL_MISMATCH and off > 4 * se[worst]):
+        return None
+    return (f"the run's mean cell is not the reference cell: they differ by a strain of {strain[worst]:+.2e} (Voigt "
+            f"component {worst + 1}; standard error {se[worst]:.1e}). Displacements are mapped onto the reference "
+            "cell, so the fitted constants belong to its volume, not the run's: use the run's mean cell as the reference "
+            "(reference=\"average\"), or the data file at the mean volume")
 
 
 def default_build_basis(fc, order, cutoff, primitive=None, symprec=SYMPREC):
@@ -97,18 +113,18 @@ class EffectiveForceConstants:
     Parameters
     ----------
     cutoff2 : float, "supercell" or None
-        Pair cutoff in Angstrom for the second-order constants; below half the shortest supercell vector. Default
-        6 A here; :func:`trajmodes.workflows.fit_effective` and the command line choose it from the data (one fit at
+        Pair cutoff in Å for the second-order constants; below half the shortest supercell vector. Default
+        6 Å here; :func:`trajmodes.workflows.fit_effective` and the command line choose it from the data (one fit at
         the longest cutoff, :meth:`refit` ``(cutoff2=)`` to the shortest at which the frequencies have converged:
         :mod:`trajmodes.phonons.harmonic.convergence`).
         ``None``, ``"supercell"`` or ``math.inf``: every pair of the supercell, the supercell constants that
         phonopy, phono3py and symfc fit to finite- and random-displacement data (each shared over its
         equally short periodic images with weight 1/multiplicity, as those codes do).
     cutoff3 : float or "supercell", optional
-        Triplet cutoff in Angstrom (every pair of a triplet within it); ``"supercell"`` or ``math.inf``: every
+        Triplet cutoff in Å (every pair of a triplet within it); ``"supercell"`` or ``math.inf``: every
         triplet of the supercell (phono3py's model); None: second order only.
     cutoff4 : float, optional
-        Quartet cutoff in Angstrom (every pair of a quartet within it): fit the fourth order too (with ``cutoff3``).
+        Quartet cutoff in Å (every pair of a quartet within it): fit the fourth order too (with ``cutoff3``).
         Sequentially (TDEP's ``extract_forceconstants -rc4``) it is fitted to what the second and third orders leave
         of the forces. None (default): no fourth order.
     mode : {"sequential", "simultaneous"}
@@ -122,7 +138,7 @@ class EffectiveForceConstants:
     n_frames : int, optional
         Use this many frames of each trajectory, evenly spaced (after ``stride``).
     symprec : float
-        spglib tolerance (Angstrom) for the primitive cell and the symmetry basis.
+        spglib tolerance (Å) for the primitive cell and the symmetry basis.
     cv : {"blocks", "interleaved"}
         How frames are split into the cross-validation folds: "blocks" (default), ``folds`` contiguous blocks of
         each run (held-out frames are not the time neighbours of training frames: the honest choice for correlated
@@ -167,7 +183,7 @@ class EffectiveForceConstants:
         Å); default TDEP's own choice for the crystal (:func:`~trajmodes.forceconstants.dipole.tdep_ewald_lambda`).
         The short-range constants depend on it; it is stored with them.
     nac_factor : float, optional
-        e^2 / (4 pi eps0) in eV*A for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
+        e^2 / (4 pi eps0) in eV Å for the dipole-dipole sum (default :data:`trajmodes.units.NAC_FACTOR`; TDEP's own
         is :data:`trajmodes.io.forceconstants.tdep_polar.TDEP_NAC_FACTOR`).
     species_resolved : bool
         A chemically disordered crystal (species or masses placed at random on the sites of a lattice, which the fit
@@ -468,14 +484,9 @@ class EffectiveForceConstants:
         self.blocks_ = normal.grouped(fold)
         self.segments_ = normal.grouped(segment)
         self.cell_strain_, se, self.cell_strain_cov_, self.cell_dofs_ = cell_statistics(self.segments_)
-        worst = int(np.argmax(np.abs(self.cell_strain_)))
-        off = abs(self.cell_strain_[worst])
-        if off > CELL_MISMATCH and off > 4 * se[worst]:
-            warnings.warn(f"the run's mean cell is not the reference cell: they differ by a strain of "
-                          f"{self.cell_strain_[worst]:+.2e} (Voigt component {worst + 1}; standard error {se[worst]:.1e})."
-                          " Displacements are mapped onto the reference cell, so the fitted constants belong to its "
-                          "volume, not the run's: use the run's mean cell as the reference (reference=\"average\"), or "
-                          "the data file at the mean volume", UserWarning, stacklevel=3)
+        said = cell_mismatch(self.cell_strain_, se)
+        if said is not None:
+            warnings.warn(said, UserWarning, stacklevel=3)
 
     def _ideal(self, supercell: Crystal, averaged: bool = False) -> tuple[Crystal, float]:
         """:func:`~trajmodes.lattice.ideal.ideal_crystal` of the reference with this estimator's settings
@@ -523,15 +534,15 @@ class EffectiveForceConstants:
         reference : Crystal or Structure
             The ideal supercell the displacements are measured from (atoms in the arrays' order).
         displacements : array_like (n_frames, N, 3)
-            u in Angstrom.
+            u in Å.
         forces : array_like (n_frames, N, 3)
-            eV/Angstrom (the mean force of each frame is removed here).
+            eV/Å (the mean force of each frame is removed here).
         energies : array_like (n_frames,), optional
             Potential energy of every frame in eV (for :attr:`energies_` and the free energy).
         temperatures : array_like (n_frames,), optional
             Kinetic temperature of every frame in K (for :attr:`temperature_` and its error).
         cells : array_like (n_frames, 3, 3), optional
-            The cell of every frame (A, rows a, b, c) of a variable-cell run, for :attr:`cell_strain_` and
+            The cell of every frame (Å, rows a, b, c) of a variable-cell run, for :attr:`cell_strain_` and
             :attr:`cell_dofs_` (the displacements are already measured in the reference cell).
         committee_forces : array_like (n_frames, M, N, 3), optional
             A committee's forces, eV/Å: every member fitted too (:attr:`committee_params_`; ``committee`` not False).
@@ -586,7 +597,13 @@ class EffectiveForceConstants:
 
     def share_kernel(self, first: "EffectiveForceConstants") -> None:
         """Take the fitted ``first``'s design kernel at the next :meth:`prepare` where it is the same (the same basis
-        objects and supercell map, as in a series; not polar or species-resolved) instead of building another."""
+        objects and supercell map, as in a series; not polar or species-resolved) instead of building another.
+
+        Parameters
+        ----------
+        first : EffectiveForceConstants
+            A fit already prepared on the same supercell (its ``kernel_`` is read, never changed).
+        """
         self._kernel_of = first
 
     def _shared_kernel(self):
@@ -648,7 +665,7 @@ class EffectiveForceConstants:
         return self._solve()
 
     def _narrow_cutoff2(self, cutoff2) -> None:
-        """Project the stored normal equations onto the order-2 basis of the shorter ``cutoff2`` (A)."""
+        """Project the stored normal equations onto the order-2 basis of the shorter ``cutoff2`` (Å)."""
         from trajmodes.forceconstants.convergence import embedding, project_blocks
         if not hasattr(self, "blocks_"):
             raise ValueError("refit(cutoff2=) needs a fitted estimator: call fit() first")
@@ -881,7 +898,15 @@ class EffectiveForceConstants:
     def run_length_for(self, error, current_error) -> np.ndarray:
         """Frames needed for a standard error ``error`` of a quantity whose error is ``current_error`` now: error bars
         of averages over a run shrink as 1/sqrt(run length) once it is longer than the correlation time, so the run
-        must be (current_error / error)^2 times as long as the frames fitted now."""
+        must be (current_error / error)² times as long as the frames fitted now.
+
+        Parameters
+        ----------
+        error : float
+            The standard error wanted, in the quantity's unit (THz for a frequency).
+        current_error : float or array_like
+            The quantity's standard error from the frames fitted now, same unit.
+        """
         n = float(self.segments_.n_frames.sum())
         return np.ceil(n * (np.asarray(current_error, float) / float(error)) ** 2)
 

@@ -13,7 +13,7 @@ from trajmodes.forceconstants.solve import residual_sum, solve_normal
 def held_params(fc2, basis, supercell, p2s) -> np.ndarray:
     """Order-2 parameters of the held ``fc2`` (:class:`~trajmodes.forceconstants.model.ForceConstants`, on its own
     supercell) on the fitted ``supercell`` (folded, then projected onto ``basis``, the basis of every pair; exact for
-    constants with the supercell's symmetry and the sum rule), in eV/A^2. Warns when the held constants are not
+    constants with the supercell's symmetry and the sum rule), in eV/Å². Warns when the held constants are not
     symmetric: their symmetric, sum-rule form is held."""
     folded = fc2.folded_fc2(supercell, p2s)
     p2 = basis.project(folded)
@@ -34,7 +34,7 @@ def solve_held(G, b, p2, rcond):
 
 
 def held_cv_rmse(blocks, p, n2, rcond) -> np.ndarray | None:
-    """Cross-validation RMSE (eV/A, of the model to order 2 and to order 3) with order 2 held at ``p[:n2]``: each
+    """Cross-validation RMSE (eV/Å, of the model to order 2 and to order 3) with order 2 held at ``p[:n2]``: each
     fold's third order fitted from the other folds' normal equations ``blocks``; None with fewer than two folds with
     rows."""
     G, b, _, _ = blocks.total()

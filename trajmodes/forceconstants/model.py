@@ -41,7 +41,7 @@ class ForceConstants:
         Supercell index of every primitive atom (rows of the compact layout); by default the
         first supercell atom of each primitive atom.
     symprec : float
-        spglib tolerance (Angstrom) used when ``primitive`` is not given.
+        spglib tolerance (Å) used when ``primitive`` is not given.
     born : array_like, shape (n_prim, 3, 3), optional
         Born effective charges of the primitive atoms in units of e, ``born[k, E, u]`` (field
         direction E, displacement u: phonopy's BORN convention). For polar crystals; with ``epsilon``
@@ -51,7 +51,7 @@ class ForceConstants:
     epsilon : array_like, shape (3, 3), optional
         High-frequency (electronic) dielectric tensor: symmetric (to printed digits) and positive definite.
     nac_factor : float, optional
-        e^2 / (4 pi eps0) in eV*A to use with ``born`` and ``epsilon`` when a file names its own
+        e^2 / (4 pi eps0) in eV Å to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
         :data:`trajmodes.phonons.harmonic.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
     fc3 : array_like, shape (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
@@ -161,7 +161,13 @@ class ForceConstants:
         return self.supercell.n_atoms
 
     def compact_columns(self, i, j) -> np.ndarray:
-        """Column index c with Phi[i, j] = compact[atom(i), c], for supercell atoms ``i``, ``j`` (broadcast)."""
+        """Column index c with Phi[i, j] = compact[atom(i), c], for supercell atoms ``i``, ``j`` (broadcast).
+
+        Parameters
+        ----------
+        i, j : int or array_like of int
+            Indices of supercell atoms (broadcast against each other).
+        """
         m = self.smap
         i, j = np.asarray(i), np.asarray(j)
         L0 = m.lattice[self.p2s]
@@ -245,7 +251,7 @@ class ForceConstants:
         Parameters
         ----------
         supercell : Crystal
-            The supercell to fold onto (ideal positions, Angstrom).
+            The supercell to fold onto (ideal positions, Å).
         p2s : array_like of int (n_prim,)
             The rows of the compact layout wanted (atoms of ``supercell``).
 
@@ -441,7 +447,7 @@ class ForceConstants:
     def operations(self, symprec: float = SYMPREC) -> "SupercellOperations":
         """Space-group operations of the (ideal) supercell, as atom permutations and Cartesian rotations.
 
-        Those of the primitive cell's space group (spglib, ``symprec`` in Angstrom) that map the
+        Those of the primitive cell's space group (spglib, ``symprec`` in Å) that map the
         supercell lattice onto itself; combined with the lattice translations of the supercell they
         make its whole space group. See :func:`supercell_operations`.
 

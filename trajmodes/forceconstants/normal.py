@@ -70,14 +70,14 @@ def block_layout(ids, segments: int, folds: int, cv: str = "blocks") -> tuple[np
 
 def chunk_blocks(kernel: DesignKernel, u, forces, ids_of, energy=None, temperature=None, cells=None,
                  reference_cell=None, members=None, sigma=None):
-    """One task: normal equations of one frame chunk (displacements ``u`` and forces, A and eV/A), per block
+    """One task: normal equations of one frame chunk (displacements ``u`` and forces, Å and eV/Å), per block
     (``ids_of``: the block of every frame), with the sums of the potential energies ``energy`` (eV, per frame), of
-    the kinetic temperatures ``temperature`` (K, per frame) and of the strains of the frames' ``cells`` (A, rows
+    the kinetic temperatures ``temperature`` (K, per frame) and of the strains of the frames' ``cells`` (Å, rows
     a, b, c) from ``reference_cell``.
 
-    ``members`` (frames, M, atoms, 3), eV/A: a committee's forces, whose right-hand sides are accumulated beside
+    ``members`` (frames, M, atoms, 3), eV/Å: a committee's forces, whose right-hand sides are accumulated beside
     (the result is then a :class:`~trajmodes.forceconstants.committee.CommitteeNormal`). ``sigma``: the force
-    uncertainty of every row (eV/A; :func:`~trajmodes.forceconstants.committee.inverse_sigma` takes its shapes), each
+    uncertainty of every row (eV/Å; :func:`~trajmodes.forceconstants.committee.inverse_sigma` takes its shapes), each
     row weighted by 1/sigma^2."""
     u = np.asarray(u, float)
     f = np.asarray(forces, float)
@@ -171,11 +171,11 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
         Displacements are :meth:`Trajectory.displacements` (each frame mapped onto the reference cell, so NPT
         runs are handled).
     r0 : ndarray (N, 3), optional
-        Ideal positions (A) in the cell of each trajectory's reference (instead of ``reference``).
+        Ideal positions (Å) in the cell of each trajectory's reference (instead of ``reference``).
     weights : None, "uncertainty" or array_like
         None: unweighted. ``"uncertainty"``: every force row weighted by 1/sigma^2, sigma the runs' ``force_std``
         where they carry it, else their committee's spread
-        (:func:`~trajmodes.forceconstants.committee.committee_sigma`). An array: sigma (eV/A) per atom (N,) or per
+        (:func:`~trajmodes.forceconstants.committee.committee_sigma`). An array: sigma (eV/Å) per atom (N,) or per
         component (N, 3).
     extra : tuple
         The fields beyond the plain fit's that the pass reads
@@ -214,7 +214,7 @@ def normal_equations(trajectories, kernel: DesignKernel, folds: int = 5, cv: str
             ref = Structure(np.asarray(r0, float), ref.cell, ref.species, ref.masses, ref.origin)
         lean = fit_layer(traj, energy, temperature, extra)
         with_energy, with_t = "potential_energy" in lean, "velocities" in lean
-        u = traj.displacements(layer=lean, reference=ref)
+        u = traj.displacements(layer=lean, reference=ref, drift="removed")     # a drift exerts no force
         md = sd = None
         if "committee_forces" in extra:
             md = _extra_field(traj, "committee_forces", lean).to_delayed(optimize_graph=False).ravel()

@@ -8,9 +8,10 @@ own spectral peaks, with imaginary modes. A free internal coordinate that moves 
 keeps the crystal: :func:`~trajmodes.lattice.ideal.mean_sites` settles it in the fit's pass.
 
 :func:`left_crystal` reads :data:`PHASE_FRAMES` frames spread over the run, takes their mean displacement from the
-reference's sites and its standard error from :data:`PHASE_BLOCKS` blocks of them (consecutive in time: their scatter
-holds the run's time correlation up to a block's span), and compares the crystal of the mean sites with the
-reference's at one tolerance set by that noise (:func:`~trajmodes.lattice.ideal.run_crystal`).
+reference's sites (the crystal's drift as a whole taken out of every frame, however far a net momentum carries it; a run
+whose atoms left their sites, a liquid, refused) and its standard error from :data:`PHASE_BLOCKS` blocks of them
+(consecutive in time: their scatter holds the run's time correlation up to a block's span), and compares the crystal of
+the mean sites with the reference's at one tolerance set by that noise (:func:`~trajmodes.lattice.ideal.run_crystal`).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.structure import Structure
 
 __all__ = ["left_crystal", "refit_on_run_crystal", "phase_frames", "PHASE_FRAMES", "PHASE_BLOCKS",
-           "PHASE_ATOM_FRAMES"]
+           "PHASE_ATOM_FRAMES", "LEFT_SITES_SHARE"]
 
 #: frames spread evenly over a run whose mean sites show, before the fit's pass, the crystal it holds (a read of 0.2 s
 #: for 162 atoms of quartz, 0.07 s for 256 of Cu)
@@ -59,7 +60,8 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
     Raises
     ------
     ValueError
-        Where the run's mean sites show no lattice translation while the reference's do (not one crystal in this cell).
+        Where the run's mean sites show no lattice translation while the reference's do (not one crystal in this cell),
+        or its atoms left their sites (:data:`LEFT_SITES_SHARE`: melted).
     """
     from trajmodes.lattice.ideal import run_crystal
     # a ring polymer's pooled samples are P beads per time frame, as correlated as their frame: the frames in time count
@@ -71,12 +73,11 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
     # parsed once: held for the fit's pass where memory allows
     frames = traj.source_frames[idx]
     reading = traj.read_pass() if reading is None else reading
-    u = traj.displacements_of_chunks(ideal)(reading.hold(frames))
-    # the crystal's rigid translation in each frame taken out: a run whose centre of mass drifts (a Langevin
-    # thermostat without fix momentum) holds the same crystal, and its drift is no spread of the mean sites
-    shift = u.mean(axis=1, keepdims=True)
-    _refuse_large_drift(traj, shift[:, 0], ideal.cell, idx, reading)
-    u = u - shift
+    # the crystal's rigid translation in each frame taken out, as in the fit's pass: a run whose centre of mass drifts
+    # (a Langevin thermostat without fix momentum) holds the same crystal however far it goes, and its drift is no
+    # spread of the mean sites
+    u = traj.displacements_of_chunks(ideal, drift="removed")(reading.hold(frames))
+    _refuse_left_sites(traj, u, ideal, idx, reading)
     parts = np.array_split(np.arange(len(idx)), PHASE_BLOCKS)
     means = np.stack([u[p].mean(axis=0) for p in parts])                                  # (blocks, atoms, 3)
     error = np.sqrt((means.var(axis=0, ddof=1) / len(parts)).mean(axis=1))               # one component, A
@@ -93,31 +94,39 @@ def left_crystal(traj, supercell: Crystal, primitive: Crystal, atom, ideal: Stru
     return found, sites
 
 
-#: share of the cell's smallest width beyond which a drift of the whole crystal is refused: displacements from the
-#: reference are minimum images, defined within half a width, and the atoms' own excursions need the rest
-DRIFT_WIDTH_SHARE = 0.4
+#: share of the atoms farther than half the nearest-neighbour distance from their sites (the crystal's drift taken out)
+#: in a frame beyond which a run is refused as no longer a crystal (as the watch's MELTED_SHARE)
+LEFT_SITES_SHARE = 0.1
 
 
-def _refuse_large_drift(traj, shift: np.ndarray, cell, frames, reading) -> None:
-    """Refuse a run whose crystal moved as a whole (``shift`` (frames, 3) A, the mean displacement of its atoms in
-    each of the ``frames`` looked at) by more than :data:`DRIFT_WIDTH_SHARE` of the cell's smallest width: its
-    displacements from the reference wrap around the cell and every fit of them is wrong."""
-    if cell is None:
+def _refuse_left_sites(traj, u: np.ndarray, ideal: Structure, frames, reading) -> None:
+    """Refuse a run whose atoms left their sites: in one of the ``frames`` looked at, more than
+    :data:`LEFT_SITES_SHARE` of them farther than half the nearest-neighbour distance of ``ideal`` from their mean
+    position over those frames, ``u`` (frames, atoms, 3) Å their displacements with the crystal's drift taken out.
+    A liquid, or a cluster that turns as a whole, has no sites to measure displacements from, nor a rigid drift to
+    take out of them. Measured from each atom's own mean, not from the reference's site: a run that went over to
+    another crystal (new sites, which the fit then finds) still vibrates about sites."""
+    if ideal.cell is None or u.shape[1] < 2:
         return
-    cell = np.asarray(cell, float)
-    widths = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
-    moved = np.linalg.norm(shift, axis=1)
-    k = int(np.argmax(moved))
-    if moved[k] > DRIFT_WIDTH_SHARE * widths.min():
-        if reading is not None:
-            reading.release()                            # the frames held for a pass that will not run
-        raise ValueError(
-            f"{traj.source.describe()}: the crystal moves as a whole, {moved[k]:.2f} A from the reference by frame "
-            f"{int(frames[k])} (more than {DRIFT_WIDTH_SHARE:g} of the cell's smallest width, {widths.min():.2f} A): "
-            "the run's total momentum is not zero (a velocity created without 'mom yes', a Langevin thermostat "
-            "without 'zero yes' or fix momentum), and displacements from the reference wrap around the cell. Run "
-            "again with the momentum held at zero (LAMMPS: fix momentum 100 linear 1 1 1), or fit the frames before the "
-            "drift grew (trajmodes convert RUN --stop N, then fit its trajectory.nc)")
+    from trajmodes.lattice.geometry import nearest_neighbour_distance
+    radius = 0.5 * nearest_neighbour_distance(np.asarray(ideal.cell, float), ideal.positions)
+    far = np.linalg.norm(u - u.mean(axis=0), axis=2) > radius                          # (frames, atoms)
+    if far.mean(axis=1).max() <= LEFT_SITES_SHARE:
+        return
+    # from when: measured from the sites of the first frames, where the atoms left them after
+    start = np.linalg.norm(u - u[: max(1, len(u) // PHASE_BLOCKS)].mean(axis=0), axis=2) > radius
+    if (start.mean(axis=1) > LEFT_SITES_SHARE).any():
+        far = start
+    share = far.mean(axis=1)
+    k = int(np.argmax(share > LEFT_SITES_SHARE))
+    if reading is not None:
+        reading.release()                                # the frames held for a pass that will not run
+    raise ValueError(
+        f"{traj.source.describe()}: by frame {int(frames[k])}, {int(far[k].sum())} of {u.shape[1]} atoms are farther "
+        f"than half the nearest-neighbour distance ({radius:.3g} A) from their sites, the crystal's drift as a whole "
+        "taken out: the crystal melted (or its atoms diffuse, or it turns as a whole), and effective constants of "
+        "atoms that left their sites mean nothing. Fit the frames before it (trajmodes convert RUN --stop N, then fit "
+        "its trajectory.nc), or run the crystal below its melting point")
 
 
 def refit_on_run_crystal(fit, data, traj, ideal: Structure, tol: float, reading=None):

@@ -1,6 +1,6 @@
 """Fourth-order force constants held as their clusters.
 
-Chi[i, j, l, m, a, b, c, d] = d4U / du_ia du_jb du_lc du_md (eV/A^4) is nonzero only for quartets whose atoms lie within
+Chi[i, j, l, m, a, b, c, d] = d4U / du_ia du_jb du_lc du_md (eV/Å⁴) is nonzero only for quartets whose atoms lie within
 a cutoff of one another (TDEP: F. Knoop et al., J. Open Source Softw. 9, 6150 (2024); hiPhive: F. Eriksson, E. Fransson
 and P. Erhart, Adv. Theory Simul. 2, 1800184 (2019)). A compact array (n_prim, N, N, N, 81) would be almost all zeros
 (256 atoms: 10 GB per primitive atom), so the constants are a list of quartets, ``sites[e] = (k, j, l, m)`` with the
@@ -25,7 +25,7 @@ class QuarticConstants:
     sites : ndarray of int, (n_quartets, 4)
         ``(k, j, l, m)``: primitive atom ``k`` (the row ``p2s[k]`` of the supercell), then supercell atoms.
     blocks : ndarray, (n_quartets, 3, 3, 3, 3)
-        ``Chi[p2s[k], j, l, m]`` in eV/A^4.
+        ``Chi[p2s[k], j, l, m]`` in eV/Å⁴.
     n_atoms : int
         Atoms of the supercell.
     """
@@ -54,12 +54,12 @@ class QuarticConstants:
         return len(self.sites)
 
     def energy(self, u: np.ndarray, p2s, smap) -> np.ndarray:
-        """1/24 sum Chi u u u u per frame (eV) for displacements ``u`` (T, N, 3) in A, every atom of the supercell
+        """1/24 sum Chi u u u u per frame (eV) for displacements ``u`` (T, N, 3) in Å, every atom of the supercell
         taken as the first of its quartets (translations of the listed ones, ``smap`` the supercell map)."""
         return np.einsum("tia,tia->t", u, -self.forces(u, p2s, smap)) / 4.0
 
     def forces(self, u: np.ndarray, p2s, smap) -> np.ndarray:
-        """-1/6 sum_jlm Chi[i, j, l, m] u_j u_l u_m for every atom i, (T, N, 3) in eV/A, from ``u`` (T, N, 3) in A.
+        """-1/6 sum_jlm Chi[i, j, l, m] u_j u_l u_m for every atom i, (T, N, 3) in eV/Å, from ``u`` (T, N, 3) in Å.
 
         Straight from the quartets (each translated onto every atom of its primitive atom's class), without the
         fit's design kernel: the reference the kernel is tested against."""
@@ -77,7 +77,7 @@ class QuarticConstants:
         return f
 
     def sum_rule_violation(self) -> float:
-        """Largest |sum_m Chi[k, j, l, m]| over (k, j, l), eV/A^4 (zero for constants that obey the acoustic sum
+        """Largest |sum_m Chi[k, j, l, m]| over (k, j, l), eV/Å⁴ (zero for constants that obey the acoustic sum
         rule)."""
         key = (self.sites[:, 0] * self.n_atoms + self.sites[:, 1]) * self.n_atoms + self.sites[:, 2]
         _, group = np.unique(key, return_inverse=True)

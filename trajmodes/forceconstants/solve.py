@@ -93,7 +93,7 @@ def scores(blocks: NormalBlocks, p: np.ndarray, sizes, orders, info, mode: str, 
            cutoff2: float = np.nan, cutoff3: float | None = None, cutoff4: float | None = None):
     """Scores of the parameters ``p`` per order (the model truncated after that order), as an xarray Dataset.
 
-    ``r2`` = 1 - |f - f_model|^2 / |f|^2, ``rmse`` per force component (eV/A), ``cv_rmse``: k-fold
+    ``r2`` = 1 - |f - f_model|^2 / |f|^2, ``rmse`` per force component (eV/Å), ``cv_rmse``: k-fold
     cross-validation (each fold fitted in ``mode`` from the other folds' summed blocks, its residual evaluated with
     its own blocks), ``condition_number`` (from ``info``, the (cond, rank) per order of :func:`fit_params`),
     ``n_params``; scalars ``sigma_a`` = sqrt(<(f - f_harm)^2> / <f^2>) with the harmonic part of ``p``,

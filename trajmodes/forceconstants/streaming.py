@@ -45,8 +45,8 @@ class GrowingNormal:
         self.blocks = None                  # NormalBlocks, ids = block index
 
     def add(self, displacements, forces, energy=None, temperature=None, cells=None, reference_cell=None) -> int:
-        """Add the next frames (displacements A and forces eV/A, (frames, N, 3); per frame the potential energy eV,
-        the kinetic temperature K and the cell A where known). Returns the frames held after."""
+        """Add the next frames (displacements Å and forces eV/Å, (frames, N, 3); per frame the potential energy eV,
+        the kinetic temperature K and the cell Å where known). Returns the frames held after."""
         u = np.asarray(displacements, float)
         if not len(u):
             return self.n_frames

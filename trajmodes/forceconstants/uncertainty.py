@@ -105,7 +105,7 @@ def segment_influence(blocks: NormalBlocks, params: np.ndarray, sizes, mode: str
     blocks : NormalBlocks
         Per segment, in time order.
     params : ndarray (P,) or (P2,)
-        The fitted parameters (order 2 first), eV/A^2 (eV/A^3 for order 3).
+        The fitted parameters (order 2 first), eV/Å² (eV/Å³ for order 3).
     sizes : sequence of int
         Parameters per order.
     mode : {"sequential", "simultaneous"}

@@ -49,22 +49,24 @@ def _expand(source) -> list[str]:
 def open_source(source, *, format: str | None = None, units: str | None = None, lj_scales=None,
                 md_timestep: float | None = None, frame_interval: float | None = None, species=None,
                 masses=None, topology=None, thermo=None, energy_column: str | None = None,
-                stress_columns=None) -> FrameSource:
+                stress_columns=None, lammps_settings=None) -> FrameSource:
     """A frame source for ``source`` (path, list or glob of paths, or MDAnalysis Universe).
 
     The format is ``format`` (any name of a reader's
     :attr:`~trajmodes.io.trajectories.base.FrameSource.format_names`, ``"ase:<ASE format>"`` or an MDAnalysis
     format), else the trajectory reader's that :func:`identify` finds; the reader is the registry's
     (:mod:`trajmodes.io.trajectories.registry`). ``md_timestep`` and ``frame_interval`` (ps) are described in
-    :mod:`trajmodes.io.trajectories.times`; ``thermo`` (LAMMPS log files), ``energy_column`` and ``stress_columns``
-    in :class:`~trajmodes.io.trajectories.lammps.LammpsDumpSource` (LAMMPS dumps only).
+    :mod:`trajmodes.io.trajectories.times`; ``thermo`` (LAMMPS log files), ``energy_column``, ``stress_columns`` and
+    ``lammps_settings`` (the run's input found already) in :class:`~trajmodes.io.trajectories.lammps.LammpsDumpSource`
+    (LAMMPS dumps only).
     """
     try:
         import MDAnalysis as mda
         if isinstance(source, mda.Universe):
             from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource, mda_units
             refuse_lammps_options("an MDAnalysis Universe", "mdanalysis", dict(
-                thermo=thermo, energy_column=energy_column, stress_columns=stress_columns))
+                thermo=thermo, energy_column=energy_column, stress_columns=stress_columns,
+                lammps_settings=lammps_settings))
             return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
                                     units=mda_units(units), lj_scales=lj_scales)
     except ImportError:  # pragma: no cover
@@ -76,7 +78,8 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
         src = reader_for(fmt).from_options(paths, fmt, format, units=units, lj_scales=lj_scales,
                                            md_timestep=md_timestep, frame_interval=frame_interval,
                                            species=species, masses=masses, topology=topology, thermo=thermo,
-                                           energy_column=energy_column, stress_columns=stress_columns)
+                                           energy_column=energy_column, stress_columns=stress_columns,
+                                           **({} if lammps_settings is None else dict(lammps_settings=lammps_settings)))
     except TrajectoryFormatError as exc:
         if not getattr(exc, "format_guessed", False):
             raise
@@ -137,12 +140,14 @@ _LAZY = {
     "BeadFiles": "trajectories.bead_files", "find_beads": "trajectories.bead_files",
     "gpumd_model_masses": "trajectories.gpumd", "ipi_input_beside": "trajectories.ipi_files",
     "positions_file_of": "trajectories.ipi_files", "properties_timestep": "trajectories.ipi_files",
-    "sibling_path": "trajectories.ipi_files",
+    "sibling_path": "trajectories.ipi_files", "ipi_bead_count": "trajectories.ipi",
+    # one time line of a dump's MD steps (restarts, reset_timestep), the same configuration in two frames
+    "StepLine": "trajectories.restarts", "same_configuration": "trajectories.restarts",
     # what a path is
     "Identified": "trajectories.registry",
 }
 
-__all__ = ["open_source", "read_structure", "identify", "ase_format_of", "FrameSource",
+__all__ = ["open_source", "read_structure", "identify", "reader_for", "ase_format_of", "FrameSource",
            "provenance", *_LAZY]
 
 

@@ -407,7 +407,7 @@ def _check_finite(path: str, table, lines, cols, header, largest: float | None =
 
 def _temperature_volume(path, header, table, lines, box, notes, scales: _Scales | None = None) -> tuple:
     """The temperature column and the volume (a Volume or Lx Ly Lz column's mean, else ``box`` (volume, line, where))
-    of a table, converted with ``scales`` (K, A^3), with notes; a volume that is not positive is refused with its
+    of a table, converted with ``scales`` (K, Å³), with notes; a volume that is not positive is refused with its
     line."""
     scales = scales or _Scales(None)
     units = f", converted from units {scales.style}" if scales.style not in (None, "metal", "real") else ""

@@ -155,7 +155,7 @@ def gpumd_compute(path: str, md_timestep: float | None) -> dict:
     """GPUMD's compute.out: the heat current jp + jk summed over the groups, as the run.in beside it lays out the
     columns (:mod:`trajmodes.io.heat_current`), as the fields of a
     :class:`~trajmodes.io.heat_current.HeatCurrentSeries`, the current in GPUMD's own unit (eV^(3/2) amu^(-1/2):
-    times :data:`~trajmodes.io.heat_current.GPUMD_VELOCITY`, eV A/ps)."""
+    times :data:`~trajmodes.io.heat_current.GPUMD_VELOCITY`, eV Å/ps)."""
     folder = os.path.dirname(path) or "."
     run_in = os.path.join(folder, "run.in")
     if not os.path.isfile(run_in):

@@ -42,9 +42,9 @@ class Crystal:
     Parameters
     ----------
     cell : array_like, shape (3, 3)
-        Rows are the lattice vectors a, b, c in Angstrom.
+        Rows are the lattice vectors a, b, c in Å.
     positions : array_like, shape (n_atoms, 3)
-        Cartesian positions in Angstrom.
+        Cartesian positions in Å.
     species : sequence of str, shape (n_atoms,)
         Element symbols (or any labels; then ``masses`` is required).
     masses : array_like, shape (n_atoms,), optional
@@ -69,7 +69,15 @@ class Crystal:
 
     @classmethod
     def from_structure(cls, structure, masses=None) -> "Crystal":
-        """A crystal from a :class:`trajmodes.Structure` (positions taken relative to its origin)."""
+        """A crystal from a :class:`trajmodes.Structure` (positions taken relative to its origin).
+
+        Parameters
+        ----------
+        structure : Structure
+            With a cell (Å) and species (element symbols); positions in Å.
+        masses : array_like (n,), optional
+            Atomic masses, amu; default the structure's, else the elements' standard masses.
+        """
         if structure.cell is None:
             raise ValueError("a structure without a cell is not a crystal")
         species = structure.species
@@ -148,7 +156,7 @@ class Crystal:
 
     # -- symmetry ---------------------------------------------------------------------------
     def symmetry(self, symprec: float = SYMPREC):
-        """spglib symmetry dataset (cached per ``symprec``, Angstrom).
+        """spglib symmetry dataset (cached per ``symprec``, Å).
 
         Parameters
         ----------
@@ -224,7 +232,7 @@ class Crystal:
 
     def take_translations(self, lattice: np.ndarray, sites: np.ndarray, symprec: float) -> None:
         """Take the lattice translations of this crystal as known, for a crystal built on the sites of a lattice (the
-        ideal sites of a noisy cell): ``lattice`` (3, 3) A, rows, a basis of its translations; ``sites`` (n_atoms,)
+        ideal sites of a noisy cell): ``lattice`` (3, 3) Å, rows, a basis of its translations; ``sites`` (n_atoms,)
         the site of every atom. They are not searched for again at ``symprec`` (Å); the basis is the one spglib
         chooses on this crystal's atoms (:func:`~trajmodes.lattice.translations.spglib_choice`), as the search would
         give: 0.3 s instead of 1.3 s at 864,000 atoms.
@@ -256,7 +264,7 @@ class Crystal:
         Parameters
         ----------
         symprec : float
-            Tolerance in Angstrom; raise it (1e-2 .. 1e-1) for noisy references.
+            Tolerance in Å; raise it (1e-2 .. 1e-1) for noisy references.
         search : {"auto", "spglib", "translations"}
             How the translations are found: spglib on the whole cell (cost ~N^2: minutes at 10^5 atoms, hours at
             10^6), or :meth:`lattice_translations` (O(N log N), the same lattice; its Niggli basis may differ from
@@ -293,9 +301,14 @@ class Crystal:
         return Crystal(plat, pf @ plat, self.species[first], self.masses[first])
 
     def supercell(self, matrix) -> "Crystal":
-        """The supercell with lattice ``matrix @ cell`` (``matrix``: an int, 3 ints for a diagonal, or a 3x3 integer
-        matrix with positive determinant). Atoms are ordered cell by cell, this crystal's atoms in order within each
-        cell, positions wrapped into the supercell."""
+        """The supercell with lattice ``matrix @ cell``. Atoms are ordered cell by cell, this crystal's atoms in order
+        within each cell, positions wrapped into the supercell.
+
+        Parameters
+        ----------
+        matrix : int, 3 ints or (3, 3) int array_like
+            An int (n x n x n), 3 ints for a diagonal, or a 3 x 3 integer matrix with a positive determinant.
+        """
         M = np.asarray(matrix)
         M = np.diag(np.broadcast_to(M, (3,))) if M.ndim <= 1 else M
         if M.shape != (3, 3) or not np.allclose(M, np.rint(M)) or np.linalg.det(M) < 0.5:
@@ -326,7 +339,7 @@ class Crystal:
             A primitive cell in the same Cartesian frame (for instance ``self.primitive()``); a
             global translation between the two is found if needed.
         tol : float
-            Largest distance in Angstrom between an atom and its ideal site (thermal noise).
+            Largest distance in Å between an atom and its ideal site (thermal noise).
 
         Returns
         -------
@@ -381,7 +394,7 @@ class Crystal:
         return best
 
     def ideal_positions(self, primitive: "Crystal", smap: SupercellMap) -> np.ndarray:
-        """Noise-free Cartesian positions of this supercell's atoms from ``smap``, in Angstrom.
+        """Noise-free Cartesian positions of this supercell's atoms from ``smap``, in Å.
 
         Parameters
         ----------

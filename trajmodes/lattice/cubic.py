@@ -50,7 +50,7 @@ def cubic_lattice(structure: str, a: float, n: int, species, masses=None):
 
 
 def shell_vectors(lattice: str, a: float, cutoff: float) -> np.ndarray:
-    """All lattice vectors 0 < |R| < cutoff of a one-atom fcc/bcc lattice (A)."""
+    """All lattice vectors 0 < |R| < cutoff of a one-atom fcc/bcc lattice (Å)."""
     nmax = int(np.ceil(cutoff / a)) + 1
     g = np.array(np.meshgrid(*[np.arange(-2 * nmax, 2 * nmax + 1)] * 3, indexing="ij")).reshape(3, -1).T
     if lattice == "fcc":

@@ -1,7 +1,7 @@
 """Geometry of periodic cells: lattice reduction, minimum images, neighbour pairs.
 
 The one home of the minimum image: every distance or image vector in trajmodes goes through these functions.
-Cells are rows (a, b, c) in Angstrom, positions Cartesian; fractional coordinates are rows in the cell's basis.
+Cells are rows (a, b, c) in Å, positions Cartesian; fractional coordinates are rows in the cell's basis.
 """
 from __future__ import annotations
 
@@ -86,9 +86,9 @@ def all_shortest_images(frac: np.ndarray, basis: np.ndarray, tol: float = 1e-5):
     frac : array_like (..., 3)
         Fractional coordinates in ``basis``.
     basis : array_like (3, 3)
-        Lattice vectors as rows, Angstrom (Niggli-reduced).
+        Lattice vectors as rows, Å (Niggli-reduced).
     tol : float
-        Images within ``tol`` Angstrom of the shortest count as equally short (phonopy's tolerance).
+        Images within ``tol`` Å of the shortest count as equally short (phonopy's tolerance).
 
     Returns
     -------
@@ -136,11 +136,11 @@ def wigner_seitz_pairs(basis, atom, cells, centres, cell, matrix, tol: float = 1
     centres : array_like of int (n,)
         The supercell atom of every primitive atom k (``atom[centres[k]] == k``): the pairs start there.
     cell : array_like (3, 3)
-        Primitive lattice vectors as rows, Angstrom.
+        Primitive lattice vectors as rows, Å.
     matrix : array_like of int (3, 3)
         The supercell lattice is ``matrix @ cell``.
     tol : float
-        Images within ``tol`` Angstrom of the shortest count as equally short (phonopy's tolerance).
+        Images within ``tol`` Å of the shortest count as equally short (phonopy's tolerance).
 
     Returns
     -------
@@ -151,7 +151,7 @@ def wigner_seitz_pairs(basis, atom, cells, centres, cell, matrix, tol: float = 1
     weight : ndarray (n_images,)
         1 / (number of equally short images of the pair).
     vector : ndarray (n_images, 3)
-        The image vector, Angstrom.
+        The image vector, Å.
     multiplicity : ndarray of int (n, N)
         The number of equally short images of every pair.
     """
@@ -178,21 +178,51 @@ def shortest_vectors(delta: np.ndarray, cell: np.ndarray) -> np.ndarray:
 
 
 def shortest_lattice_vector(cell: np.ndarray) -> float:
-    """Length (A) of the shortest non-zero vector of the lattice spanned by ``cell``."""
+    """Length (Å) of the shortest non-zero vector of the lattice spanned by ``cell``."""
     red = niggli_reduce(cell)
     g = np.array([v for v in itertools.product(range(-2, 3), repeat=3) if any(v)])
     return float(np.linalg.norm(g @ red, axis=1).min())
 
 
+#: above this many atoms, :func:`nearest_neighbour_distance` searches a k-d tree instead of comparing every pair
+PAIRWISE_ATOMS = 512
+
+
 def nearest_neighbour_distance(cell: np.ndarray, positions: np.ndarray) -> float:
-    """Shortest distance (A) between two atoms of a periodic crystal, an atom and its own images included."""
+    """Shortest distance (Å) between two atoms of a periodic crystal, an atom and its own images included.
+
+    Up to :data:`PAIRWISE_ATOMS` atoms every pair is compared; a larger cell (a supercell of 10^4 atoms would need
+    10^8 pairs and gigabytes) is searched in O(N log N): the atoms wrapped into the cell and their periodic images
+    within a skin as thick as an upper bound of the answer (atom 0's nearest neighbour) go into a k-d tree, and each
+    atom's nearest other point in it is found."""
     x = np.asarray(positions, dtype=float)
+    cell = np.asarray(cell, dtype=float)
     d = shortest_lattice_vector(cell)
-    if len(x) > 1:
+    if len(x) < 2:
+        return d
+    if len(x) <= PAIRWISE_ATOMS:
         r = np.linalg.norm(shortest_vectors(x[None, :, :] - x[:, None, :], cell), axis=-1)
         r[np.diag_indices(len(x))] = np.inf
-        d = min(d, float(r.min()))
-    return d
+        return min(d, float(r.min()))
+    f = x @ np.linalg.inv(cell)
+    first = np.linalg.norm(shortest_images(f[1:] - f[0], cell) @ cell, axis=1).min()     # an upper bound
+    bound = min(d, float(first))
+    widths = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    skin = bound / widths * (1 + 1e-9) + 1e-12                                             # fractional, per axis
+    if np.any(skin >= 0.5):                                    # a cell thinner than two neighbour distances: pairs
+        r = np.linalg.norm(shortest_vectors(x[None, :, :] - x[:, None, :], cell), axis=-1)
+        r[np.diag_indices(len(x))] = np.inf
+        return min(d, float(r.min()))
+    from scipy.spatial import cKDTree
+    f -= np.floor(f)
+    points = [f]
+    for shift in _SHIFTS[np.any(_SHIFTS != 0, axis=1)]:
+        g = f + shift
+        inside = np.all((g >= -skin) & (g <= 1 + skin), axis=1)
+        points.append(g[inside])
+    tree = cKDTree(np.concatenate(points) @ cell)
+    dist, _ = tree.query(f @ cell, k=2)
+    return min(d, float(dist[:, 1].min()))
 
 
 def neighbours(positions: np.ndarray, cell: np.ndarray, centre: int, cutoff: float, tol: float = 0.0):
@@ -203,7 +233,7 @@ def neighbours(positions: np.ndarray, cell: np.ndarray, centre: int, cutoff: flo
     (each component of ``f + n`` is at least that of ``f``), which rules out all but a few atoms of a big supercell
     (864,000 atoms: 0.8 s -> 0.05 s a centre).
 
-    Returns (indices, vectors (n, 3) A)."""
+    Returns (indices, vectors (n, 3) Å)."""
     x = np.asarray(positions, float)
     cell = np.asarray(cell, dtype=float)
     f = (x - x[centre]) @ np.linalg.inv(cell)
@@ -232,7 +262,7 @@ def pairs_within(cell, positions, cutoff: float, return_cells: bool = False):
     Up to :data:`DENSE_PAIRS_ATOMS` atoms every pair of atoms is tried at every image within reach (arrays of
     N x N); beyond, a k-d tree (:class:`scipy.spatial.cKDTree`) over the atoms and the periodic images of those within
     ``cutoff`` of a face of the cell (any cell shape) finds them with memory and time linear in N (10^4 atoms of
-    amorphous Si with a 3.8 A cutoff: 0.2 s). Both give the same pairs (in another order).
+    amorphous Si with a 3.8 Å cutoff: 0.2 s). Both give the same pairs (in another order).
     """
     cell = np.asarray(cell, dtype=float)
     x = np.asarray(positions, dtype=float)

@@ -153,7 +153,7 @@ class Grid:
         return np.rint(a).astype(np.int64)
 
     def microzone(self, reciprocal_cell) -> np.ndarray:
-        """The Cartesian edges (rows, 1/A) of the grid's cell, the microzone the tetrahedra are cut from: the
+        """The Cartesian edges (rows, 1/Å) of the grid's cell, the microzone the tetrahedra are cut from: the
         columns of S^-1 (reduced) times the reciprocal cell (rows b1, b2, b3), b_i / n_i for a regular mesh.
         A step n in this basis is the address step ``steps @ n`` (Togo, Shinohara and Tanaka, J. Phys.:
         Condens. Matter 35, 353001 (2023), generalised regular grids)."""

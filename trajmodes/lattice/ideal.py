@@ -15,7 +15,7 @@ __all__ = ["ideal_crystal", "operation_count", "MeanSites", "mean_sites", "SITE_
 
 
 def operation_count(supercell: Crystal, symprec: float, search: str = "auto") -> int:
-    """The number of space-group operations of ``supercell`` within ``symprec`` (A), lattice translations included:
+    """The number of space-group operations of ``supercell`` within ``symprec`` (Å), lattice translations included:
     what spglib counts on the whole cell, up to :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms; above, the
     lattice translations (found in O(N log N)) times the operations spglib finds on the primitive cell that keep the
     supercell's lattice (:func:`~trajmodes.lattice.symmetry.supercell_group`, as spglib on the whole cell), whose
@@ -42,10 +42,10 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
                   stacklevel: int = 2, averaged: bool = False) -> tuple[Crystal, float]:
     """The ideal crystal behind a reference that may be an MD snapshot (thermal noise).
 
-    When ``symprec`` (A) finds no primitive cell smaller than the supercell, the tolerance (up to
-    0.5 A; for a time average of more than :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms that shows no lattice
-    up to 0.5 A, up to :data:`NOISE_SPACING_SHARE` of its mean atomic spacing: the average of 4 frames of 864,000 Cu
-    atoms at 300 K sits 0.30 A at most from its sites, two of its atoms 0.5-0.6 A apart after a translation) at which
+    When ``symprec`` (Å) finds no primitive cell smaller than the supercell, the tolerance (up to
+    0.5 Å; for a time average of more than :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms that shows no lattice
+    up to 0.5 Å, up to :data:`NOISE_SPACING_SHARE` of its mean atomic spacing: the average of 4 frames of 864,000 Cu
+    atoms at 300 K sits 0.30 Å at most from its sites, two of its atoms 0.5-0.6 Å apart after a translation) at which
     the most symmetry operations are found (:func:`operation_count`) is used instead; the supercell
     is then rebuilt on the ideal lattice sites (exact lattice translations, the primitive cell's sites made
     symmetric under its space group and repeated over the supercell), with a
@@ -60,7 +60,7 @@ def ideal_crystal(supercell: Crystal, symprec: float = SYMPREC, allow_p1: bool =
     Crystal
         The ideal supercell (``supercell`` itself when it already is one).
     float
-        The symmetry tolerance (A) to use with it (the averaged sites keep ~0.01 A of noise).
+        The symmetry tolerance (Å) to use with it (the averaged sites keep ~0.01 Å of noise).
     """
     tol = float(symprec)
     if supercell.n_atoms == 1:
@@ -149,8 +149,8 @@ NOISE_SPACING_SHARE = 0.35
 
 
 def _noise_tolerances(supercell: Crystal) -> list[float]:
-    """0.5 A times powers of sqrt(2), up to :data:`NOISE_SPACING_SHARE` of the mean atomic spacing of ``supercell``
-    (Cu: 0.71 A): a translation within them cannot send an atom onto a neighbour, only miss its own site by noise."""
+    """0.5 Å times powers of sqrt(2), up to :data:`NOISE_SPACING_SHARE` of the mean atomic spacing of ``supercell``
+    (Cu: 0.71 Å): a translation within them cannot send an atom onto a neighbour, only miss its own site by noise."""
     spacing = (abs(np.linalg.det(supercell.cell)) / supercell.n_atoms) ** (1 / 3)
     out, t = [], 0.5 * np.sqrt(2.0)
     while t <= NOISE_SPACING_SHARE * spacing:
@@ -171,7 +171,7 @@ def _on_sites(supercell: Crystal, primitive: Crystal, smap, tol: float) -> Cryst
 
 
 def _mapped_primitive(supercell: Crystal, tol: float, why: str | None):
-    """The primitive cell at ``tol`` (A) whose lattice maps every atom of ``supercell`` onto a site, with its map:
+    """The primitive cell at ``tol`` (Å) whose lattice maps every atom of ``supercell`` onto a site, with its map:
     spglib's (below :data:`~trajmodes.lattice.crystal.SPGLIB_ATOMS` atoms), else the lattice translations found
     directly; ``(None, why)`` when neither does."""
     searches = ("auto", "translations") if supercell.n_atoms <= SPGLIB_ATOMS else ("auto",)
@@ -209,10 +209,10 @@ class MeanSites:
         sublattices' mean displacements, less one translation of the whole crystal): how the free internal
         coordinates moved, A. Zero where nothing moved beyond the noise.
     site_offset, site_error : ndarray (n_prim, 3), (n_prim,)
-        That offset and its standard error per primitive atom (sublattice), A.
+        That offset and its standard error per primitive atom (sublattice), Å.
     broken, broken_error : ndarray (n_prim, 3), (n_prim,)
         The part of each sublattice's mean displacement that the space group does not allow, and its standard
-        error, A.
+        error, Å.
     moved : bool
         Whether the allowed offset is beyond :data:`SITE_SETTLE` standard errors (the sites are then settled at the
         run's mean).
@@ -231,7 +231,7 @@ class MeanSites:
     breaks: bool
 
     def words(self, primitive: Crystal, source: str = "the reference") -> str:
-        """The largest move between two sublattices, in one clause: 'the N sublattice (primitive atom 2) sits 0.0110 A
+        """The largest move between two sublattices, in one clause: 'the N sublattice (primitive atom 2) sits 0.0110 Å
         from the Ga one (primitive atom 0) ..., relative to their sites in the reference'."""
         ref = int(np.argmax(primitive.masses))                       # measured from the heaviest sublattice
         rel = self.site_offset - self.site_offset[ref]
@@ -294,9 +294,9 @@ def mean_sites(supercell: Crystal, primitive: Crystal, atom: np.ndarray, mean_u:
     atom : ndarray of int (N,)
         Primitive atom of every supercell atom.
     mean_u : ndarray (N, 3)
-        The time average of every atom's displacement from ``supercell``, A.
+        The time average of every atom's displacement from ``supercell``, Å.
     symprec : float
-        spglib tolerance for the primitive cell's space group, A.
+        spglib tolerance for the primitive cell's space group, Å.
     """
     from trajmodes.lattice.symmetry import cartesian_rotations, site_images
     u = np.asarray(mean_u, float)
@@ -357,9 +357,9 @@ class RunCrystal:
         The symmetry tolerance, A: :data:`PHASE_SIGMAS` standard errors of a site's mean (at least the fit's
         ``symprec``).
     error : float
-        The standard error of one Cartesian component of a site's mean, rms over the atoms, A.
+        The standard error of one Cartesian component of a site's mean, rms over the atoms, Å.
     reference, run : tuple
-        (space-group symbol, number, atoms of the primitive cell, primitive cell (3, 3) A) of each, at
+        (space-group symbol, number, atoms of the primitive cell, primitive cell (3, 3) Å) of each, at
         :attr:`tolerance`; the run's cell is None where its mean sites show no lattice translation.
     spread, spread_errors : float
         The largest distance between the mean sites of two atoms that the reference puts on the same site of different
@@ -436,9 +436,9 @@ def run_crystal(supercell: Crystal, primitive: Crystal, atom: np.ndarray, mean_u
     primitive : Crystal
         Its primitive cell; ``atom`` maps the supercell's atoms onto it.
     mean_u : ndarray (N, 3)
-        The mean displacement of every atom from ``supercell``, A.
+        The mean displacement of every atom from ``supercell``, Å.
     error : float or ndarray (N,)
-        The standard error of one Cartesian component of each atom's mean, A.
+        The standard error of one Cartesian component of each atom's mean, Å.
     n_frames : int
         The frames of the mean (for the message).
     symprec : float

@@ -59,7 +59,7 @@ class BrillouinZonePath:
     name : str
         Setyawan and Curtarolo's lattice or variant ('FCC', 'BCT2', 'ORCF3', 'RHL1', 'MCLC4', 'TRI1a', ...).
     parameters : dict
-        Their conventional lattice parameters: lengths in Angstrom, angles in degrees.
+        Their conventional lattice parameters: lengths in Å, angles in degrees.
     points : dict of str -> ndarray (3,)
         Special points, ASCII label -> reduced q (the crystal's primitive reciprocal basis, no 2 pi).
     path : tuple of tuple of str
@@ -127,7 +127,7 @@ def _pick_in_plane(G, u, parity=None):
 
 def _conventional_axes(pearson, G, centrings):
     """T: rows of Setyawan and Curtarolo's conventional cell in spglib's conventional fractional coordinates, for
-    spglib's conventional metric ``G`` (A^2)."""
+    spglib's conventional metric ``G`` (Å²)."""
     L = np.sqrt(np.diag(G))
     if pearson in ("oP", "oF", "oI"):
         return np.eye(3)[np.argsort(L, kind="stable")]
@@ -155,7 +155,7 @@ def _conventional_axes(pearson, G, centrings):
 
 
 def _parameters(lattice, G):
-    """Setyawan and Curtarolo's parameters (a, b, c in A, alpha in degrees) from their conventional metric ``G``."""
+    """Setyawan and Curtarolo's parameters (a, b, c in Å, alpha in degrees) from their conventional metric ``G``."""
     L = np.sqrt(np.diag(G))
     angle = float(np.degrees(np.arccos(np.clip(G[1, 2] / (L[1] * L[2]), -1.0, 1.0))))
     if lattice in ("CUB", "FCC", "BCC", "RHL"):
@@ -189,7 +189,7 @@ def _triclinic(lattice):
     scalar product, the paper's largest angle where lengths do not reorder them; where they do, the paper's rule
     would put N = (-b1 - b2 + b3)/2 outside the zone, as b3 - b1 - b2 is then not the shortest vector of its class.
     b1 is the shorter of the two (the paper leaves their order open; Niggli's), and the basis right-handed.
-    ``lattice``: the crystal's primitive cell (rows, A). Returns the points' basis (reciprocal rows, 1/A), the
+    ``lattice``: the crystal's primitive cell (rows, Å). Returns the points' basis (reciprocal rows, 1/Å), the
     reciprocal angles and the variant, points and path."""
     from trajmodes.lattice.geometry import niggli_reduce
     B = niggli_reduce(np.linalg.inv(lattice).T)
@@ -216,7 +216,7 @@ def brillouin_zone_path(primitive, symprec: float = SYMPREC) -> BrillouinZonePat
         The cell whose reciprocal basis the points are given in (the force constants' primitive cell; any basis,
         any orientation).
     symprec : float
-        spglib tolerance in Angstrom.
+        spglib tolerance in Å.
 
     Returns
     -------
@@ -311,13 +311,13 @@ def sample_path(pieces, npoints: int, reciprocal_cell: np.ndarray):
     npoints : int
         Points per segment, end points included (ends are repeated at joints, like phonopy).
     reciprocal_cell : ndarray, shape (3, 3)
-        Rows b1, b2, b3 in 1/A without 2 pi.
+        Rows b1, b2, b3 in 1/Å without 2 pi.
 
     Returns
     -------
     q : ndarray, (n_seg * npoints, 3)
     distance : ndarray, (n_seg * npoints,)
-        Cumulative path length in 1/A without 2 pi (phonopy's); no jump across breaks.
+        Cumulative path length in 1/Å without 2 pi (phonopy's); no jump across breaks.
     segment : ndarray of int, (n_seg * npoints,)
     node : list of (index, piece, position in piece): the samples that are path nodes (a joint
         inside a piece appears twice: end of one segment, start of the next)

@@ -55,7 +55,7 @@ def _hexagonal(a: float, c: float) -> np.ndarray:
 
 def prototype(name: str, species, a: float, c: float | None = None, u: float | None = None,
               masses=None) -> Crystal:
-    """The primitive cell of structure ``name`` (see the module table) with lattice parameters in Angstrom.
+    """The primitive cell of structure ``name`` (see the module table) with lattice parameters in Å.
 
     Parameters
     ----------
@@ -64,7 +64,7 @@ def prototype(name: str, species, a: float, c: float | None = None, u: float | N
     species : str or sequence of str
         The element (one-species structures) or (A, B) for zincblende, rocksalt and wurtzite.
     a, c : float
-        Lattice parameters, Angstrom (``c`` for the hexagonal structures only).
+        Lattice parameters, Å (``c`` for the hexagonal structures only).
     u : float, optional
         Internal coordinate of lonsdaleite and wurtzite (fraction of c; default the ideal 3/8).
     masses : sequence of float, optional

@@ -129,7 +129,7 @@ def first_zone(q, reciprocal_cell) -> np.ndarray:
 
 
 def _lattice_words(cell) -> str:
-    """a, b, c (A) and alpha, beta, gamma (degrees) of the rows of ``cell``, for a message."""
+    """a, b, c (Å) and alpha, beta, gamma (degrees) of the rows of ``cell``, for a message."""
     a = np.linalg.norm(cell, axis=1)
     cos = [np.dot(cell[1], cell[2]) / (a[1] * a[2]), np.dot(cell[0], cell[2]) / (a[0] * a[2]),
            np.dot(cell[0], cell[1]) / (a[0] * a[1])]
@@ -139,12 +139,12 @@ def _lattice_words(cell) -> str:
 
 def basis_change(cell, other, strain_tol: float = STRAIN_TOL, names=("the first cell", "the second")) -> np.ndarray:
     """The integer matrix M, of determinant +-1, with ``cell = M @ other`` up to a strain: the lattice vectors of
-    ``cell`` (rows, A) in the basis of ``other``'s, when both are bases of one lattice in one Cartesian frame.
+    ``cell`` (rows, Å) in the basis of ``other``'s, when both are bases of one lattice in one Cartesian frame.
 
     Parameters
     ----------
     cell, other : array_like (3, 3)
-        Primitive lattice vectors as rows, Angstrom, in the same Cartesian frame.
+        Primitive lattice vectors as rows, Å, in the same Cartesian frame.
     strain_tol : float
         Largest relative misfit ``|cell - M other| / |cell|`` taken as the same lattice, strained (thermal expansion).
     names : (str, str)

@@ -1,7 +1,7 @@
 """The special points and paths of W. Setyawan and S. Curtarolo, Comput. Mater. Sci. 49, 299 (2010), for the 14
 Bravais lattices and their variants, tabulated from the paper.
 
-Every lattice is given by its conventional parameters in the paper's convention (lengths in Angstrom, angles in
+Every lattice is given by its conventional parameters in the paper's convention (lengths in Å, angles in
 degrees; :func:`trajmodes.lattice.paths.brillouin_zone_path` brings a crystal into it) and its primitive cell is
 ``PRIMITIVE[lattice] @ conventional`` (rows); the points are reduced in the reciprocal basis of that primitive cell
 (no 2 pi), for TRI in the reduced reciprocal basis itself. Labels are ASCII: 'G' for Gamma, 'S' for Sigma (BCT2),
@@ -158,7 +158,7 @@ def lattice_points(lattice: str, a: float, b: float | None = None, c: float | No
         'CUB', 'FCC', 'BCC', 'TET', 'BCT', 'ORC', 'ORCF', 'ORCI', 'ORCC', 'HEX', 'RHL', 'MCL' or 'MCLC' (for 'TRI'
         see :func:`triclinic_points`).
     a, b, c : float
-        Conventional lengths in Angstrom in the paper's order (a < b < c for ORC, ORCF, ORCI; a < b for ORCC; the
+        Conventional lengths in Å in the paper's order (a < b < c for ORC, ORCF, ORCI; a < b for ORCC; the
         unique axis a and b <= c for MCL; c of TET, BCT, HEX); RHL: a only.
     alpha : float
         Degrees: the rhombohedral angle (RHL), the angle between b and c, below 90 (MCL, MCLC).

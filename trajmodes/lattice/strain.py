@@ -48,7 +48,7 @@ def strain_matrix(e) -> np.ndarray:
 
 
 def cell_strains(cells, reference_cell) -> np.ndarray:
-    """The Voigt strains (n, 6) that take ``reference_cell`` to each of ``cells`` (rows a, b, c in A), to first order.
+    """The Voigt strains (n, 6) that take ``reference_cell`` to each of ``cells`` (rows a, b, c in Å), to first order.
 
     Cell rows a_i -> F a_i give cells = reference F^T; e is the Voigt vector of the symmetric part of F - 1 (a
     rotation, antisymmetric to first order, is dropped)."""
@@ -60,7 +60,7 @@ def cell_strains(cells, reference_cell) -> np.ndarray:
 
 
 def deformed(crystal: Crystal, strain=None, internal=None) -> Crystal:
-    """``crystal`` with its atoms displaced by ``internal`` (n, 3) A, then strained by the Voigt ``strain`` (6,):
+    """``crystal`` with its atoms displaced by ``internal`` (n, 3) Å, then strained by the Voigt ``strain`` (6,):
     x_k -> (1 + eps) (x_k + u_k), cell rows a_i -> (1 + eps) a_i."""
     F = np.eye(3) + (0.0 if strain is None else strain_matrix(strain))
     x = crystal.positions + (0.0 if internal is None else np.asarray(internal, float).reshape(-1, 3))

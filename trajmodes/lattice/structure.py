@@ -16,15 +16,15 @@ class Structure:
     Parameters
     ----------
     positions : ndarray, shape (n_atoms, 3)
-        Cartesian positions in Angstrom, atoms in id order.
+        Cartesian positions in Å, atoms in id order.
     cell : ndarray, shape (3, 3) or None
-        Rows are the lattice vectors a, b, c in Angstrom; None for a non-periodic snapshot.
+        Rows are the lattice vectors a, b, c in Å; None for a non-periodic snapshot.
     species : ndarray of str, shape (n_atoms,), optional
         Element symbols, or LAMMPS type numbers as strings when elements are unknown.
     masses : ndarray, shape (n_atoms,), optional
         Atomic masses in amu.
     origin : ndarray, shape (3,)
-        Cartesian origin of the cell (LAMMPS' ``xlo ylo zlo``), Angstrom.
+        Cartesian origin of the cell (LAMMPS' ``xlo ylo zlo``), Å.
     types : ndarray of int, shape (n_atoms,), optional
         LAMMPS atom types (from a data file), to check a dump's types against.
     """

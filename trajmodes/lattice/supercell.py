@@ -32,9 +32,9 @@ class SupercellMap:
     lattice : ndarray of int, shape (N, 3)
         For every supercell atom, its lattice vector in integer coordinates of the primitive cell.
     distance : ndarray, shape (N,)
-        Distance in Angstrom between every supercell atom and its ideal site.
+        Distance in Å between every supercell atom and its ideal site.
     shift : ndarray, shape (3,)
-        Cartesian translation (Angstrom) from the primitive cell's frame to the supercell's:
+        Cartesian translation (Å) from the primitive cell's frame to the supercell's:
         ideal position = ``primitive.positions[atom] + lattice @ primitive.cell + shift``.
     """
 

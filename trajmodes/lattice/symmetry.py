@@ -61,7 +61,7 @@ class SupercellOperations:
 def site_images(crystal: Crystal, rotations, translations):
     """Where each operation x -> W x + w (fractional) sends every atom of ``crystal``: the atom k' of the same species
     nearest to the image (n_ops, n), the lattice translation t with W x_k + w = x_k' + t (n_ops, n, 3) and the
-    distance in A of the image from that site (n_ops, n; 0 for an exact symmetry)."""
+    distance in Å of the image from that site (n_ops, n; 0 for an exact symmetry)."""
     pf = crystal.scaled_positions
     y = np.einsum("oab,kb->oka", np.asarray(rotations), pf) + np.asarray(translations, dtype=float)[:, None, :]
     d = y[:, :, None, :] - pf[None, None, :, :]                          # (nops, n, n', 3)
@@ -92,7 +92,7 @@ def supercell_operations(primitive: Crystal, smap: SupercellMap, symprec: float 
 
     An operation x -> W x + w (fractional, primitive basis) is kept when W maps the supercell lattice
     onto itself (S W^T S^-1 integer); it moves primitive atom k to the site of atom k' (matched
-    periodically, same species and mass, within ``symprec`` Angstrom) and supercell atom (k, L) to
+    periodically, same species and mass, within ``symprec`` Å) and supercell atom (k, L) to
     (k', W L + t_k), reduced into the supercell. Vectorised: no loop over atoms.
 
     Raises
@@ -121,14 +121,14 @@ def symmetrize_sites(cell: np.ndarray, positions: np.ndarray, rotations, transla
 
     Parameters
     ----------
-    cell : (3, 3) rows a, b, c in A.
+    cell : (3, 3) rows a, b, c in Å.
     positions : (N, 3) Cartesian A, already periodic under the lattice translations of the group.
     rotations, translations : the operations in fractional coordinates of ``cell`` (spglib's);
         one representative per distinct rotation is used (the translations are already exact).
 
     Returns
     -------
-    (N, 3) Cartesian positions in A.
+    (N, 3) Cartesian positions in Å.
     """
     frac = positions @ np.linalg.inv(cell)
     rot = np.asarray(rotations)

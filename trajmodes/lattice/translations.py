@@ -89,7 +89,7 @@ class _Finder:
 
     def image(self, atoms, shift):
         """For every atom of ``atoms`` translated by ``shift`` (fractional in the reduced basis, one (3,) or one per
-        atom): the nearest atom of its type and the Cartesian distance (A) to it."""
+        atom): the nearest atom of its type and the Cartesian distance (Å) to it."""
         y = self._wrap(self.frac[atoms] + shift)
         near = np.empty(len(atoms), dtype=np.int64)
         types = self.types[atoms]
@@ -169,15 +169,15 @@ def _shortest_basis(finder: _Finder, cand, own, sample, symprec: float, bad=None
 
 def lattice_translations(cell, positions, types, symprec: float, finder: _Finder | None = None,
                          max_rare: int | None = None) -> Translations:
-    """The translations that map a cell onto itself within ``symprec`` (A), in O(N log N).
+    """The translations that map a cell onto itself within ``symprec`` (Å), in O(N log N).
 
     Parameters
     ----------
-    cell : (3, 3) rows a, b, c in A.
+    cell : (3, 3) rows a, b, c in Å.
     positions : (N, 3) Cartesian A.
     types : (N,) int; only atoms of one type are matched.
     symprec : float
-        Largest distance (A) between a translated atom and the atom it lands on.
+        Largest distance (Å) between a translated atom and the atom it lands on.
     finder : optional
         The KD-trees and candidates of an earlier call on the same cell, positions and types (:func:`finder_of`):
         a scan over tolerances builds them once (:meth:`trajmodes.Crystal.lattice_translations` keeps them).
@@ -305,7 +305,7 @@ def _sites(finder: _Finder, positions, basis, symprec: float):
     over the whole cell: every atom is put on a site of the primitive cell (the nearest of the sites found on a
     random subset, a KD-tree of the few sites) and in a cell (integer coordinates); the atoms must fill every site
     once per cell, and each basis vector, made exact (:func:`_refined`: the candidate, a difference of two noisy
-    atoms, plus the mean offset of the atoms it lands on), must move every atom within ``symprec`` (A) of the atom on
+    atoms, plus the mean offset of the atoms it lands on), must move every atom within ``symprec`` (Å) of the atom on
     the same site one cell on. :data:`_NOISE` when a vector misses atoms by the cell's noise only
     (:func:`_missed_by_noise`: then :func:`_orbits_checked`, which would find the same, is spared, 0.8 s at 864,000
     atoms); None when the atoms do not fit otherwise (then :func:`_orbits_checked` decides)."""

@@ -60,7 +60,7 @@ def conductivity_from_lifetimes(phonons, lifetimes: xr.Dataset, temperature: flo
     Returns
     -------
     xarray.Dataset: ``kappa`` and ``kappa_err`` (cartesian, cartesian2) W/(m K); ``mode_kappa`` (q, branch,
-    cartesian, cartesian2); ``heat_capacity`` (q, branch) eV/K; ``group_velocity`` (q, branch, cartesian) THz A;
+    cartesian, cartesian2); ``heat_capacity`` (q, branch) eV/K; ``group_velocity`` (q, branch, cartesian) THz Å;
     ``lifetime``, ``lifetime_err`` (ps) and ``used`` (q, branch) as summed; ``missing_share`` (scalar). Errors:
     1 sigma from ``lifetime_err``; modes that share one fit (a star of q, a degenerate set) are counted as one
     fully correlated error.

@@ -2,10 +2,10 @@
 time-correlation sums over sliding windows, exact across chunk boundaries.
 
 Definitions (Fransson, Slabanja, Erhart and Wahnstroem, Adv. Theory Simul. 4, 2000240 (2021)), per species s, for a
-Cartesian wave vector q in rad/Angstrom::
+Cartesian wave vector q in rad/Å::
 
     rho_s(q, t) = sum_{j in s} exp(i q.r_j(t))                       (dimensionless)
-    j_s(q, t)   = sum_{j in s} v_j(t) exp(i q.r_j(t))                (Angstrom/ps)
+    j_s(q, t)   = sum_{j in s} v_j(t) exp(i q.r_j(t))                (Å/ps)
     j_L = j . q^,  j_T = j - j_L q^   (q^ = q / |q|; at q = 0: j_L = 0, j_T = j)
 
 A correlation of frames t0 (the time origin) and t0 + k (the lag k, 0 <= k < window) is Re(a(t0) conj(b(t0 + k))).
@@ -85,7 +85,7 @@ class _Lattice:
 
 
 def _phases(x: np.ndarray, q: np.ndarray, lattice: _Lattice | None = None) -> np.ndarray:
-    """exp(i q.r) for positions ``x`` (..., atoms, 3) Angstrom and ``q`` (nq, 3) rad/Angstrom: (..., atoms, nq)
+    """exp(i q.r) for positions ``x`` (..., atoms, 3) Å and ``q`` (nq, 3) rad/Å: (..., atoms, nq)
     complex; from powers of the per-axis phases with ``lattice`` (:class:`_Lattice`), else one complex exponential
     per q (half the time of a cos and a sin)."""
     if lattice is not None:
@@ -145,8 +145,8 @@ def coherent_sums(prev: np.ndarray, cur: np.ndarray, start: int, window: int, st
 
 
 def check_cell(cells, cell: np.ndarray | None, tol: float = 1e-3) -> None:
-    """ValueError when a frame's cell (``cells`` (frames, 3, 3) Angstrom, or None) differs from ``cell`` by more
-    than ``tol`` Angstrom (a variable-cell run: q would not stay commensurate)."""
+    """ValueError when a frame's cell (``cells`` (frames, 3, 3) Å, or None) differs from ``cell`` by more
+    than ``tol`` Å (a variable-cell run: q would not stay commensurate)."""
     if cell is None or cells is None or not len(cells):
         return
     dev = np.abs(np.asarray(cells) - cell[None]).max()
@@ -174,22 +174,22 @@ def chunk_terms(prev_x: np.ndarray | None, x: np.ndarray, v: np.ndarray | None, 
     Parameters
     ----------
     prev_x : ndarray (p, atoms, 3) or None
-        Positions (Angstrom) of the ``p = min(window - 1, start)`` frames before the chunk; None for no incoherent
+        Positions (Å) of the ``p = min(window - 1, start)`` frames before the chunk; None for no incoherent
         sums.
     x : ndarray (c, atoms, 3)
-        Positions of the chunk, Angstrom; its first frame is frame ``start`` of the run.
+        Positions of the chunk, Å; its first frame is frame ``start`` of the run.
     v : ndarray (c, atoms, 3) or None
-        Velocities, Angstrom/ps, for the currents; None for rho alone.
+        Velocities, Å/ps, for the currents; None for rho alone.
     start, window, step : int
         As in :func:`coherent_sums`.
     groups : list of ndarray of int
         Atom indices of each species, in the order of the output.
     q : ndarray (nq, 3)
-        Cartesian wave vectors, rad/Angstrom.
+        Cartesian wave vectors, rad/Å.
     qhat : ndarray (nq, 3)
         Unit vectors along ``q`` (zero rows at q = 0).
     cell : ndarray (3, 3), optional
-        The MD cell (rows, Angstrom): q that are integer multiples of its reciprocal vectors get their phases from
+        The MD cell (rows, Å): q that are integer multiples of its reciprocal vectors get their phases from
         powers of three per atom (faster, equal to round-off).
 
     Returns

@@ -1,6 +1,6 @@
 """Per-mode energies from projected mode amplitudes (:func:`trajmodes.project`), streamed.
 
-E(q,s) = 1/2 |Q'|^2 + 1/2 w^2 |Q|^2, w = 2 pi nu_harmonic (1/ps), Q in amu^1/2 A, Q' in amu^1/2 A/ps;
+E(q,s) = 1/2 |Q'|^2 + 1/2 w^2 |Q|^2, w = 2 pi nu_harmonic (1/ps), Q in amu^1/2 Å, Q' in amu^1/2 Å/ps;
 energies in eV (factor :data:`trajmodes.units.AMU_A2_PS2_EV`).  Classically <KE> = <PE> = k_B T / 2 and
 <E> = k_B T per mode (classical equipartition).  For an imaginary harmonic frequency (reported negative) w^2 < 0.
 """
@@ -150,7 +150,7 @@ def frozen_energy_fraction(modes, temperature: float | None = None, degeneracy_t
     -------
     xarray.Dataset (computed; one pass over the trajectory)
         ``frozen_fraction`` (q, branch) in [0, 1], 0 for the translations; ``energy`` (q, branch) eV, the run's mean
-        energy of the mode; ``set_variance`` (q, branch) eV^2, var_t of the energy of the mode's set; ``set_size``
+        energy of the mode; ``set_variance`` (q, branch) eV², var_t of the energy of the mode's set; ``set_size``
         (q, branch) g; attrs ``temperature`` (K), ``temperature_source`` and ``kinetic_variance_ratio``: the variance
         over the run of the vibrating modes' kinetic energy over its canonical value, n (k_B T)^2 / 2 for n modes
         (classical). About 1 under a thermostat; about 1/2 for a run at constant energy (NVE): there the kinetic

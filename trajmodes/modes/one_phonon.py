@@ -1,7 +1,7 @@
 """The one-phonon coherent structure factor of an MD run, branch by branch, from its projection onto phonon modes.
 
 To first order in the displacements u_j of the atoms from their ideal sites r0_j, the density of scattering weights
-b_j at a wave vector Q (Cartesian, rad/Angstrom) is rho(Q, t) - <rho(Q)> = i sum_j b_j exp(i Q.r0_j) Q.u_j(t)
+b_j at a wave vector Q (Cartesian, rad/Å) is rho(Q, t) - <rho(Q)> = i sum_j b_j exp(i Q.r0_j) Q.u_j(t)
 (Q not a reciprocal lattice vector). With the projection's inverse
 u_j = N_c^-1/2 m_j^-1/2 sum_{q,s} exp(i 2 pi q.r0_j) e(q,s,k_j) Q(q,s) (:mod:`trajmodes.modes.projection`, the phase
 convention of the dynamical matrix with atom positions), the sum over the cells keeps the one q of the projection
@@ -73,7 +73,7 @@ def _match(q: np.ndarray, mq: np.ndarray, tol: float = 1e-6) -> tuple[np.ndarray
 
 
 def debye_waller_msd(modes, phonons) -> np.ndarray:
-    """<u u^T> of every primitive atom, (n_prim, 3, 3) Angstrom^2, from the mode amplitudes of all the q-points
+    """<u u^T> of every primitive atom, (n_prim, 3, 3) Å², from the mode amplitudes of all the q-points
     commensurate with the MD cell: U_k = (N_c m_k)^-1 sum_q Re sum_{s,s'} e(q,s,k) e(q,s',k)^H <Q(q,s) Q(q,s')*>.
 
     One pass over the frames of a lazy ``modes`` (compute or persist them first to reuse the projection)."""
@@ -124,7 +124,7 @@ def projection_eigenvectors(modes, phonons) -> np.ndarray:
 
 
 def _coefficients(phonons, eigvecs, idx, sign, G, qc, weights, dw) -> tuple[np.ndarray, str]:
-    """c_s(Q) of the module docstring, (nq, nb) complex, in b / (amu^1/2 Angstrom)."""
+    """c_s(Q) of the module docstring, (nq, nb) complex, in b / (amu^1/2 Å)."""
     prim = phonons.force_constants.primitive
     n = prim.n_atoms
     e = eigvecs[idx].reshape(len(idx), n, 3, -1)                     # (q, k, a, s)
@@ -214,7 +214,7 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
     Parameters
     ----------
     modes : xarray.Dataset
-        From :func:`trajmodes.project` (lazy or computed): ``Q`` (time, q, branch) amu^1/2 Angstrom.
+        From :func:`trajmodes.project` (lazy or computed): ``Q`` (time, q, branch) amu^1/2 Å.
     phonons : trajmodes.Phonons
         Those the run was projected on (their eigenvectors define the branches; see
         :func:`projection_eigenvectors`: A_s pairs every Q(q, s) with the eigenvector it was projected on, so the
@@ -231,7 +231,7 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
         ``primitive=phonons.force_constants.primitive`` (its ``q_cartesian`` are checked against the q here) and the
         same ``weights``: then ``Sqw_coh`` and the ``remainder`` are returned too.
     cell : array_like (3, 3), optional
-        The MD cell (Angstrom) that sets Q in rad/Angstrom; default ``structure_factor``'s, else the force
+        The MD cell (Å) that sets Q in rad/Å; default ``structure_factor``'s, else the force
         constants' primitive cell times the supercell matrix of the projection.
     weights : None, "neutron", "xray" or dict
         Coherent scattering weight b per species, as ``dynamic_structure_factor``'s ``weights``
@@ -239,7 +239,7 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
     debye_waller : None, "modes" or array_like
         None: no Debye-Waller factor (the linearised density). "modes": exp(-W_k), W_k = Q.U_k.Q / 2 with the mean
         square displacements U_k of :func:`debye_waller_msd` (one more pass over the frames; needs every
-        commensurate q). An array (n_prim, 3, 3) or (n_prim,) (isotropic): U_k in Angstrom^2.
+        commensurate q). An array (n_prim, 3, 3) or (n_prim,) (isotropic): U_k in Å².
     degenerate : {"basis", "sum"}
         "basis": each branch of a degenerate group as the projection's eigenvectors split it (a choice of basis);
         "sum": every member of a group (harmonic frequencies within ``degeneracy_tol`` THz) holds an equal share of
@@ -257,7 +257,7 @@ def one_phonon_structure_factor(modes, phonons, qpoints=None, *, window: int | N
         ``Fqt_branch`` (q, branch, time) and ``Sqw_branch`` (q, branch, omega); ``Fqt_one_phonon``,
         ``Sqw_one_phonon`` (q, ...): the spectrum of the summed amplitudes (with the cross terms);
         ``Sqw_interference`` = Sqw_one_phonon - sum_s Sqw_branch; ``weight`` (q, branch) ``|c_s|^2 / n_prim``
-        (Angstrom^-2 amu^-1 times b^2); with ``structure_factor``: ``Sqw_coh`` and ``remainder`` = Sqw_coh - sum_s
+        (Å⁻² amu⁻¹ times b^2); with ``structure_factor``: ``Sqw_coh`` and ``remainder`` = Sqw_coh - sum_s
         Sqw_branch (q, omega), ``remainder_fraction`` (q) = its integral over omega over that of Sqw_coh
         (= its F(t = 0) ratio), and ``multiphonon`` = Sqw_coh - Sqw_one_phonon (the remainder without the cross terms
         between branches, which are noise in a harmonic crystal) with ``multiphonon_fraction``. Units in the

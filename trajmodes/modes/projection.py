@@ -150,8 +150,8 @@ def _check_commensurate(qpoints, S) -> None:
 
 
 def _shortest_lengths(q, plat) -> np.ndarray:
-    """|q + G| of the shortest image of every reduced q (rad/Angstrom, 2 pi included): the smallest over the 27
-    nearest reciprocal lattice vectors G of the primitive lattice ``plat`` (rows, Angstrom)."""
+    """|q + G| of the shortest image of every reduced q (rad/Å, 2 pi included): the smallest over the 27
+    nearest reciprocal lattice vectors G of the primitive lattice ``plat`` (rows, Å)."""
     rec = 2 * np.pi * np.linalg.inv(plat).T                # rows: the primitive reciprocal vectors, rad/Angstrom
     base = (q - np.rint(q)) @ rec
     best = np.full(len(q), np.inf)
@@ -167,7 +167,7 @@ def mode_qpoints(traj, phonons, *, path=None, qpoints=None, q_max: float | None 
     - ``path``: special-point letters (pieces split by ``|``, as :meth:`Phonons.band_structure`), every commensurate
       q on the band path, in path order (:func:`trajmodes.modes.scattering_qpoints.path_qpoints`);
     - ``qpoints``: (n, 3) reduced q of the phonons' primitive reciprocal lattice, checked commensurate;
-    - ``q_max``: every commensurate q with ``|q|`` <= q_max, rad/Angstrom (2 pi included, as ``trajmodes sqw --powder``;
+    - ``q_max``: every commensurate q with ``|q|`` <= q_max, rad/Å (2 pi included, as ``trajmodes sqw --powder``;
       ``|q|`` of the shortest image q + G), by increasing ``|q|``;
     - ``count``: the whole ``|q|`` shells of smallest ``|q|`` until they hold at least ``count`` q (complete shells, so
       that the star averages of :func:`trajmodes.modes.averaging.star_average` see every member), by increasing |q|;
@@ -535,8 +535,8 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     Returns
     -------
     xarray.Dataset
-        ``Q`` (time, q, branch) complex128 amu^1/2 Angstrom; ``Qdot`` (time, q, branch) complex128
-        amu^1/2 Angstrom/ps (from the velocities; a centred difference of Q with a UserWarning when the
+        ``Q`` (time, q, branch) complex128 amu^1/2 Å; ``Qdot`` (time, q, branch) complex128
+        amu^1/2 Å/ps (from the velocities; a centred difference of Q with a UserWarning when the
         trajectory has none); coords ``time`` (ps), ``qpoint`` (q, reduced), ``frequency_harmonic``
         (q, branch) THz; attrs ``units``, ``n_cells``, ``n_atoms``, ``convention``, ``lattice_matrix``
         (S, flattened), ``time_axis`` (where the frame times came from: every frequency scales with them) and
@@ -563,8 +563,10 @@ def project(traj, phonons, qpoints=None, chunk_frames: int | None = None):
     ref = traj.reference if prov is None else prov
     nq, nb = freqs.shape
     token = uuid.uuid4().hex            # names the tasks: the projector need not be hashed
-    Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(ref), proj, layer=layer, shape=(nq, nb),
-                        dtype=np.complex128, name="trajmodes-Q-" + token)
+    # the crystal's drift as a whole taken out of every frame: it moves only the acoustic modes at Gamma (zero amplitude
+    # then), and a drift beyond half a cell would wrap the displacements of every mode
+    Q = traj.map_chunks(_project_displacements, traj.displacements_of_chunks(ref, drift="removed"), proj, layer=layer,
+                        shape=(nq, nb), dtype=np.complex128, name="trajmodes-Q-" + token)
     if prov is not None:
         Q = _from_time_average(Q, traj, phonons, prov, smap, layer, token, reading)
     if "velocities" in layer:
@@ -627,7 +629,7 @@ def back_project(modes, phonons, smap: SupercellMap, primitive: Crystal | None =
 
     Returns
     -------
-    ndarray (time, N, 3) float, Angstrom (or Angstrom/ps); the imaginary part, zero for a q-set closed
+    ndarray (time, N, 3) float, Å (or Å/ps); the imaginary part, zero for a q-set closed
     under -q, is dropped.
     """
     prim = phonons.force_constants.primitive if primitive is None else primitive

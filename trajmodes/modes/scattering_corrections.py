@@ -200,7 +200,7 @@ def instrument_resolution(data, energy_fwhm: float | Callable[[np.ndarray], np.n
         The unit of ``energy_fwhm`` and of the energy transfer a callable ``energy_fwhm`` receives (default "meV";
         "THz" is ordinary frequency, not angular).
     q_fwhm : float or callable, optional
-        FWHM in rad/Angstrom along ``q_norm`` (a powder average, :func:`powder_structure_factor`).
+        FWHM in rad/Å along ``q_norm`` (a powder average, :func:`powder_structure_factor`).
     dim : str
         Name of the angular-frequency axis of ``data``, rad/ps (default "omega").
 
@@ -221,7 +221,7 @@ def instrument_resolution(data, energy_fwhm: float | Callable[[np.ndarray], np.n
 def powder_structure_factor(traj, q_max: float, *, window: int, n_shells: int = 20,
                             max_per_shell: int | None = None, seed: int = 0, **kwargs):
     """The powder (orientation-averaged) S(``|Q|``, omega) of a run: dynamic_structure_factor at every commensurate q
-    up to ``q_max`` (rad/Angstrom), averaged over ``n_shells`` spherical ``|Q|`` shells.
+    up to ``q_max`` (rad/Å), averaged over ``n_shells`` spherical ``|Q|`` shells.
 
     The q-points and shells are those of :func:`trajmodes.modes.scattering_qpoints.spherical_qpoints`
     (``max_per_shell`` of them drawn at random with ``seed`` where a shell has more), the average that of
@@ -251,7 +251,7 @@ def powder_structure_factor(traj, q_max: float, *, window: int, n_shells: int = 
     Returns
     -------
     xarray.Dataset
-        Every variable over (q_norm, ...) with ``q_norm`` the shell centres (rad/Angstrom), ``n_qpoints`` per shell.
+        Every variable over (q_norm, ...) with ``q_norm`` the shell centres (rad/Å), ``n_qpoints`` per shell.
     """
     from trajmodes.modes.scattering_qpoints import shell_average, spherical_qpoints
     from trajmodes.modes.structure_factor import dynamic_structure_factor

@@ -1,4 +1,4 @@
-"""Wave vectors of scattering functions: reduced q of the primitive cell or Cartesian q (rad/Angstrom, 2 pi included),
+"""Wave vectors of scattering functions: reduced q of the primitive cell or Cartesian q (rad/Å, 2 pi included),
 their commensurability with the MD cell, the commensurate q along a band path, and spherical |q| shells for powder
 averages.
 
@@ -35,11 +35,11 @@ MAX_ENUMERATED = 2_000_000
 
 
 def max_wavevector(cell) -> float:
-    """The largest |q| (rad/Angstrom) whose phases exp(i q.r) a run in ``cell`` (rows, Angstrom) resolves.
+    """The largest |q| (rad/Å) whose phases exp(i q.r) a run in ``cell`` (rows, Å) resolves.
 
     A position near |r| <= |a| + |b| + |c| is stored to about ``POSITION_PRECISION / 2 * |r|`` (six significant
     digits); q.r then moves by up to ``MAX_PHASE_ERROR`` (0.5 rad) at |q| = MAX_PHASE_ERROR / (POSITION_PRECISION / 2
-    * (|a| + |b| + |c|)): 2300 rad/Angstrom for a 14.5 Angstrom cube, far beyond the 10-100 rad/Angstrom of X-ray
+    * (|a| + |b| + |c|)): 2300 rad/Å for a 14.5 Å cube, far beyond the 10-100 rad/Å of X-ray
     and neutron experiments (where thermal motion has long washed out the coherent signal), but a bound below which
     the integers of the commensurability test are exact in floating point.
     """
@@ -52,7 +52,7 @@ def _cell_words(cell) -> str:
 
 
 def _check_resolvable(qc, q, cell, what: str) -> None:
-    """Refuse the q whose Cartesian |q| (rad/Angstrom) is beyond :func:`max_wavevector` (non-finite ones too)."""
+    """Refuse the q whose Cartesian |q| (rad/Å) is beyond :func:`max_wavevector` (non-finite ones too)."""
     norm = np.hypot.reduce(np.asarray(qc, float), axis=1)        # no overflow of the squares (q = 1e300)
     limit = max_wavevector(cell)
     bad = ~(norm <= limit)
@@ -120,7 +120,7 @@ def primitive_of(reference, masses=None, symprec: float = SYMPREC, averaged: boo
 
 
 def supercell_matrix(cell, primitive_cell) -> np.ndarray:
-    """The integer matrix S with ``cell = S @ primitive_cell`` (rows are lattice vectors, Angstrom), allowing a strain
+    """The integer matrix S with ``cell = S @ primitive_cell`` (rows are lattice vectors, Å), allowing a strain
     of the MD cell up to ``LATTICE_TOL`` (thermal expansion from a 0 K primitive cell).
 
     Raises
@@ -144,17 +144,17 @@ def _fmt(q) -> str:
 
 
 def cartesian_qpoints(qpoints, cell, primitive_cell=None, cartesian: bool = False) -> np.ndarray:
-    """Cartesian wave vectors (rad/Angstrom, 2 pi included) of ``qpoints``, checked commensurate with the MD cell.
+    """Cartesian wave vectors (rad/Å, 2 pi included) of ``qpoints``, checked commensurate with the MD cell.
 
     Parameters
     ----------
     qpoints : array_like (nq, 3)
         Reduced coordinates of the primitive reciprocal lattice without 2 pi (``cartesian=False``), or Cartesian
-        rad/Angstrom.
+        rad/Å.
     cell : array_like (3, 3)
-        The MD cell, rows in Angstrom.
+        The MD cell, rows in Å.
     primitive_cell : array_like (3, 3), optional
-        Rows of the primitive cell, Angstrom; required for reduced q, which refer to the primitive lattice of the MD
+        Rows of the primitive cell, Å; required for reduced q, which refer to the primitive lattice of the MD
         cell itself (``inv(S) @ cell``: the primitive cell strained onto the MD cell).
     cartesian : bool
         Whether ``qpoints`` are Cartesian.
@@ -225,7 +225,7 @@ def path_qpoints(primitive: Crystal, cell, pieces=None, labels=None, symprec: fl
     primitive : Crystal
         The primitive cell, in the frame of the MD cell.
     cell : array_like (3, 3)
-        The MD cell, rows in Angstrom.
+        The MD cell, rows in Å.
     pieces, labels : optional
         Connected pieces of the path (list of (n_nodes, 3) reduced q) and their node labels; default the
         high-symmetry path of :func:`trajmodes.lattice.paths.default_path`.
@@ -235,7 +235,7 @@ def path_qpoints(primitive: Crystal, cell, pieces=None, labels=None, symprec: fl
     qpoints : ndarray (n, 3)
         Reduced q (primitive reciprocal lattice, no 2 pi); a node shared by two segments appears once.
     distance : ndarray (n,)
-        Path length in 1/Angstrom without 2 pi (as the band structures'), no jump across breaks.
+        Path length in 1/Å without 2 pi (as the band structures'), no jump across breaks.
     ticks : list of (float, str)
         The path distance and label of every node.
     """
@@ -331,7 +331,7 @@ def _columns(B, q_min: float, q_max: float):
 
 
 def _enumerate(B, q_min: float, q_max: float):
-    """Every commensurate q (Cartesian, rad/Angstrom) with 0 < |q|, q_min <= |q| <= q_max, built column by column
+    """Every commensurate q (Cartesian, rad/Å) with 0 < |q|, q_min <= |q| <= q_max, built column by column
     (never the box around the sphere); with |q|."""
     m1, m2, start, length = _columns(B, q_min, q_max)
     col = np.repeat(np.arange(len(length)), length)
@@ -355,7 +355,7 @@ def _pick(shell, per_shell, rng) -> np.ndarray:
 
 
 def _draw(B, edges, which, per_shell: int, rng, rounds: int = 60):
-    """At most ``per_shell`` distinct commensurate q (rad/Angstrom) of each shell s in ``which`` (edges[s] < |q| <=
+    """At most ``per_shell`` distinct commensurate q (rad/Å) of each shell s in ``which`` (edges[s] < |q| <=
     edges[s + 1]), a uniformly random choice among the q of the shell: q drawn uniformly in the shell widened by the
     half diagonal of a reciprocal cell, rounded to the lattice (every lattice point of the shell then has the same
     chance: the whole cell of points that round to it lies in the widened shell), kept when they fall in the shell,
@@ -406,9 +406,9 @@ def spherical_qpoints(cell, q_max: float, n_shells: int = 20, max_per_shell: int
     Parameters
     ----------
     cell : array_like (3, 3)
-        The MD cell, rows in Angstrom.
+        The MD cell, rows in Å.
     q_max : float
-        rad/Angstrom, at most :func:`max_wavevector` of the cell.
+        rad/Å, at most :func:`max_wavevector` of the cell.
     n_shells : int
         Shells of equal width in |q| between ``q_min`` and ``q_max``; at most about as many as there are commensurate
         q in the range (more would be empty).
@@ -419,17 +419,17 @@ def spherical_qpoints(cell, q_max: float, n_shells: int = 20, max_per_shell: int
     seed : int
         Of the random choice.
     q_min : float
-        rad/Angstrom, the lower end of the first shell.
+        rad/Å, the lower end of the first shell.
 
     Returns
     -------
     qpoints : ndarray (n, 3)
-        Cartesian, rad/Angstrom (for ``cartesian=True``), sorted by |q|.
+        Cartesian, rad/Å (for ``cartesian=True``), sorted by |q|.
     shell : ndarray of int (n,)
         The shell of every q, 0 .. n_shells - 1 (shell s holds edges[s] < |q| <= edges[s + 1]; the first one
         q_min too).
     edges : ndarray (n_shells + 1,)
-        Shell edges in |q|, rad/Angstrom.
+        Shell edges in |q|, rad/Å.
 
     Raises
     ------
@@ -481,13 +481,13 @@ def spherical_qpoints(cell, q_max: float, n_shells: int = 20, max_per_shell: int
 
 def powder_qpoints(cell, q_min: float, q_max: float, n_shells: int, per_shell: int | None, seed: int = 0):
     """The commensurate Cartesian q of a powder average over ``n_shells`` |q| shells of equal width from ``q_min`` to
-    ``q_max`` (rad/Angstrom), at most ``per_shell`` of each (drawn at random, ``seed``): :func:`spherical_qpoints`,
+    ``q_max`` (rad/Å), at most ``per_shell`` of each (drawn at random, ``seed``): :func:`spherical_qpoints`,
     refusing a range that holds no commensurate q (with the shortest the MD cell has).
 
     Returns
     -------
-    (qpoints, shell, edges) of :func:`spherical_qpoints`: Cartesian q in rad/Angstrom, the shell of each, the shell
-    edges in rad/Angstrom.
+    (qpoints, shell, edges) of :func:`spherical_qpoints`: Cartesian q in rad/Å, the shell of each, the shell
+    edges in rad/Å.
 
     Raises
     ------
@@ -518,7 +518,7 @@ def shell_average(ds, shell, edges):
     Returns
     -------
     xarray.Dataset
-        The variables over ``q_norm`` (shell centres, rad/Angstrom) instead of ``q``; ``n_qpoints`` the q per shell;
+        The variables over ``q_norm`` (shell centres, rad/Å) instead of ``q``; ``n_qpoints`` the q per shell;
         empty shells are left out.
     """
     shell = np.asarray(shell, int)

@@ -11,7 +11,7 @@ Tables shipped in ``trajmodes/data/`` (provenance in its README.md):
   the NIST table, for elements (``Ni``) and isotopes (``58Ni``; ``D``, ``T`` for 2H, 3H); complex lengths of
   absorbing nuclei are kept complex;
 - X-rays: the atomic form factor f0 of D. Waasmaier and A. Kirfel, Acta Cryst. A51, 416 (1995), five Gaussians and a
-  constant in s = sin(theta)/lambda = |q| / (4 pi) (q in rad/Angstrom, 2 pi included), for atoms and ions (``Fe2+``).
+  constant in s = sin(theta)/lambda = |q| / (4 pi) (q in rad/Å, 2 pi included), for atoms and ions (``Fe2+``).
 """
 from __future__ import annotations
 
@@ -101,17 +101,17 @@ def neutron_lengths(species: str) -> tuple[complex, complex]:
 
 
 def xray_form_factor(species: str, q_norm) -> np.ndarray:
-    """X-ray atomic form factor f0 (electrons) of an atom or ion at wave-vector lengths ``q_norm`` (rad/Angstrom).
+    """X-ray atomic form factor f0 (electrons) of an atom or ion at wave-vector lengths ``q_norm`` (rad/Å).
 
-    f0(s) = sum_i a_i exp(-b_i s^2) + c with s = sin(theta)/lambda = |q| / (4 pi) (1/Angstrom), the parametrisation
-    of D. Waasmaier and A. Kirfel, Acta Cryst. A51, 416 (1995), valid up to s = 6 / Angstrom (|q| = 75.4 rad/Angstrom).
+    f0(s) = sum_i a_i exp(-b_i s^2) + c with s = sin(theta)/lambda = |q| / (4 pi) (1/Å), the parametrisation
+    of D. Waasmaier and A. Kirfel, Acta Cryst. A51, 416 (1995), valid up to s = 6 / Å (|q| = 75.4 rad/Å).
 
     Parameters
     ----------
     species : str
         Atom (``"Fe"``) or ion (``"Fe2+"``, ``"O1-"``) of the table.
     q_norm : float or array_like
-        |q|, rad/Angstrom (2 pi included).
+        |q|, rad/Å (2 pi included).
 
     Raises
     ------
@@ -169,7 +169,7 @@ def species_weights(weights, species: list[str], nq: int, q_norm=None) -> tuple[
     nq : int
         Number of q-points.
     q_norm : array_like (nq,), optional
-        |q| of the q-points, rad/Angstrom; needed for "xray".
+        |q| of the q-points, rad/Å; needed for "xray".
 
     Returns
     -------

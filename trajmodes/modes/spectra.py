@@ -1,7 +1,7 @@
 """Per-mode power spectra of projected phonon-mode amplitudes (Welch averaging, streamed with Dask).
 
 Input is the dataset of :func:`trajmodes.project`: ``Q`` and ``Qdot`` over ``(time, q, branch)``
-(complex, amu^1/2 A and amu^1/2 A/ps), coordinate ``time`` in ps (uniform step).
+(complex, amu^1/2 Å and amu^1/2 Å/ps), coordinate ``time`` in ps (uniform step).
 
 Normalisation
 -------------
@@ -10,7 +10,7 @@ For a segment ``x_n`` (n = 0..N-1, step dt, window w_n) the finite Fourier trans
 ``S(nu) = |X(nu)|^2 / (N dt <w^2>)`` so that ``sum_nu S(nu) dnu = <|x|^2>`` (Parseval; exact for the
 boxcar window, in expectation for any other). The reported ``psd`` is folded onto nu >= 0,
 ``S(nu) + S(-nu)`` (a complex running-wave amplitude keeps its power at one sign of nu, a real one at
-both), and multiplied by 1/2 and the conversion amu A^2/ps^2 -> eV, so that
+both), and multiplied by 1/2 and the conversion amu Å²/ps² -> eV, so that
 ``integral psd dnu = <1/2 |Qdot|^2>`` in eV: the kinetic-energy spectral density in eV/THz.
 
 Memory

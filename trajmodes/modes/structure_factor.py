@@ -298,7 +298,7 @@ def check_window(traj, window, step) -> tuple[int, int]:
 
 
 def _qpoints(traj, qpoints, cartesian, primitive, symprec, reading):
-    """(Cartesian q rad/A, reduced q or None, primitive cell or None, MD cell); ``reading``: the pass of ``traj``
+    """(Cartesian q rad/Å, reduced q or None, primitive cell or None, MD cell); ``reading``: the pass of ``traj``
     that holds the frames of a denser provisional reference (:func:`run_primitive`) for the read after it."""
     cell = _frame_cell(traj)
     if cartesian:
@@ -371,10 +371,10 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     Parameters
     ----------
     traj : trajmodes.Trajectory
-        A periodic run at constant cell with evenly spaced frames; positions (Angstrom), and velocities (Angstrom/ps)
+        A periodic run at constant cell with evenly spaced frames; positions (Å), and velocities (Å/ps)
         for the currents. Positions are used as read, wrapped or not: at commensurate q nothing depends on it.
     qpoints : array_like (nq, 3)
-        Reduced coordinates of the primitive reciprocal lattice without 2 pi (default), or Cartesian rad/Angstrom
+        Reduced coordinates of the primitive reciprocal lattice without 2 pi (default), or Cartesian rad/Å
         with ``cartesian=True``; each must be commensurate with the MD cell
         (:func:`trajmodes.modes.scattering_qpoints.path_qpoints`, ``spherical_qpoints`` give such q).
     window : int
@@ -386,7 +386,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
     incoherent : bool
         Also the self (incoherent) part.
     cartesian : bool
-        Whether ``qpoints`` are Cartesian (rad/Angstrom).
+        Whether ``qpoints`` are Cartesian (rad/Å).
     weights : None, "neutron", "xray" or dict, optional
         Scattering weight of every species (:func:`trajmodes.modes.scattering_weights.species_weights`): None for
         the unweighted functions; "neutron" for the bound scattering lengths b_coh, b_inc of Sears (Neutron News 3,
@@ -395,7 +395,7 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         element, an isotope such as 58Ni, an ion such as Fe2+). The coherent weights also weigh the currents.
     primitive : Crystal or array_like (3, 3), optional
         The primitive cell the reduced q refer to; default spglib's primitive cell of ``traj.lattice_reference``
-        (``symprec`` Angstrom). The MD cell must be an integer supercell of it (up to a strain of 5 %).
+        (``symprec`` Å). The MD cell must be an integer supercell of it (up to a strain of 5 %).
     symprec : float
         Distance tolerance of spglib when it finds that primitive cell (``primitive`` not given), Å (default 0.001).
     chunk_frames : int, optional
@@ -420,8 +420,8 @@ def dynamic_structure_factor(traj, qpoints, *, window: int, step: int = 1, curre
         ``Ctqw`` over (q, omega), and the partials ``Fqt_coh_A_B``, ``Sqw_coh_A_B``, ``Clqt_A_B``, ... for every
         species pair (sorted names, A <= B) and ``Fqt_incoh_A``, ``Sqw_incoh_A`` per species. Units in every
         variable's attributes: F per atom (dimensionless times the weights' squared unit), S in ps, C in
-        Angstrom^2/ps^2, C(omega) in Angstrom^2/ps. Coordinates ``time`` (ps), ``omega`` (rad/ps), ``frequency``
-        (THz, on ``omega``), ``q_cartesian`` (q, cartesian; rad/Angstrom, 2 pi included), ``q_norm`` (rad/Angstrom)
+        Å²/ps², C(omega) in Å²/ps. Coordinates ``time`` (ps), ``omega`` (rad/ps), ``frequency``
+        (THz, on ``omega``), ``q_cartesian`` (q, cartesian; rad/Å, 2 pi included), ``q_norm`` (rad/Å)
         and ``qpoint`` (q, reduced) for reduced input.
 
     Raises

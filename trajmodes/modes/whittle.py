@@ -3,7 +3,7 @@
 The bins of a periodogram averaged over K segments are, to a good approximation, independent and Gamma
 distributed about the true spectrum m with relative spread 1/sqrt(K); their negative log-likelihood is, up to
 constants, sum(log m + y / m) (P. Whittle, J. R. Stat. Soc. B 19, 38 (1957); for line fits see
-A. Barret and S. Vaughan, Astrophys. J. 746, 131 (2012)).
+Å. Barret and S. Vaughan, Astrophys. J. 746, 131 (2012)).
 
 A lag-window (Blackman-Tukey) estimate, as the current spectra of a structure factor, is a smoothed periodogram that
 can dip below zero where the truncated correlation rings: no Gamma law holds there, and sum(log m + y / m) has no

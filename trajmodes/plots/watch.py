@@ -10,13 +10,28 @@ __all__ = ["plot_watch"]
 
 
 def plot_watch(ds, path: str | None = None, *, ax=None):
-    """Draw a watch dataset (:func:`trajmodes.workflows.watch_outputs.watch_dataset`): left the dispersion (THz)
+    """Draw a watch dataset: left the dispersion (THz)
     with its bootstrap error band (+-1 standard error), in the middle each distinct frequency at the special points
     (points of equal frequencies, K and U of fcc, once) against the simulated time read (ps) with its error bar, and
     right the largest error bar against the time fitted and the target (log-log), with the decrease carried to the
     target where a prediction was made (measured, or the t^-1/2 of error bars at their blocking plateau), titled with
-    whether the target is reached. Written to ``path`` (format from its extension) where given; returns
-    the figure."""
+    whether the target is reached.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The watch dataset of a followed run (:func:`trajmodes.workflows.watch_outputs.watch_dataset`, the
+        ``watch.nc`` that ``trajmodes watch`` writes).
+    path : str, optional
+        The file the figure is written to, its format from the extension; None: not written.
+    ax : sequence of 3 matplotlib Axes, optional
+        The axes drawn on (dispersion, frequencies, largest error bar); default a new figure of three.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
     fig, axes = axes_for(ax, 1, 3, (12.0, 4.0))
     a, b, c = np.ravel(axes)

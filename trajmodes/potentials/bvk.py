@@ -133,7 +133,7 @@ def _shell_basis(lattice: str, n_shells: int):
 
 
 def _detect(fc: ForceConstants, lattice: str | None, tol: float) -> tuple[str, float]:
-    """Lattice type and cubic lattice constant a (Angstrom) of a one-atom cubic primitive cell."""
+    """Lattice type and cubic lattice constant a (Å) of a one-atom cubic primitive cell."""
     prim = fc.primitive
     if prim.n_atoms != 1:
         raise ValueError(f"BvK shells need a one-atom (Bravais) crystal; the primitive cell has {prim.n_atoms} atoms")
@@ -182,7 +182,7 @@ def shell_constants(force_constants: ForceConstants, lattice: str | None = None,
     Returns
     -------
     xarray.Dataset
-        ``value`` (constant) N/m (divide by :data:`trajmodes.units.EV_A2_TO_N_M` for eV/Angstrom^2),
+        ``value`` (constant) N/m (divide by :data:`trajmodes.units.EV_A2_TO_N_M` for eV/Å²),
         ``shell_of`` (constant),
         ``paper_symbol`` (constant: alpha_k1 ... of Riffe et al. eq. 49); per shell ``distance`` (Å),
         ``multiplicity``, ``direction`` (shell, cartesian: h in units of a/2), ``residual`` (rms over the
@@ -286,7 +286,7 @@ def _to_ev(constants, units: str) -> dict:
 
 
 def _shell_matrices(constants_ev: dict, lattice: str):
-    """[(members h (m, 3), K (m, 3, 3) in eV/A^2)] for the shells that have a constant."""
+    """[(members h (m, 3), K (m, 3, 3) in eV/Å²)] for the shells that have a constant."""
     names = constant_names(lattice, 5)
     bad = sorted(set(constants_ev) - set(names))
     if bad:
@@ -312,8 +312,9 @@ def force_constants_from_bvk(constants, lattice: str, a: float, mass: float, sup
         ``{"1XX": ..., "1XY": ...}`` (names as in :data:`SHELLS`; missing ones are zero), or the
         Dataset of :func:`shell_constants` (its ``value`` in N/m; NaN constants are left out).
     lattice : {"fcc", "bcc"}
+        The cubic Bravais lattice, whose shells :data:`SHELLS` lists.
     a : float
-        Cubic lattice constant, Angstrom.
+        Cubic lattice constant, Å.
     mass : float
         Atomic mass, amu.
     supercell : (int, int, int)

@@ -1,7 +1,7 @@
 """Embedded-atom-method (EAM) potentials: LAMMPS's splines of the tabulated functions (files read by
 :mod:`trajmodes.io.potentials.eam`), a reference calculator and analytic second-order force constants.
 
-Energy (metal units, eV and Angstrom)::
+Energy (metal units, eV and Å)::
 
     E = sum_i F_i(rho_i) + 1/2 sum_{i != j} phi_ij(r_ij),     rho_i = sum_{j != i} f_{j->i}(r_ij)
 
@@ -42,7 +42,7 @@ __all__ = ["EAM", "interpolate", "evaluate_spline", "pair_hessian", "EnergyForce
 
 @dataclass(frozen=True)
 class ForceConstantParts:
-    """The parts of the analytic EAM Hessian (:meth:`EAM.force_constant_parts`), each (N, N, 3, 3) eV/Angstrom^2
+    """The parts of the analytic EAM Hessian (:meth:`EAM.force_constant_parts`), each (N, N, 3, 3) eV/Å²
     and each obeying the acoustic sum rule on its own: ``pair`` (the pair potential, Riffe et al. eq. 25), ``e1``
     (embedding F' f'/r, transverse, eq. 32), ``e2`` (F' f'', longitudinal, eq. 33), ``e3`` (F'', the three-body
     part, eq. 34)."""
@@ -54,7 +54,7 @@ class ForceConstantParts:
 
     @property
     def total(self) -> np.ndarray:
-        """pair + e1 + e2 + e3, eV/Angstrom^2."""
+        """pair + e1 + e2 + e3, eV/Å²."""
         return self.pair + self.e1 + self.e2 + self.e3
 
     def as_dict(self) -> dict:
@@ -257,10 +257,16 @@ class EAM:
             F_a(rho)   -> F_a(rho) + lambda_a rho
             phi_ab(r)  -> phi_ab(r) - lambda_a f_{b->a}(r) - lambda_b f_{a->b}(r)
 
-        ``lam``: one number per element (a dict element -> lambda, a sequence, or a scalar for all).
         Energies, forces and total force constants are unchanged (to round-off: the shift is applied
         to the evaluated spline functions, not re-tabulated); the split of the force constants into
-        pair, e1 and e2 changes, e3 (F'' only) does not. Gauges compose additively."""
+        pair, e1 and e2 changes, e3 (F'' only) does not. Gauges compose additively.
+
+        Parameters
+        ----------
+        lam : float, sequence or dict
+            lambda, one number per element, eV per unit of the potential's host density: a dict element ->
+            lambda (missing elements 0), a sequence in the order of ``elements``, or a scalar for all.
+        """
         import copy
         nel = len(self.elements)
         if isinstance(lam, dict):
@@ -345,7 +351,18 @@ class EAM:
                              f"the potential's elements {self.elements}") from None
 
     def pair_functions(self, t, i, j, r):
-        """Per ordered pair (i <- j): phi, phi', phi'' and density f_{j->i}, f', f''."""
+        """Per ordered pair (i <- j): phi, phi', phi'' (eV, eV/Å, eV/Å²) and density f_{j->i}, f', f'' (the
+        potential file's density unit, per Å, per Å²), each (3, n_pairs).
+
+        Parameters
+        ----------
+        t : ndarray of int (N,)
+            Type index of every atom (:meth:`type_indices`).
+        i, j : ndarray of int (n_pairs,)
+            The ordered pairs (i <- j): atom i receives the density of atom j.
+        r : ndarray (n_pairs,)
+            Pair distances, Å.
+        """
         nel = len(self.elements)
         phi = np.empty((3, len(r)))
         rho = np.empty((3, len(r)))
@@ -369,7 +386,15 @@ class EAM:
         return phi, rho
 
     def embedding(self, t, rho):
-        """F(rho), F'(rho), F''(rho) (3, n_atoms) of atoms of types ``t`` at host densities ``rho`` (eV)."""
+        """F(rho), F'(rho), F''(rho) (3, n_atoms) of atoms of types ``t`` at host densities ``rho`` (eV).
+
+        Parameters
+        ----------
+        t : ndarray of int (n_atoms,)
+            Type index of every atom (:meth:`type_indices`).
+        rho : ndarray (n_atoms,)
+            Host electron density at every atom, in the potential file's density unit.
+        """
         F = np.empty((3, len(rho)))
         for a in np.unique(t):
             sel = t == a
@@ -384,6 +409,15 @@ class EAM:
 
     def local_terms(self, cell, positions, species):
         """Every per-atom and per-pair quantity of the potential at one configuration.
+
+        Parameters
+        ----------
+        cell : (3, 3) array_like
+            Rows are the periodic lattice vectors, Å.
+        positions : (N, 3) array_like
+            Cartesian positions of the atoms, Å.
+        species : sequence of str (N,)
+            Element of every atom, among the potential's ``elements``.
 
         Returns
         -------
@@ -405,7 +439,17 @@ class EAM:
     # -- calculator
     def energy_forces(self, cell, positions, species) -> EnergyForces:
         """Potential energy (eV) and forces (N, 3) (eV/Å) of atoms in a periodic ``cell`` (rows), as
-        :class:`EnergyForces`."""
+        :class:`EnergyForces`.
+
+        Parameters
+        ----------
+        cell : (3, 3) array_like
+            Rows are the periodic lattice vectors, Å.
+        positions : (N, 3) array_like
+            Cartesian positions of the atoms, Å.
+        species : sequence of str (N,)
+            Element of every atom, among the potential's ``elements``.
+        """
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         energy = F[0].sum() + 0.5 * phi[0].sum()
@@ -420,13 +464,33 @@ class EAM:
         return self.energy_forces(cell, positions, species).energy
 
     def densities(self, cell, positions, species) -> np.ndarray:
-        """Host electron density rho_i at every atom."""
+        """Host electron density rho_i at every atom (N,), in the potential file's density unit.
+
+        Parameters
+        ----------
+        cell : (3, 3) array_like
+            Rows are the periodic lattice vectors, Å.
+        positions : (N, 3) array_like
+            Cartesian positions of the atoms, Å.
+        species : sequence of str (N,)
+            Element of every atom, among the potential's ``elements``.
+        """
         return self.local_terms(cell, positions, species)[7]
 
     # -- force constants
     def force_constant_parts(self, cell, positions, species) -> ForceConstantParts:
         """Analytic Hessian parts (pair, e1, e2, e3), each (N, N, 3, 3) in eV/Å² (Riffe eqs. 25,
-        32, 33, 34), at the given configuration (need not be an equilibrium one), as :class:`ForceConstantParts`."""
+        32, 33, 34), at the given configuration (need not be an equilibrium one), as :class:`ForceConstantParts`.
+
+        Parameters
+        ----------
+        cell : (3, 3) array_like
+            Rows are the periodic lattice vectors, Å.
+        positions : (N, 3) array_like
+            Cartesian positions of the atoms, Å.
+        species : sequence of str (N,)
+            Element of every atom, among the potential's ``elements``.
+        """
         t, i, j, d, r, phi, f, rho, F = self.local_terms(cell, positions, species)
         n = len(t)
         e = d / r[:, None]
@@ -473,6 +537,8 @@ class EAM:
             Its primitive cell (needed for the ``compact`` layout).
         layout : {"full", "compact"}
             The layout of the returned constants (eV/Å²).
+        **kwargs
+            Passed to :class:`ForceConstants` (``smap``, ``p2s``, ...).
         """
         return self._assembled(supercell, primitive, layout, kwargs)[0]
 

@@ -24,7 +24,7 @@ def cubic_dynamical_matrix(eam: EAM, lattice: str, a: float, qpoints_cart, eleme
 
     ``qpoints_cart``: (nq, 3) Cartesian q in units of 1/a without 2 pi (k = 2 pi q / a), as in
     :func:`trajmodes.potentials.bvk.bvk_dynamical_matrix` (fcc X = (1, 0, 0), L = (1/2, 1/2, 1/2)).
-    Returns (nq, 3, 3) real, eV/(A^2 amu); with ``parts=True`` the pair (D_ep) and e3 parts too.
+    Returns (nq, 3, 3) real, eV/(Å² amu); with ``parts=True`` the pair (D_ep) and e3 parts too.
     """
     el = eam.elements[0] if element is None else element
     t = eam.type_indices([el])

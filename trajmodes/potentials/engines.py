@@ -13,9 +13,9 @@ thermal sampling, the Gibbs-Bogoliubov bounds and thermodynamic integration
   ``pair_style`` / ``pair_coeff`` lines; it also runs Langevin MD of lambda U + (1 - lambda) U_ref with the reference
   forces added every step through ``fix external`` (:meth:`LammpsEngine.sample_langevin`).
 
-Every engine evaluates ``evaluate(positions, cell=None) -> EnergiesForces``: positions (n_conf, N, 3) in A (or one
-configuration (N, 3)), the cell's rows (3, 3) in A (default: the engine's own); energies (n_conf,) in eV, forces
-(n_conf, N, 3) in eV/A. Atoms are in the order of the engine's :class:`~trajmodes.Crystal`, whose species and masses
+Every engine evaluates ``evaluate(positions, cell=None) -> EnergiesForces``: positions (n_conf, N, 3) in Å (or one
+configuration (N, 3)), the cell's rows (3, 3) in Å (default: the engine's own); energies (n_conf,) in eV, forces
+(n_conf, N, 3) in eV/Å. Atoms are in the order of the engine's :class:`~trajmodes.Crystal`, whose species and masses
 (amu) the engine keeps. Metal units throughout.
 
 Every engine can also sample the canonical ensemble of the mixed Hamiltonian U_lambda = lambda U + (1 - lambda) U_ref
@@ -50,7 +50,7 @@ class EngineError(RuntimeError):
     configuration : int or None
         0-based index of the configuration being evaluated in the batch given to the engine, where known.
     positions : ndarray (N, 3) or None
-        That configuration's positions (A): evaluate it alone to reproduce the failure.
+        That configuration's positions (Å): evaluate it alone to reproduce the failure.
     where : str or None
         What was being sampled, in words.
     """
@@ -79,7 +79,7 @@ class EnergiesForces:
     energies : ndarray (n_conf,)
         eV per supercell.
     forces : ndarray (n_conf, N, 3)
-        eV/Angstrom.
+        eV/Å.
     """
 
     energies: np.ndarray
@@ -101,9 +101,9 @@ class LangevinSamples:
     time : ndarray (n_samples,)
         ps after the equilibration.
     positions : ndarray (n_samples, replicas, N, 3) or None
-        Angstrom; with ``frames=True`` only.
+        Å; with ``frames=True`` only.
     forces : ndarray (n_samples, replicas, N, 3) or None
-        Forces of the engine's potential, eV/Angstrom; with ``frames=True`` only.
+        Forces of the engine's potential, eV/Å; with ``frames=True`` only.
     """
 
     potential: np.ndarray
@@ -134,12 +134,12 @@ class ForceEngine:
 
     @property
     def cell(self) -> np.ndarray:
-        """(3, 3) A, rows a, b, c."""
+        """(3, 3) Å, rows a, b, c."""
         return np.asarray(self.crystal.cell, dtype=float)
 
     @property
     def positions(self) -> np.ndarray:
-        """Reference positions (N, 3), A."""
+        """Reference positions (N, 3), Å."""
         return np.asarray(self.crystal.positions, dtype=float)
 
     @property
@@ -178,14 +178,14 @@ class ForceEngine:
         Parameters
         ----------
         positions : array_like (n_conf, N, 3) or (N, 3)
-            Cartesian positions, A, atoms in the order of the engine's crystal.
+            Cartesian positions, Å, atoms in the order of the engine's crystal.
         cell : array_like (3, 3), optional
-            Rows a, b, c in A (default: the engine's cell).
+            Rows a, b, c in Å (default: the engine's cell).
 
         Returns
         -------
         EnergiesForces
-            ``energies`` (n_conf,) eV per supercell and ``forces`` (n_conf, N, 3) eV/A.
+            ``energies`` (n_conf,) eV per supercell and ``forces`` (n_conf, N, 3) eV/Å.
         """
         x, c = self.check_positions(positions, cell)
         e = np.empty(len(x))
@@ -240,7 +240,7 @@ class ForceEngine:
         equilibration_steps : int
             Steps run first and not sampled.
         positions, velocities : array_like (N, 3) or (replicas, N, 3), optional
-            Start (A, A/ps); default the reference positions and Maxwell-Boltzmann velocities.
+            Start (Å, Å/ps); default the reference positions and Maxwell-Boltzmann velocities.
         seed : int
         replicas : int
             Independent copies integrated together (numpy engines; LAMMPS runs one).
@@ -253,7 +253,7 @@ class ForceEngine:
             ``potential`` (n_samples, replicas): U of this engine (eV, unscaled); ``reference`` (n_samples,
             replicas): U_ref (eV; zeros without a reference); ``time`` (n_samples,) ps; ``temperature`` (n_samples,
             replicas): kinetic temperature (K, 3N - 3 degrees of freedom); with ``frames`` also ``positions`` and
-            ``forces`` (n_samples, replicas, N, 3) in A and eV/A.
+            ``forces`` (n_samples, replicas, N, 3) in Å and eV/Å.
         """
         lam, reference = check_mixture(self, lam, reference)
         check_langevin(temperature, n_steps, every, dt, damp, equilibration_steps, replicas)
@@ -333,7 +333,7 @@ def describe_engine(engine) -> str:
 
 def check_output(engine, out, n_conf: int) -> EnergiesForces:
     """What ``engine.evaluate`` returned for ``n_conf`` configurations, checked: ``energies`` (n_conf,) in eV and
-    ``forces`` (n_conf, N, 3) in eV/A (one configuration's (N, 3) is taken as (1, N, 3)), finite.
+    ``forces`` (n_conf, N, 3) in eV/Å (one configuration's (N, 3) is taken as (1, N, 3)), finite.
 
     Raises
     ------
@@ -548,7 +548,15 @@ class HarmonicEngine(ForceEngine):
         self.scale = float(scale)
 
     def displacements(self, positions, cell=None) -> np.ndarray:
-        """Minimum-image displacements (n_conf, N, 3), A, of ``positions`` from the reference positions."""
+        """Minimum-image displacements (n_conf, N, 3), Å, of ``positions`` from the reference positions.
+
+        Parameters
+        ----------
+        positions : array_like (n_conf, N, 3) or (N, 3)
+            Cartesian positions, Å, atoms in the order of the engine's crystal.
+        cell : array_like (3, 3), optional
+            Rows a, b, c in Å (default: the engine's cell).
+        """
         x, c = self.check_positions(positions, cell)
         return minimum_image(x - self.positions, np.broadcast_to(c, (len(x), 3, 3)))
 

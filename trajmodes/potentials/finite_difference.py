@@ -17,7 +17,7 @@ see the curvature averaged over those displacements. :func:`curvature_check` mea
 steps: where it stays large at every step, the analytic constants are not what a simulation with that potential
 sees.
 
-Units: A, eV, eV/A^2.
+Units: Å, eV, eV/Å².
 """
 from __future__ import annotations
 
@@ -43,12 +43,12 @@ def finite_difference_force_constants(engine, primitive=None, step: float = 0.01
     primitive : Crystal, optional
         The primitive cell (default: found from the supercell).
     step : float
-        Displacement amplitude h, A.
+        Displacement amplitude h, Å.
 
     Returns
     -------
     ForceConstants
-        Compact layout (the primitive atoms' rows), eV/A^2.
+        Compact layout (the primitive atoms' rows), eV/Å².
     """
     from trajmodes.forceconstants.model import ForceConstants
     if not step > 0:
@@ -78,11 +78,11 @@ class CurvatureCheck:
     Attributes
     ----------
     steps : ndarray
-        Displacement amplitudes, A.
+        Displacement amplitudes, Å.
     deviation : ndarray
         max |Phi_analytic - Phi_fd(h)| / max |Phi_analytic| at every step.
     largest : ndarray
-        The largest |difference| at every step, eV/A^2.
+        The largest |difference| at every step, eV/Å².
     tolerance : float
         Relative deviation at the best step above which the analytic constants are flagged.
     """
@@ -116,7 +116,7 @@ def curvature_check(potential, supercell, primitive=None, steps=CHECK_STEPS, tol
                     analytic=None) -> CurvatureCheck:
     """Compare a potential's analytic second-order constants with its finite-displacement ones at a few steps.
 
-    For a smooth potential the difference falls as h^2 (below 1e-3 of the largest constant at 0.01 A for the
+    For a smooth potential the difference falls as h^2 (below 1e-3 of the largest constant at 0.01 Å for the
     EAM files of Cu by Mishin et al.); for a noisy table it stays at the size of the noise at every step.
 
     Parameters

@@ -211,7 +211,15 @@ class LammpsEngine(ForceEngine):
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(self, positions, cell=None) -> EnergiesForces:
         """Potential energies (eV per supercell) and forces (eV/Å) of a batch of configurations, computed by LAMMPS
-        (:meth:`ForceEngine.evaluate`)."""
+        (:meth:`ForceEngine.evaluate`).
+
+        Parameters
+        ----------
+        positions : array_like (n_conf, N, 3) or (N, 3)
+            Cartesian positions, Å, atoms in the order of the engine's crystal.
+        cell : array_like (3, 3), optional
+            Rows a, b, c in Å (default: the engine's cell).
+        """
         x, c = self.check_positions(positions, cell)
         import ctypes
         if self._lmp is None:

@@ -44,21 +44,21 @@ def _split(t, which: str) -> np.ndarray:
 
 
 def slot_gradients(t) -> np.ndarray:
-    """dE_term / dx_s for every slot s: (n, m, 3), eV/A."""
+    """dE_term / dx_s for every slot s: (n, m, 3), eV/Å."""
     m = t.order
     g = _split(t, "gradient").reshape(len(t), m - 1, 3)
     return np.einsum("sl,nla->nsa", slot_matrix(m), g)
 
 
 def slot_hessians(t) -> np.ndarray:
-    """d2E_term / dx_s dx_s': (n, m, m, 3, 3), eV/A^2."""
+    """d2E_term / dx_s dx_s': (n, m, m, 3, 3), eV/Å²."""
     m, C = t.order, slot_matrix(t.order)
     H = _split(t, "hessian").reshape(len(t), m - 1, 3, m - 1, 3)
     return np.einsum("sl,tk,nlakb->nstab", C, C, H, optimize=True)
 
 
 def slot_thirds(t) -> np.ndarray:
-    """d3E_term / dx_s dx_s' dx_s'': (n, m, m, m, 3, 3, 3), eV/A^3."""
+    """d3E_term / dx_s dx_s' dx_s'': (n, m, m, m, 3, 3, 3), eV/Å³."""
     m, C = t.order, slot_matrix(t.order)
     T = _split(t, "third").reshape(len(t), m - 1, 3, m - 1, 3, m - 1, 3)
     return np.einsum("sl,tk,uj,nlakbjc->nstuabc", C, C, C, T, optimize=True)
@@ -86,7 +86,7 @@ def total_energy(terms) -> float:
 
 
 def atom_gradients(terms, n_atoms: int) -> np.ndarray:
-    """dE/du_k (n_atoms, 3) in eV/A: the derivative with respect to a displacement u_k of atom k in every cell
+    """dE/du_k (n_atoms, 3) in eV/Å: the derivative with respect to a displacement u_k of atom k in every cell
     (minus the force on atom k)."""
     out = np.zeros((n_atoms, 3))
     for t in terms:
@@ -108,7 +108,7 @@ def virial(terms) -> np.ndarray:
 
 def hessian_rows(terms, n_atoms: int, rows=None) -> np.ndarray:
     """Force constants d2E / dx_i dx_j of a periodic supercell (every image summed by atom index), rows ``rows``
-    (default all atoms): (len(rows), n_atoms, 3, 3) in eV/A^2."""
+    (default all atoms): (len(rows), n_atoms, 3, 3) in eV/Å²."""
     row_of, n_rows = _row_map(rows, n_atoms)
     out = np.zeros((n_rows * n_atoms, 9))
     for t in terms:
@@ -137,7 +137,7 @@ def sparse_hessian(terms, n_atoms: int, masses=None):
     Returns
     -------
     scipy.sparse.csr_matrix, shape (3 n_atoms, 3 n_atoms)
-        Rows and columns 3 i + a (atom i, Cartesian a), eV/A^2 (eV/(A^2 amu) with ``masses``); duplicate
+        Rows and columns 3 i + a (atom i, Cartesian a), eV/Å² (eV/(Å² amu) with ``masses``); duplicate
         contributions summed, symmetric.
     """
     from scipy import sparse
@@ -167,7 +167,7 @@ def sparse_hessian(terms, n_atoms: int, masses=None):
 
 def third_rows(terms, n_atoms: int, rows=None) -> np.ndarray:
     """Third-order constants d3E / dx_i dx_j dx_k of a periodic supercell, rows i in ``rows`` (default all):
-    (len(rows), n_atoms, n_atoms, 3, 3, 3) in eV/A^3 (phono3py's compact layout for rows = p2s)."""
+    (len(rows), n_atoms, n_atoms, 3, 3, 3) in eV/Å³ (phono3py's compact layout for rows = p2s)."""
     row_of, n_rows = _row_map(rows, n_atoms)
     size = n_rows * n_atoms * n_atoms
     out = np.zeros((size, 27))
@@ -205,9 +205,9 @@ class StaticDerivatives:
     energy : float
         eV per cell.
     gradient : ndarray, shape (6 + 3 n,)
-        dE/de (eV; = V sigma in Voigt order) then dE/du (eV/Angstrom; = minus the forces).
+        dE/de (eV; = V sigma in Voigt order) then dE/du (eV/Å; = minus the forces).
     hessian : ndarray, shape (6 + 3 n, 6 + 3 n), or None
-        d2E/de de (eV), d2E/de du (eV/Angstrom), d2E/du du (eV/Angstrom^2; the q = 0 force constants summed over
+        d2E/de de (eV), d2E/de du (eV/Å), d2E/du du (eV/Å²; the q = 0 force constants summed over
         images); None with ``order=1``.
     """
 
@@ -223,9 +223,9 @@ def static_derivatives(terms, n_atoms: int, order: int = 2) -> StaticDerivatives
     Returns
     -------
     StaticDerivatives
-        ``energy`` (eV per cell); ``gradient`` (6 + 3 n_atoms,): (dE/de, dE/du) in eV and eV/A; ``hessian``
-        (6 + 3 n_atoms, 6 + 3 n_atoms), only for ``order=2`` (None otherwise): blocks ee (eV), eu (eV/A),
-        uu (eV/A^2). With d linear in the strain, d2E/de_I de_J = sum (E_I d) H (E_J d) and
+        ``energy`` (eV per cell); ``gradient`` (6 + 3 n_atoms,): (dE/de, dE/du) in eV and eV/Å; ``hessian``
+        (6 + 3 n_atoms, 6 + 3 n_atoms), only for ``order=2`` (None otherwise): blocks ee (eV), eu (eV/Å),
+        uu (eV/Å²). With d linear in the strain, d2E/de_I de_J = sum (E_I d) H (E_J d) and
         d2E/de_I du = sum [(E_I d) H C^T + E_I g_slot].
     """
     n = n_atoms
@@ -287,7 +287,7 @@ class DynamicalBlocks:
         The distinct lattice translations T.
     blocks : ndarray, shape (nT, n_comp, 3 n, 3 n)
         M_T for D (component 0), then dD/de_I (1..6) and dD/du_(k, c) (7 + 3 k + c) with ``derivatives``;
-        eV/(A^2 amu), per unit strain, per A.
+        eV/(Å² amu), per unit strain, per Å.
     """
 
     def __init__(self, terms, masses, derivatives: bool = False):

@@ -1,5 +1,5 @@
 """Spherically symmetric pair potentials phi(r) with per-species-pair parameters, as LAMMPS defines them
-(``units metal``: eV, Angstrom): Lennard-Jones (``pair_style lj/cut``), Morse (``pair_style morse``) and
+(``units metal``: eV, Å): Lennard-Jones (``pair_style lj/cut``), Morse (``pair_style morse``) and
 Buckingham (``pair_style buck``), all unshifted at their cutoffs (LAMMPS's default ``pair_modify shift no``).
 
 Each unordered pair of atoms (atom i in the home cell, atom j in any cell) is one term of the static energy per
@@ -49,10 +49,10 @@ class PairPotential(ShortRangePotential):
     ----------
     pairs : mapping
         {(species1, species2): parameters}, unordered pairs; the key ``("*", "*")`` applies to every pair not named.
-        Parameters are a mapping of ``parameter_names`` (and optionally ``"cutoff"``, A) or a sequence in
+        Parameters are a mapping of ``parameter_names`` (and optionally ``"cutoff"``, Å) or a sequence in
         ``parameter_names`` order with an optional trailing cutoff.
     cutoff : float, optional
-        Cutoff in A of the pairs that do not give their own; the attribute ``cutoff`` is the longest of all.
+        Cutoff in Å of the pairs that do not give their own; the attribute ``cutoff`` is the longest of all.
     """
 
     parameter_names: tuple[str, ...] = ()
@@ -147,12 +147,23 @@ class PairPotential(ShortRangePotential):
 
     # -- the function -------------------------------------------------------------------------
     def radial(self, r: np.ndarray, params: dict, order: int = 3) -> list[np.ndarray]:
-        """[phi, phi', phi'', phi'''][:order + 1] at distances ``r`` (A) for per-pair parameter arrays ``params``
-        (name -> array like r): eV, eV/A, eV/A^2, eV/A^3."""
+        """[phi, phi', phi'', phi'''][:order + 1] at distances ``r`` for per-pair parameter arrays ``params``: eV,
+        eV/Å, eV/Å², eV/Å³.
+
+        Parameters
+        ----------
+        r : ndarray
+            Pair distances, Å.
+        params : dict
+            Parameter name (:attr:`parameter_names`) -> array shaped like ``r``, in the units of the constructor's
+            arguments (eV, Å, 1/Å).
+        order : int
+            Highest derivative in r returned, 0 to 3.
+        """
         raise NotImplementedError
 
     def pair_energy(self, r, species1: str, species2: str, order: int = 0):
-        """phi(r) (and derivatives up to ``order``) of one species pair, without the cutoff: eV (eV/A^k)."""
+        """phi(r) (and derivatives up to ``order``) of one species pair, without the cutoff: eV (eV/Å^k)."""
         p = self.parameters(species1, species2)
         r = np.asarray(r, dtype=float)
         out = self.radial(r, {n: np.full(r.shape, p[n]) for n in self.parameter_names}, order)
@@ -203,9 +214,9 @@ class LennardJones(PairPotential):
         Well depth, eV; or a mapping {(species1, species2): (epsilon, sigma[, cutoff]) or
         {"epsilon":, "sigma":[, "cutoff":]}} for several species (key ("*", "*"): every other pair).
     sigma : float
-        Zero crossing, A (with a single ``epsilon``).
+        Zero crossing, Å (with a single ``epsilon``).
     cutoff : float
-        A; the cutoff of every pair that does not give its own (LAMMPS's global cutoff).
+        Å; the cutoff of every pair that does not give its own (LAMMPS's global cutoff).
 
     Examples
     --------

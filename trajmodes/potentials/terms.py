@@ -32,7 +32,7 @@ class EnergyForces:
     energy : float
         eV per cell (per supercell for a supercell).
     forces : ndarray, shape (N, 3)
-        eV/Angstrom, atoms in the order of the configuration.
+        eV/Å, atoms in the order of the configuration.
     """
 
     energy: float
@@ -48,12 +48,12 @@ class DynamicalMatrices:
     Attributes
     ----------
     matrices : ndarray, complex, shape (nq, 3 n, 3 n)
-        D(q), eV/(Angstrom^2 amu); rows and columns 3 k + a (atom k of the cell, Cartesian a).
+        D(q), eV/(Å² amu); rows and columns 3 k + a (atom k of the cell, Cartesian a).
     strain_derivatives : ndarray, complex, shape (6, nq, 3 n, 3 n)
         dD/de for the 6 Voigt strains e = (e_xx, e_yy, e_zz, 2 e_yz, 2 e_xz, 2 e_xy) at fixed reduced q,
-        eV/(Angstrom^2 amu) per unit strain.
+        eV/(Å² amu) per unit strain.
     internal_derivatives : ndarray, complex, shape (3 n, nq, 3 n, 3 n)
-        dD/du for the internal displacement of atom k along Cartesian c (index 3 k + c), eV/(Angstrom^3 amu).
+        dD/du for the internal displacement of atom k along Cartesian c (index 3 k + c), eV/(Å³ amu).
     """
 
     matrices: np.ndarray
@@ -72,12 +72,12 @@ class Terms:
     cells : ndarray of int, shape (n, m, 3)
         Lattice translation (in units of the cell's rows) of every atom; ``cells[:, 0] == 0``.
     vectors : ndarray, shape (n, m - 1, 3)
-        d_l = x[atoms[l]] + cells[l] @ cell - x[atoms[0]], Angstrom, l = 1..m-1.
+        d_l = x[atoms[l]] + cells[l] @ cell - x[atoms[0]], Å, l = 1..m-1.
     energy : ndarray, shape (n,)
         The term's energy, eV; their sum is the static energy per cell.
     gradient, hessian, third : ndarray or None
         Derivatives of ``energy`` with respect to the relative vectors, flattened to k = 3 (m - 1) coordinates
-        (vector l, Cartesian a -> 3 l + a): shapes (n, k), (n, k, k), (n, k, k, k), in eV/A, eV/A^2, eV/A^3.
+        (vector l, Cartesian a -> 3 l + a): shapes (n, k), (n, k, k), (n, k, k, k), in eV/Å, eV/Å², eV/Å³.
         None where not asked for.
     """
 
@@ -103,9 +103,9 @@ class ShortRangePotential:
     (:meth:`terms`); every lattice sum built from them is shared here (the assembly lives in
     :mod:`trajmodes.potentials.lattice_sums`).
 
-    Subclasses set ``cutoff`` (Angstrom, the longest interaction range) and implement :meth:`terms`.
+    Subclasses set ``cutoff`` (Å, the longest interaction range) and implement :meth:`terms`.
     Every method takes a periodic :class:`trajmodes.lattice.crystal.Crystal` (its cell's rows are the
-    lattice vectors); metal units throughout (eV, Angstrom, amu).
+    lattice vectors); metal units throughout (eV, Å, amu).
     """
 
     cutoff: float
@@ -166,7 +166,7 @@ class ShortRangePotential:
     # -- static lattice sums -----------------------------------------------------------------
     def energy_forces(self, crystal) -> EnergyForces:
         """Static energy and forces of the periodic ``crystal``: :class:`EnergyForces` with ``energy`` (eV per cell)
-        and ``forces`` (n_atoms, 3) in eV/A."""
+        and ``forces`` (n_atoms, 3) in eV/Å."""
         terms = self._terms(crystal, 1)
         return EnergyForces(energy=ls.total_energy(terms), forces=-ls.atom_gradients(terms, crystal.n_atoms))
 
@@ -175,13 +175,13 @@ class ShortRangePotential:
         return ls.total_energy(self._terms(crystal, 0))
 
     def stress(self, crystal) -> np.ndarray:
-        """Static stress sigma = (1/V) dE/d eps (3, 3) in eV/A^3, eps the symmetric strain of F = 1 + eps:
+        """Static stress sigma = (1/V) dE/d eps (3, 3) in eV/Å³, eps the symmetric strain of F = 1 + eps:
         (1/V) sum over terms of sum_l g_l (x) d_l (symmetric for rotationally invariant terms; positive under
         tension).
 
         For a static configuration it equals minus LAMMPS's pressure tensor (``pxx pyy pzz pxy pxz pyz``,
         ``units metal``) converted from bar: sigma = -P / nktv2p. LAMMPS's metal factor nktv2p is 1.6021765e6 bar
-        per eV/A^3; CODATA's 1.602176634e6 (:data:`trajmodes.units.EV_A3_BAR`) is 8e-8 relative larger.
+        per eV/Å³; CODATA's 1.602176634e6 (:data:`trajmodes.units.EV_A3_BAR`) is 8e-8 relative larger.
         """
         return ls.virial(self._terms(crystal, 1)) / crystal.volume
 
@@ -190,7 +190,7 @@ class ShortRangePotential:
         (M. B. Taylor, N. L. Allan, J. A. O. Bruno and G. D. Barrera, Phys. Rev. B 59, 353 (1999), eqs. 31-39).
 
         Coordinates: the 6 Voigt strains e = (e_xx, e_yy, e_zz, 2 e_yz, 2 e_xz, 2 e_xy) (engineering shears) of
-        the deformation F = 1 + eps, and the 3 n internal displacements u (atom-major, A), with cell rows and
+        the deformation F = 1 + eps, and the 3 n internal displacements u (atom-major, Å), with cell rows and
         positions x_k = F (X_k + u_k); everything at e = 0, u = 0.
 
         Parameters
@@ -203,9 +203,9 @@ class ShortRangePotential:
         -------
         StaticDerivatives
             :class:`~trajmodes.potentials.lattice_sums.StaticDerivatives`: ``energy`` (eV per cell); ``gradient``
-            (6 + 3 n,): dE/de (eV; = V sigma in Voigt order) then dE/du (eV/A; = minus the forces); ``hessian``
-            (6 + 3 n, 6 + 3 n), with ``order=2`` (None with ``order=1``): d2E/de de (eV), d2E/de du (eV/A),
-            d2E/du du (eV/A^2; the q = 0 force constants summed over images).
+            (6 + 3 n,): dE/de (eV; = V sigma in Voigt order) then dE/du (eV/Å; = minus the forces); ``hessian``
+            (6 + 3 n, 6 + 3 n), with ``order=2`` (None with ``order=1``): d2E/de de (eV), d2E/de du (eV/Å),
+            d2E/du du (eV/Å²; the q = 0 force constants summed over images).
         """
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, not {order!r}")
@@ -216,7 +216,7 @@ class ShortRangePotential:
         """Analytic second-order force constants of the periodic ``supercell`` (a Crystal), every periodic image
         summed (what finite displacements of that supercell measure), as a
         :class:`trajmodes.forceconstants.model.ForceConstants` in the ``full`` (N, N, 3, 3) or ``compact``
-        (n_prim, N, 3, 3) layout, eV/A^2. ``primitive`` (found with spglib when not given) and ``kwargs``
+        (n_prim, N, 3, 3) layout, eV/Å². ``primitive`` (found with spglib when not given) and ``kwargs``
         (``smap``, ``p2s``, ``symprec``, ``born``, ...) go to ForceConstants."""
         return self._force_constants(supercell, primitive, layout, kwargs, third=False)
 
@@ -230,12 +230,12 @@ class ShortRangePotential:
         crystal : Crystal
         masses : array_like, shape (n_atoms,), or True, optional
             amu; True takes the crystal's masses. When given, the mass-weighted matrix (the dynamical matrix at
-            q = 0, eV/(A^2 amu)).
+            q = 0, eV/(Å² amu)).
 
         Returns
         -------
         scipy.sparse.csr_matrix, shape (3 N, 3 N)
-            Rows and columns 3 i + a, eV/A^2 (eV/(A^2 amu) mass-weighted).
+            Rows and columns 3 i + a, eV/Å² (eV/(Å² amu) mass-weighted).
         """
         if masses is True:
             masses = crystal.masses
@@ -243,7 +243,7 @@ class ShortRangePotential:
 
     def force_constants3(self, supercell, primitive=None, layout: str = "full", **kwargs):
         """Like :meth:`force_constants`, with the third-order constants Psi[i, j, k, a, b, c] =
-        d3U / du_ia du_jb du_kc (eV/A^3) in the compact layout (n_prim, N, N, 3, 3, 3) as ``fc3``."""
+        d3U / du_ia du_jb du_kc (eV/Å³) in the compact layout (n_prim, N, N, 3, 3, 3) as ``fc3``."""
         return self._force_constants(supercell, primitive, layout, kwargs, third=True)
 
     def _force_constants(self, supercell, primitive, layout, kwargs, third: bool):
@@ -293,9 +293,9 @@ class ShortRangePotential:
         Returns
         -------
         ndarray, complex, shape (nq, 3 n, 3 n), or DynamicalMatrices
-            Without ``derivatives``: D(q) in eV/(A^2 amu), rows 3 k + a. With ``derivatives``:
+            Without ``derivatives``: D(q) in eV/(Å² amu), rows 3 k + a. With ``derivatives``:
             :class:`DynamicalMatrices`, ``matrices`` D (nq, 3 n, 3 n), ``strain_derivatives`` dD/de
-            (6, nq, 3 n, 3 n) per unit strain and ``internal_derivatives`` dD/du (3 n, nq, 3 n, 3 n) per Angstrom.
+            (6, nq, 3 n, 3 n) per unit strain and ``internal_derivatives`` dD/du (3 n, nq, 3 n, 3 n) per Å.
 
         With ``derivatives`` the three are views of one q-major array (nq, 1 + 6 + 3 n, 3 n, 3 n), which a single
         matrix product of the phases exp(i 2 pi q.T) over the distinct translations T with the summed blocks fills

@@ -247,9 +247,9 @@ class AxilrodTellerMuto(ShortRangePotential):
     Parameters
     ----------
     cutoff : float
-        A; no distance in a triplet may exceed it.
+        Å; no distance in a triplet may exceed it.
     cutoff_triple : float
-        A; the product of the three distances may not exceed its cube.
+        Å; the product of the three distances may not exceed its cube.
     nu : float or mapping
         eV Å⁹: one value for every triplet (``pair_coeff * * * nu``), or {(A, B, C): nu} by species, symmetric under
         permutations (any one order given; conflicting orders are an error). Species triplets absent from the
@@ -404,11 +404,11 @@ class HarmonicAngle(_AngleTerm):
     ends : str or (str, str)
         Species of the two end atoms.
     k_theta : float
-        eV/rad^2.
+        eV/rad².
     theta0 : float
         Equilibrium angle, degrees.
     cutoff : float or (float, float)
-        Bond length below which an end atom is bonded to the vertex, A (per end when two; equal ends take one).
+        Bond length below which an end atom is bonded to the vertex, Å (per end when two; equal ends take one).
 
     Raises
     ------
@@ -439,11 +439,11 @@ class ExponentialAngle(_AngleTerm):
     ends : str or (str, str)
         Species of the end atoms (r1 to ``ends[0]``, r2 to ``ends[1]``).
     k : float
-        eV/rad^2.
+        eV/rad².
     theta0 : float
         Degrees.
     decay : float or (float, float)
-        R1, R2, A (equal ends take one).
+        R1, R2, Å (equal ends take one).
     cutoff : float or (float, float)
         Bond cutoffs, Å.
 

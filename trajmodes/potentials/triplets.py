@@ -96,7 +96,7 @@ def _cosine(d1: np.ndarray, d2: np.ndarray, order: int) -> Jet:
 
 
 def triplet_coordinates(d1, d2, order: int = 3) -> list[Jet]:
-    """z = (r1, r2, cos theta) of triplets with bond vectors d1, d2 (n, 3) (A) from the vertex, as jets over the six
+    """z = (r1, r2, cos theta) of triplets with bond vectors d1, d2 (n, 3) (Å) from the vertex, as jets over the six
     coordinates (d1, d2) (flattened: vector l, Cartesian a -> 3 l + a), up to ``order``.
 
     r_l = |d_l| (:func:`trajmodes.potentials.jets.distance`: e, (1 - e e)/r, ...), cos theta by :func:`_cosine`. These are the geometric
@@ -116,14 +116,14 @@ def zeta_derivatives(zeta: Callable[[Jet, Jet, Jet], Jet], d1, d2, order: int = 
         ``zeta(r1, r2, c)`` evaluated on jets of the three variables (over those 3 variables): returns the jet of
         zeta, i.e. its Z functions (Taylor et al. 1999, eq. 19). Parameters may be per-triplet arrays (n,).
     d1, d2 : ndarray, shape (n, 3)
-        Bond vectors from the vertex, A.
+        Bond vectors from the vertex, Å.
     order : int
         Highest derivative wanted (0..3).
 
     Returns
     -------
-    Jet over the six coordinates (d1, d2): value (n,) eV, gradient (n, 6) eV/A, Hessian (n, 6, 6) eV/A^2, third
-    derivatives (n, 6, 6, 6) eV/A^3.
+    Jet over the six coordinates (d1, d2): value (n,) eV, gradient (n, 6) eV/Å, Hessian (n, 6, 6) eV/Å², third
+    derivatives (n, 6, 6, 6) eV/Å³.
     """
     z = triplet_coordinates(d1, d2, order)
     return compose(zeta(*Jet.variables(np.stack([q.value for q in z], axis=1), order)), z)
@@ -178,7 +178,7 @@ def species_index(species, elements: Sequence[str], what: str) -> np.ndarray:
 
 
 def neighbours(crystal, cutsq, species=None):
-    """Ordered neighbour pairs (i, j, d, n) with |d|^2 < cutsq (a scalar, or (S, S) by species of i and j, A^2)."""
+    """Ordered neighbour pairs (i, j, d, n) with |d|^2 < cutsq (a scalar, or (S, S) by species of i and j, Å²)."""
     cutsq = np.asarray(cutsq, dtype=float)
     rmax = float(np.sqrt(cutsq.max()))
     if rmax <= 0:
@@ -213,7 +213,7 @@ def triplets(crystal, cutoff, species=None) -> Terms:
     ----------
     crystal : Crystal
     cutoff : float or ndarray (S, S)
-        Neighbours j of i are those with |x_j + n_j @ cell - x_i| < cutoff, A; a matrix gives the cutoff by the
+        Neighbours j of i are those with |x_j + n_j @ cell - x_i| < cutoff, Å; a matrix gives the cutoff by the
         species indices of i (row) and j (column).
     species : ndarray of int, shape (n_atoms,), optional
         Species index of every atom (needed with a cutoff matrix).
@@ -221,7 +221,7 @@ def triplets(crystal, cutoff, species=None) -> Terms:
     Returns
     -------
     Terms
-        atoms (i, j, k), cells (0, n_j, n_k), vectors (d_j, d_k) (n, 2, 3) A; energies zero and no derivatives
+        atoms (i, j, k), cells (0, n_j, n_k), vectors (d_j, d_k) (n, 2, 3) Å; energies zero and no derivatives
         (for a form to fill in). Periodic images of one atom are distinct neighbours.
     """
     i, j, d, n = neighbours(crystal, np.square(np.asarray(cutoff, dtype=float)), species)

@@ -4,7 +4,7 @@ independent samples of that ring polymer with their forces (the exact data a pat
 
 The supercell's own modes (its commensurate q-points, exactly the 3N - 3 non-translational modes of the supercell)
 come from the mass-weighted Gamma-point dynamical matrix D = M^-1/2 Phi M^-1/2 (eigenvalues lambda_s = omega_s^2 in
-eV/(A^2 amu), mass-weighted eigenvectors e_s; :func:`~trajmodes.phonons.thermodynamics.sampling.supercell_modes`). The
+eV/(Å² amu), mass-weighted eigenvectors e_s; :func:`~trajmodes.phonons.thermodynamics.sampling.supercell_modes`). The
 mass-weighted mode coordinate x_s (A amu^1/2) has the variance
 
     quantum          <x_s^2> = hbar / (2 omega_s) coth(hbar omega_s / 2 k_B T)       (E_s / lambda_s, E_s the mode's
@@ -13,7 +13,7 @@ mass-weighted mode coordinate x_s (A amu^1/2) has the variance
     P beads          <x_s^2>_P = k_B T sum_{k=0}^{P-1} 1 / (omega_s^2 + omega_k^2),
                      omega_k = (2 P k_B T / hbar) sin(pi k / P)
 
-(in the energy units of lambda: omega^2 stands for lambda = omega^2 amu A^2 / ps^2 in eV/(A^2 amu)). The last is the
+(in the energy units of lambda: omega^2 stands for lambda = omega^2 amu Å² / ps² in eV/(Å² amu)). The last is the
 exact second moment of one bead of the discretised path integral (the primitive Trotter factorisation, the
 ring polymer of M. Parrinello and A. Rahman, J. Chem. Phys. 80, 860 (1984)): the ring polymer's normal modes k have
 the spring frequencies omega_k and each is a Gaussian of variance P k_B T / (omega_s^2 + omega_k^2) at the bead
@@ -30,7 +30,7 @@ the three translations left out (the centre of mass fixed). The mean-square disp
 diagonal, <u_ia^2> = (1/N_q) sum_qs hbar / (2 m_i omega_qs) coth(hbar omega_qs / 2 k_B T) |e_ia,qs|^2 on the
 commensurate q-points with eigenvectors normalised per primitive cell.
 
-Units: temperatures K, displacements A, forces eV/A, energies eV, frequencies THz (ordinary); omega in rad/ps.
+Units: temperatures K, displacements Å, forces eV/Å, energies eV, frequencies THz (ordinary); omega in rad/ps.
 """
 from __future__ import annotations
 

@@ -12,13 +12,13 @@ run. Two estimators of the effective constants follow, both exact for a harmonic
   u_c the centroid displacement (the bead average), du_c = u_c - <u_c>, on the supercell (3N, 3N). The uniform
   translation is taken out of every frame first (u_c minus its mean over the atoms): the remaining coordinates y have
   the density exp(-y Phi y / 2 k_B T) of the centroid's classical-like effective potential whatever the centre of mass
-  does, so the covariance <dy dy^T> (A^2) is k_B T Phi^+ exactly, its null space is the three uniform translations,
-  and Phi follows by the pseudo-inverse on the other 3N - 3 directions (eV/A^2, the acoustic sum rule exact).
+  does, so the covariance <dy dy^T> (Å²) is k_B T Phi^+ exactly, its null space is the three uniform translations,
+  and Phi follows by the pseudo-inverse on the other 3N - 3 directions (eV/Å², the acoustic sum rule exact).
 - force-force (:class:`KuboForceConstants`):
 
       Phi = <dF_c dF_c^T> / k_B T,
 
-  F_c the centroid force, the bead average of the physical forces (eV/A), its net force over the atoms taken out of
+  F_c the centroid force, the bead average of the physical forces (eV/Å), its net force over the atoms taken out of
   every frame; for a harmonic crystal F_c = -Phi u_c, so <dF_c dF_c^T> = Phi (k_B T Phi^+) Phi = k_B T Phi.
 
 For an anharmonic crystal the two differ (and differ from the bead fit of
@@ -107,9 +107,9 @@ class BlockSums:
     counts : ndarray (B,)
         Frames per block.
     y, yy : ndarray (B, 3N), (B, 3N, 3N)
-        Sums of the displacements with their uniform translation taken out (A) and of their outer products (A^2).
+        Sums of the displacements with their uniform translation taken out (Å) and of their outer products (Å²).
     f, ff : ndarray (B, 3N), (B, 3N, 3N), or None
-        Sums of the forces with their net force taken out (eV/A) and of their outer products; None without forces.
+        Sums of the forces with their net force taken out (eV/Å) and of their outer products; None without forces.
     """
 
     def __init__(self, counts, y, yy, f=None, ff=None):
@@ -125,7 +125,7 @@ class BlockSums:
     @classmethod
     def of_frames(cls, displacements, forces=None, blocks: int = DEFAULT_BLOCKS, start: int = 0,
                   n_frames: int | None = None) -> "BlockSums":
-        """The sums of frames held in memory: ``displacements`` (frames, N, 3) A, ``forces`` (frames, N, 3) eV/A,
+        """The sums of frames held in memory: ``displacements`` (frames, N, 3) Å, ``forces`` (frames, N, 3) eV/Å,
         the frames being ``start``, ``start + 1``, ... of a run of ``n_frames`` (default these alone) cut into
         ``blocks`` blocks of equal length."""
         u = np.asarray(displacements, dtype=float)
@@ -219,7 +219,7 @@ class BlockSums:
         return BlockingAnalysis(int(n), np.array(levels, int), np.array(g), oscillation)
 
     def covariances(self, which: str, drop: int | None = None) -> np.ndarray:
-        """The covariance (3N, 3N) of ``which`` ("displacements": A^2, or "forces": (eV/A)^2) over every block but
+        """The covariance (3N, 3N) of ``which`` ("displacements": Å², or "forces": (eV/Å)²) over every block but
         ``drop`` (None: every block), with n - 1 degrees of freedom."""
         s1, s2 = (self.y, self.yy) if which == "displacements" else (self.f, self.ff)
         if s1 is None:
@@ -322,7 +322,13 @@ class BlockingAnalysis:
         return float(self._w + self._a * self._pairs(n, self._r) / n)
 
     def expected(self, blocks: int) -> float:
-        """E[g_B] of the fitted model for ``blocks`` blocks (frames)."""
+        """E[g_B] of the fitted model for ``blocks`` blocks (frames).
+
+        Parameters
+        ----------
+        blocks : int
+            B, the number of equal blocks the run is divided into.
+        """
         if not self.fitted:
             return float("nan")
         return float(self._w + self._a * self._shape([blocks], self._r)[0])
@@ -330,7 +336,13 @@ class BlockingAnalysis:
     def inflation(self, blocks: int) -> float:
         """sqrt(g / E[g_B]): the factor that turns the jackknife standard error over ``blocks`` blocks (too small where
         the blocks are not much longer than the correlation time) into the standard error of the run (1 without a fit:
-        the error bars are then lower bounds)."""
+        the error bars are then lower bounds).
+
+        Parameters
+        ----------
+        blocks : int
+            The number of jackknife blocks the standard error was taken over.
+        """
         if not self.fitted:
             return 1.0
         return float(np.sqrt(max(self.statistical_inefficiency / self.expected(blocks), 1.0)))
@@ -398,15 +410,30 @@ class CentroidSums(Accumulator):
         return ("positions", "forces") if self.forces else ("positions",)
 
     def start(self, layer: tuple):
+        """The lazy sums over the run's frames (a Dask array of :attr:`base_blocks` packed blocks).
+
+        Parameters
+        ----------
+        layer : tuple of str
+            The fields the pass reads (:attr:`layer`).
+        """
         run = self.run
         bounds = np.concatenate([[0], np.cumsum(run.read_layer(tuple(layer))[2])]).astype(int)
         shape = (self.base_blocks, _packed_size(run.n_atoms, self.forces))
-        sums = run.map_chunks(_chunk_sums, self, run.displacements_of_chunks(self.reference), layer=tuple(layer),
-                              shape=shape, dtype=np.float64, name="trajmodes-centroid-sums-" + uuid.uuid4().hex,
-                              per_chunk=True, chunk_args=[int(b) for b in bounds[:-1]])
+        sums = run.map_chunks(_chunk_sums, self, run.displacements_of_chunks(self.reference, drift="removed"),
+                              layer=tuple(layer), shape=shape, dtype=np.float64,
+                              name="trajmodes-centroid-sums-" + uuid.uuid4().hex, per_chunk=True,
+                              chunk_args=[int(b) for b in bounds[:-1]])
         return sums.sum(axis=0)
 
     def finish(self, value) -> BlockSums:
+        """The :class:`BlockSums` of the run.
+
+        Parameters
+        ----------
+        value : ndarray
+            The computed value of :meth:`start`.
+        """
         return BlockSums.unpacked(np.asarray(value), self.run.n_atoms, self.forces)
 
 
@@ -501,8 +528,8 @@ def _canonical_modes(lam: np.ndarray, vec: np.ndarray) -> np.ndarray:
 
 
 class _AtomMotion(ChunkSum):
-    """Per atom, the sums over the frames of the displacements from ``reference`` and of their squares, (2, N, 3) A
-    and A^2: which atoms never move."""
+    """Per atom, the sums over the frames of the displacements from ``reference`` and of their squares, (2, N, 3) Å
+    and Å²: which atoms never move."""
 
     def __init__(self, run, reference):
         super().__init__(run)
@@ -518,7 +545,7 @@ class _AtomMotion(ChunkSum):
 
 
 def _check_moving(variance, where: str) -> None:
-    """Refuse atoms whose centroid never moves: ``variance`` (N,) A^2 of each atom's displacements over the frames."""
+    """Refuse atoms whose centroid never moves: ``variance`` (N,) Å² of each atom's displacements over the frames."""
     v = np.asarray(variance, float)
     scale = float(np.median(v)) if len(v) else 0.0
     still = np.flatnonzero(~(v > FROZEN_SHARE * scale)) if scale > 0 else np.arange(len(v))
@@ -636,8 +663,8 @@ class _CentroidKubo:
                              "the run started from)") from None
 
     def fit_arrays(self, reference, displacements, forces=None, frame_interval: float | None = None) -> "_CentroidKubo":
-        """Estimate from centroid frames held in memory: ``displacements`` (frames, N, 3) A from the ideal supercell
-        ``reference`` (Crystal), and for the force-force estimator the centroid ``forces`` (frames, N, 3) eV/A;
+        """Estimate from centroid frames held in memory: ``displacements`` (frames, N, 3) Å from the ideal supercell
+        ``reference`` (Crystal), and for the force-force estimator the centroid ``forces`` (frames, N, 3) eV/Å;
         ``frame_interval`` (ps between frames) for the blocking analysis (:meth:`fit_sums`)."""
         u = np.asarray(displacements, dtype=float)
         if self.covariance == "forces" and forces is None:

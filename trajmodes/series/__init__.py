@@ -44,6 +44,7 @@ _LAZY = {
     # each run's error model: which estimate of its frequencies' error bars is calibrated for it
     "MODELS": "errorbars", "error_bar_label": "errorbars", "error_model_inputs": "errorbars",
     "fit_holding_frames": "errorbars", "run_frequency_errors": "errorbars", "static_slope": "errorbars",
+    "ERROR_MODEL_FRAMES": "errorbars", "SIGMA_A_LIMIT": "errorbars",
 }
 
 __all__ = ["fit_series", "Series", "load_series", "derivative_weights", "mode_slopes", "volume_groups", *_LAZY]

@@ -47,6 +47,20 @@ class Series:
 
     Parameters
     ----------
+    temperatures : array_like (n_runs,)
+        The runs' temperatures, K (as :func:`fit_series` settles them).
+    names : sequence of str
+        One per run (the dataset's ``name`` coordinate).
+    qpoints : array_like (nq, 3), optional
+        Reduced q (no 2 pi) of the frequency tables and the shift split; default the special points of the lattice.
+    qlabels : sequence of str, optional
+        A label per q-point of ``qpoints``.
+    path : str, optional
+        Band path (special-point letters, e.g. ``"GXU|KGL"``); default the standard path of the lattice.
+    mesh : (3,) int
+        q mesh of the free energy.
+    cubic_mesh : int or (3,) int, optional
+        q mesh of the third-order free energy (as :func:`fit_series`).
     error_inputs : list of ErrorModelInputs, optional
         Per run, :func:`~trajmodes.series.errorbars.error_model_inputs` (``fit_series`` measures them); without them
         the error bars are the bootstrap's, marked as lower bounds.
@@ -76,7 +90,13 @@ class Series:
     @classmethod
     def from_dataset(cls, dataset) -> "Series":
         """A series of its :attr:`dataset` alone (written by :meth:`to_netcdf`): the dataset, the interpolation and
-        the shift split, without the fits."""
+        the shift split, without the fits.
+
+        Parameters
+        ----------
+        dataset : xarray.Dataset
+            A series' :attr:`dataset`, as :meth:`to_netcdf` wrote it.
+        """
         return cls([], None, None, dataset=dataset)
 
     # -- building ---------------------------------------------------------------------------------
@@ -365,7 +385,15 @@ class Series:
 
     # -- files ------------------------------------------------------------------------------------
     def to_netcdf(self, path, attrs=None) -> None:
-        """Write :attr:`dataset` (written under a temporary name, then renamed)."""
+        """Write :attr:`dataset` (written under a temporary name, then renamed).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The netCDF4 file to write.
+        attrs : dict, optional
+            Global attributes added to the file's (provenance, settings).
+        """
         from trajmodes.io.filesystem import atomic_write
         ds = self.dataset.copy()
         ds.attrs.update(attrs or {})
@@ -373,7 +401,13 @@ class Series:
 
 
 def load_series(path) -> Series:
-    """A series written by :meth:`Series.to_netcdf`: its dataset, interpolation and shift split (no fits)."""
+    """A series written by :meth:`Series.to_netcdf`: its dataset, interpolation and shift split (no fits).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The netCDF4 file :meth:`Series.to_netcdf` wrote.
+    """
     import xarray as xr
     with xr.open_dataset(path) as f:
         ds = f.load()

@@ -103,7 +103,7 @@ class ErrorModelInputs:
         The run's fc2 with a fourth order fitted to the same run (``cutoff4``), for the partition term; None where it
         was not needed (the modes exchanged their energies) or could not be fitted.
     cutoff4 : float or None
-        Angstrom, the third- and fourth-order cutoff of that fit.
+        Å, the third- and fourth-order cutoff of that fit.
     energy_conserved : bool or None
         Whether the run kept its total energy (NVE); None when neither its potential energies nor its velocities
         tell.
@@ -197,7 +197,14 @@ def frozen_share(frozen) -> float:
     """The frozen share of a run's mean-square displacement: sum_k f_k / omega_k^4 over sum_k 1 / omega_k^4 over the
     vibrating modes, f_k their frozen fractions (:func:`~trajmodes.modes.energies.frozen_energy_fraction`). Mode k
     adds E_k / omega_k^2 to the mean-square displacement, with variance (k_B T)^2 / omega_k^4 over canonical draws:
-    1 when every mode kept its energy over the run, 0 when every one exchanged it."""
+    1 when every mode kept its energy over the run, 0 when every one exchanged it.
+
+    Parameters
+    ----------
+    frozen : xarray.Dataset
+        :func:`~trajmodes.modes.energies.frozen_energy_fraction`'s: ``frozen_fraction`` (dimensionless) and
+        ``frequency_harmonic`` (THz; modes under 1e-3 THz, the acoustic ones at Gamma, are left out).
+    """
     f = np.asarray(frozen["frozen_fraction"].values, float).ravel()
     nu = np.abs(np.asarray(frozen["frequency_harmonic"].values, float)).ravel()
     vib = nu >= 1e-3
@@ -208,9 +215,15 @@ def frozen_share(frozen) -> float:
 
 
 def error_model_cutoff(fit) -> float:
-    """The third- and fourth-order cutoff of the error model's fit, Angstrom: midway between the second and third
-    neighbour shells of the crystal (its first two shells, as the calibration's 3 A for fcc Cu and 4.5 A for diamond
-    Si), at most the fit's pair cutoff and below half the supercell."""
+    """The third- and fourth-order cutoff of the error model's fit, Å: midway between the second and third
+    neighbour shells of the crystal (its first two shells, as the calibration's 3 Å for fcc Cu and 4.5 Å for diamond
+    Si), at most the fit's pair cutoff and below half the supercell.
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        The run's fit (prepared or fitted): its supercell (Å) and pair cutoff ``cutoff2`` are read.
+    """
     from trajmodes.forceconstants.cutoffs import cutoff_length
     from trajmodes.lattice.geometry import shortest_lattice_vector, shortest_vectors
     sc = fit.supercell_
@@ -291,8 +304,16 @@ def fit_holding_frames(fit, data, reading=None):
     """``fit.fit(data)``, with the frames the error model will project read in the same pass and held
     (:func:`frames_to_hold`: one run, every frame fitted, small enough; added to the fit's pass as
     :meth:`~trajmodes.trajectory.core.Trajectory.holding`), so that :func:`error_model_inputs` reads no frame again.
-    ``reading``: the pass of the first run the fit computes, created by the caller with work of its own added
-    (:class:`~trajmodes.trajectory.passes.Pass`); default one created here.
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        The fit to run (not yet fitted).
+    data : Trajectory or list of Trajectory
+        The run (or runs) ``fit.fit`` takes; frames are held for one run only.
+    reading : Pass, optional
+        The pass of the first run the fit computes, created by the caller with work of its own added
+        (:class:`~trajmodes.trajectory.passes.Pass`); default one created here.
 
     Returns
     -------
@@ -339,7 +360,7 @@ def error_model_inputs(fit, run, *, cutoff4: float | None = None, max_frames: in
         The frames it was fitted to (pooled runs: each is projected, and the frozen fractions of their mean are the
         mean of theirs over the number of runs, the runs' draws being independent).
     cutoff4 : float, optional
-        Angstrom; default :func:`error_model_cutoff`.
+        Å; default :func:`error_model_cutoff`.
     max_frames : int
         At most this many frames of each run, evenly spaced, are projected (the variance of a mode's energy over the
         run needs no more) and fitted for the fourth order, there also at most :data:`ERROR_MODEL_ATOM_FRAMES`
@@ -555,7 +576,19 @@ def static_slope(fit, static, qpoints, nu=None):
     scaling of the shift (:func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT` with :func:`static_frequencies`)
     and an empty string; or None and why it does not apply: a run without a temperature, a static crystal of another
     volume or supercell, or a shift of the eigenvalue beyond :data:`STATIC_SHIFT_LIMIT` of it (lowest order no
-    longer holds)."""
+    longer holds).
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        The run's fit, with its kinetic temperature (K) and supercell.
+    static : ForceConstants
+        The static (0 K) crystal's constants, eV/Å², at the run's volume.
+    qpoints : array_like (nq, 3)
+        Reduced q (no 2 pi).
+    nu : array_like (nq, 3n), optional
+        The run's frequencies at ``qpoints``, THz; default those of its fitted harmonic constants.
+    """
     from trajmodes.phonons.harmonic.phonons import Phonons
     from trajmodes.phonons.thermodynamics.uncertainty import classical_dnu_dT
     q = np.atleast_2d(np.asarray(qpoints, float))
@@ -587,8 +620,18 @@ def static_frequencies(fit, static, qpoints) -> np.ndarray:
     """Frequencies (THz) of the static crystal's force constants ``static`` in the model of ``fit``: its order-2
     basis and cutoff fitted to the exact harmonic forces -Phi u of random displacements u on the fit's supercell, so
     that nu^2 - nu0^2 holds the shift and not the truncation of the model (the frequencies of
-    :func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT`). ``static`` lives on the fit's supercell or on a
-    multiple of it (folded onto it); it may be dynamically unstable (imaginary frequencies negative)."""
+    :func:`~trajmodes.phonons.thermodynamics.uncertainty.classical_dnu_dT`).
+
+    Parameters
+    ----------
+    fit : EffectiveForceConstants
+        The run's fit, whose order-2 basis, cutoff and supercell are used.
+    static : ForceConstants
+        The static crystal's constants, eV/Å², on the fit's supercell or on a multiple of it (folded onto it); it
+        may be dynamically unstable (imaginary frequencies negative).
+    qpoints : array_like (nq, 3)
+        Reduced q (no 2 pi).
+    """
     from trajmodes.forceconstants.fit import EffectiveForceConstants
     from trajmodes.phonons.harmonic.phonons import Phonons
     compact = static.folded_fc2(fit.supercell_, fit.p2s_)

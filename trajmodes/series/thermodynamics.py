@@ -19,7 +19,15 @@ SAME_T_SPLIT = 0.03
 def volume_groups(volume, temperature) -> list[np.ndarray]:
     """Runs grouped for curves over temperature, each group sorted by temperature: those at the most common volume
     (within 1e-4; the reference volume of an NVT series) and all others (thermally expanded volumes, NPT); one group
-    when every run has its own volume or all share one."""
+    when every run has its own volume or all share one.
+
+    Parameters
+    ----------
+    volume : array_like (n_runs,)
+        Volume of each run, Å³ per atom (any one unit: only ratios are compared).
+    temperature : array_like (n_runs,)
+        Temperature of each run, K.
+    """
     V, T = np.asarray(volume, float), np.asarray(temperature, float)
     keys = np.round(V / V.mean() / 1e-4).astype(int)
     vals, counts = np.unique(keys, return_counts=True)
@@ -34,7 +42,16 @@ def volume_groups(volume, temperature) -> list[np.ndarray]:
 def derivative_weights(x, order: int) -> np.ndarray:
     """W (n, n) with W @ y the ``order``-th derivative (1 or 2) of samples y(x) at every x (ascending, distinct):
     the Lagrange parabola through each point and its two nearest neighbours (a line through two points, when there
-    are only two, for the first derivative). Errors of independent samples propagate as sqrt(W**2 @ err**2)."""
+    are only two, for the first derivative). Errors of independent samples propagate as sqrt(W**2 @ err**2).
+
+    Parameters
+    ----------
+    x : array_like (n,)
+        Where y is sampled, ascending and distinct (e.g. temperatures, K); W is in the inverse unit of x to the
+        power ``order``.
+    order : int
+        1 or 2.
+    """
     x = np.asarray(x, float)
     n = len(x)
     W = np.full((n, n), np.nan)
@@ -169,7 +186,7 @@ def mode_slopes(T, nu, err, runs) -> tuple[np.ndarray, np.ndarray]:
 def thermodynamics(temperatures, V, F, F_err, reference) -> SeriesThermodynamics:
     """S = -dF/dT and C = -T d2F/dT2 along each group of :func:`volume_groups` (per primitive cell, eV/K), from the
     free energies ``F`` and their errors ``F_err`` (run; eV per primitive cell) of runs at ``temperatures`` (run; K,
-    an array) and volumes ``V`` (run; any one unit, A^3 per atom in a Series).
+    an array) and volumes ``V`` (run; any one unit, Å³ per atom in a Series).
 
     The strongly curved part of F(T) is that of the oscillators; differentiated by a parabola through three runs it
     would give C proportional to T. So F is split into the harmonic crystal of the group's lowest-temperature run,

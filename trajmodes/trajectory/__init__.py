@@ -18,6 +18,8 @@ _LAZY = {
     # the displacement map the projection applies in its own pass; displacement datasets read as frames
     "DisplacementMap": "displacements", "apply_displacement_map": "displacements",
     "scatter_displacements": "displacements", "read_displacement_dataset": "reading",
+    # the crystal's rigid drift taken out of displacements held in memory
+    "remove_drift": "displacements",
     # a run's summary: its accumulators in a pass, and its dataset
     "summary_terms": "summary", "summarize": "summary", "summarize_with_average": "summary",
     "summary_dataset": "summary", "check_temperatures": "summary",

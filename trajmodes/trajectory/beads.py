@@ -14,7 +14,7 @@ prefix) and what its input says (:class:`~trajmodes.io.trajectories.bead_files.B
 :func:`read_beads` opens them as a :class:`RingPolymerRun`: the P bead trajectories, the pooled bead configurations
 (:attr:`RingPolymerRun.pooled`, one trajectory of frames x beads samples, whose every read task parses each bead
 file's frames of its chunk once: what a fit of the quantum ensemble reads), the positions with a bead axis (frames,
-beads, atoms, 3) and the centroid. Units are metal (A, eV/A, A/ps, ps, K) as everywhere.
+beads, atoms, 3) and the centroid. Units are metal (Å, eV/Å, Å/ps, ps, K) as everywhere.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ __all__ = ["read_beads", "RingPolymerRun", "BeadSource", "CentroidSource", "cent
 
 # ------------------------------------------------------------------------------------------------- the sources
 def centroid_positions(positions: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
-    """The centroid of every atom's ring polymer, (frames, atoms, 3) A, from bead positions (frames, beads, atoms, 3)
+    """The centroid of every atom's ring polymer, (frames, atoms, 3) Å, from bead positions (frames, beads, atoms, 3)
     A: each bead taken to its minimum image nearest bead 0 in the cell (frames, 3, 3) (so that a ring polymer across
     the cell's boundary is whole), then averaged. Without a cell (None or NaN) the plain average."""
     x = np.asarray(positions, dtype=float)
@@ -294,7 +294,13 @@ class RingPolymerRun:
         return f"path-integral run: {self.n_beads} beads at {t}"
 
     def require_temperature(self, what: str = "this") -> float:
-        """The run's temperature, K; refuses, saying what to give, where it is unknown."""
+        """The run's temperature, K; refuses, saying what to give, where it is unknown.
+
+        Parameters
+        ----------
+        what : str
+            What needs the temperature, named at the start of the error (e.g. ``"the Kubo estimators"``).
+        """
         if self.temperature is None:
             files = self.files
             if files is not None and files.temperature_problem:
@@ -323,7 +329,7 @@ class RingPolymerRun:
 
     @property
     def positions(self) -> da.Array:
-        """Bead positions, (frames, beads, atoms, 3) A, lazy (every field of the beads read together)."""
+        """Bead positions, (frames, beads, atoms, 3) Å, lazy (every field of the beads read together)."""
         return self.field("positions")
 
     @property
@@ -337,8 +343,14 @@ class RingPolymerRun:
         return self.field("velocities") if "velocities" in self._source.fields else None
 
     def centroid_positions(self, layer: tuple | None = None) -> da.Array:
-        """The centroid positions, (frames, atoms, 3) A, lazy, from the beads' positions read through ``layer``
-        (:func:`centroid_positions`): computed with other arrays of the same layer, each bead file is parsed once."""
+        """The centroid positions, (frames, atoms, 3) Å, lazy, from the beads' positions read through ``layer``
+        (:func:`centroid_positions`): computed with other arrays of the same layer, each bead file is parsed once.
+
+        Parameters
+        ----------
+        layer : tuple of str, optional
+            The fields the read tasks parse (as :meth:`field`'s); default every field of the bead files.
+        """
         pos = self.field("positions", layer)
         if not self._source.has_cell:
             return pos.mean(axis=1)
@@ -385,9 +397,9 @@ def read_beads(paths_or_prefix, reference=None, temperature: float | None = None
     chunk_frames : int, optional
         Frames per read task (each task reads every bead of its frames).
     species, masses, units : optional
-        For LAMMPS dumps, as :func:`trajmodes.read`'s (default: the input's ``mass`` commands and ``units``). GPUMD's
-        beads take the masses of model.xyz's ``mass`` column where it has one (else the species' standard atomic
-        weights, as GPUMD does); their units are fixed (A, Å/fs, eV/Å, fs: converted to Å/ps and ps).
+        For LAMMPS dumps, as :func:`trajmodes.read`'s (masses in amu; default: the input's ``mass`` commands and
+        ``units``). GPUMD's beads take the masses of model.xyz's ``mass`` column where it has one (else the species' standard atomic
+        weights, as GPUMD does); their units are fixed (Å, Å/fs, eV/Å, fs: converted to Å/ps and ps).
     centroid : bool
         Read i-PI's centroid file ``PREFIX.xc.xyz`` for the centroid positions where there is one (else they are the
         beads' average).
@@ -475,7 +487,7 @@ def _check_bead_tags(paths: list, beads: list) -> None:
 
 
 def _gpumd_read(files: BeadFiles, paths: list, read, options: dict, masses) -> list:
-    """GPUMD's bead files read (``Time=`` in fs, velocities in A/fs: the XYZ reader knows them), with model.xyz's
+    """GPUMD's bead files read (``Time=`` in fs, velocities in Å/fs: the XYZ reader knows them), with model.xyz's
     masses and the frame count checked against run.in's."""
     beads = []
     for p in paths:

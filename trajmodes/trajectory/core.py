@@ -18,7 +18,7 @@ from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_SHAPES, Fr
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.chunks import frame_bytes, frame_sum, read_chunk
 from trajmodes.trajectory.passes import STORED_FORMATS
-from trajmodes.trajectory.displacements import Displacements, displacements_of_frames
+from trajmodes.trajectory.displacements import Displacements, check_drift, displacements_of_frames, remove_drift
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
@@ -120,10 +120,10 @@ class Trajectory:
     time_axis : str
         Where the frame times came from (the file, values given, the LAMMPS input beside a dump, or ASSUMED).
     positions, velocities, forces : dask.array.Array or None
-        (n_frames, n_atoms, 3) float64 in Angstrom, Angstrom/ps, eV/Angstrom, atoms in id
+        (n_frames, n_atoms, 3) float64 in Å, Å/ps, eV/Å, atoms in id
         order; None when the file lacks them.
     cells : dask.array.Array or None
-        (n_frames, 3, 3), rows a, b, c in Angstrom; None for a non-periodic format.
+        (n_frames, 3, 3), rows a, b, c in Å; None for a non-periodic format.
     potential_energy, pressure, pressure_tensor : dask.array.Array or None
         Per frame, where the data have them (:attr:`frame_fields`): (n_frames,) eV, (n_frames,) GPa and
         (n_frames, 3, 3) GPa, pressures positive when compressed (:data:`trajmodes.io.trajectories.base.FRAME_FIELDS`).
@@ -434,7 +434,7 @@ class Trajectory:
         chunk i holds frames ``bounds[i]:bounds[i + 1]`` of the selection (:meth:`map_chunks`)."""
         return np.concatenate([[0], np.cumsum(self.read_layer(tuple(self.source.fields))[2])]).astype(int)
 
-    def displacements_of_chunks(self, reference: Structure | None = None) -> "Displacements":
+    def displacements_of_chunks(self, reference: Structure | None = None, drift: str = "kept") -> "Displacements":
         """The displacements of one chunk's read data (for :meth:`map_chunks`), from ``reference`` (default
         :attr:`reference`), as :meth:`displacements` computes them.
 
@@ -442,11 +442,17 @@ class Trajectory:
         ----------
         reference : Structure, optional
             Measure from this crystal; default :attr:`reference`.
+        drift : str
+            The crystal's rigid translation in each frame "kept", "removed" or "followed", as :meth:`displacements`.
         """
         ref = self.reference if reference is None else reference
         stored = bool(getattr(self.source, "stored_displacements", False)) and ref is getattr(self.source,
                                                                                             "reference", None)
-        return Displacements(ref, stored, self.source.has_cell)
+        return Displacements(ref, stored, self.source.has_cell, drift, self._drift_weight(ref))
+
+    def _drift_weight(self, ref: Structure) -> np.ndarray | None:
+        """The atoms' masses (amu) that weight the crystal's drift: the reference's, else the run's, else None."""
+        return ref.masses if ref.masses is not None else self.masses
 
     @property
     def positions(self) -> da.Array:
@@ -499,7 +505,14 @@ class Trajectory:
         return self.field(name) if name in self.frame_fields else None
 
     def read(self, frames=None) -> Frames:
-        """Read frames eagerly into numpy arrays (the whole selection when ``frames`` is None), as :class:`Frames`."""
+        """Read frames eagerly into numpy arrays (the whole selection when ``frames`` is None), as :class:`Frames`.
+
+        Parameters
+        ----------
+        frames : int, slice, array of int or None
+            Which frames of the selection to read (indices into it, numbered from 0, as numpy indexes); None reads
+            them all.
+        """
         sel = self._frames if frames is None else self._frames[frames]
         return Frames(**self.source.read(np.atleast_1d(sel)))
 
@@ -539,7 +552,7 @@ class Trajectory:
 
     @property
     def lattice_cell(self) -> np.ndarray | None:
-        """The cell of :attr:`lattice_reference`, (3, 3) A, rows a, b, c (None without one), for work that needs only
+        """The cell of :attr:`lattice_reference`, (3, 3) Å, rows a, b, c (None without one), for work that needs only
         the cell (which q are commensurate with it): while the run's time average is still to be taken, the mean of the
         frames' boxes, read from their headers alone (the cell of the average and of the provisional reference):
         no frame is parsed, so the pass that takes the provisional reference later reads its frames itself."""
@@ -562,7 +575,7 @@ class Trajectory:
         return box
 
     def mean_displacement(self, reference: Structure) -> "MeanDisplacement":
-        """The mean over these frames of the displacements from ``reference``, (atoms, 3) A, as an accumulator to
+        """The mean over these frames of the displacements from ``reference``, (atoms, 3) Å, as an accumulator to
         be added to a pass (:class:`~trajmodes.trajectory.passes.MeanDisplacement`; ``reading.add(...)``, which
         returns its result's handle).
 
@@ -576,13 +589,19 @@ class Trajectory:
 
     def holding(self, frames) -> "HeldFrames":
         """Some ``frames`` of these (indices into them) to hold in memory from a pass, as an accumulator to join it
-        (:class:`~trajmodes.trajectory.passes.HeldFrames`); :meth:`held` makes its result a trajectory."""
+        (:class:`~trajmodes.trajectory.passes.HeldFrames`); :meth:`held` makes its result a trajectory.
+
+        Parameters
+        ----------
+        frames : array of int
+            Indices of the frames to hold, into this trajectory's selection (numbered from 0).
+        """
         from trajmodes.trajectory.passes import HeldFrames
         return HeldFrames(self, frames)
 
     def average_from_mean(self, provisional: Structure, mean_u: np.ndarray) -> Structure:
         """The time average of the run from the mean over its frames of the displacements from
-        :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` (atoms, 3) A. Returned, not kept: the
+        :meth:`~trajmodes.trajectory.passes.Pass.provisional_reference` (atoms, 3) Å. Returned, not kept: the
         work that took it says so (an estimator's ``time_average_``), and :meth:`with_average` measures the frames
         from it.
 
@@ -645,8 +664,9 @@ class Trajectory:
     def average_terms(self, first: Structure, layer: tuple) -> dict:
         """What :meth:`average_structure` sums over the frames, lazy per frame and read through ``layer`` (to share
         the pass with other work): ``u`` (frames, atoms, 3) the displacements from ``first`` (frame 0) in Å, and
-        with a cell ``cells`` (frames, 3, 3) and ``origins`` (frames, 3) in Å. :meth:`average_from_sums` turns their
-        sums over the frames into the average.
+        with a cell ``cells`` (frames, 3, 3) and ``origins`` (frames, 3) in Å (the crystal's drift "followed", as
+        :meth:`displacements` says: a crystal a net momentum carries beyond half a cell still averages onto its
+        sites). :meth:`average_from_sums` turns their sums over the frames into the average.
 
         Parameters
         ----------
@@ -656,7 +676,7 @@ class Trajectory:
             The fields the read tasks parse; arrays taken through the same layer share one parse of each chunk.
         """
         layer = tuple(layer)
-        terms = {"u": self._displacements_from(first, layer)}
+        terms = {"u": self._displacements_from(first, layer, "followed")}
         if self.source.has_cell:
             terms["cells"] = self._field("cells", (3, 3), layer)
             terms["origins"] = self._field("origins", (3,), layer)
@@ -682,7 +702,7 @@ class Trajectory:
         s = (first.positions - first.origin) @ inv + mean_u @ inv
         return Structure(s @ cell + origin, cell, self.species, self.masses, origin)
 
-    def _displacements_from(self, ref: Structure, layer: tuple = ("positions",)) -> da.Array:
+    def _displacements_from(self, ref: Structure, layer: tuple = ("positions",), drift: str = "kept") -> da.Array:
         from trajmodes.resources import on_workers
         lean = tuple(layer)  # by default parse only the position columns (about 3x faster than all)
         pos = self._field("positions", (self.n_atoms, 3), lean)
@@ -691,11 +711,15 @@ class Trajectory:
             cells = self._field("cells", (3, 3), lean)
         else:
             cells = da.full((self.n_frames, 3, 3), np.nan, chunks=(pos.chunks[0], 3, 3))
-        # the reference scattered to a cluster's workers once, not copied into every task
+        # the reference scattered to a cluster's workers once, not copied into every task; the drift's weights are its
+        # masses (None), else the run's
+        weight = None if check_drift(drift) == "kept" or ref.masses is not None or self.masses is None else \
+            on_workers(self.masses)
         return da.blockwise(displacements_of_frames, "tij", pos, "tij", cells, "tab", origins, "tb", on_workers(ref),
-                            None, dtype=np.float64, concatenate=True)
+                            None, drift, None, weight, None, dtype=np.float64, concatenate=True)
 
-    def displacements(self, layer: tuple = ("positions",), reference: Structure | None = None) -> da.Array:
+    def displacements(self, layer: tuple = ("positions",), reference: Structure | None = None,
+                      drift: str = "kept") -> da.Array:
         """Displacements u(t) from the reference crystal, (n_frames, n_atoms, 3) in Å (lazy).
 
         Every frame is mapped onto the reference cell through fractional coordinates
@@ -715,6 +739,15 @@ class Trajectory:
             The fields the read tasks parse; arrays taken through the same layer share one parse of each chunk.
         reference : Structure, optional
             Measure from this crystal instead of the trajectory's reference.
+        drift : str
+            The crystal's rigid translation in each frame s(t) (its centre of mass's displacement, weighted by the
+            masses of the reference or the run, equal without them; :mod:`~trajmodes.trajectory.displacements`):
+            "kept" (default) in the minimum images about each atom's site, which wrap once the drift passes half a cell
+            width; "removed": u(t) = wrap(r(t) - r0 - s(t)), right however far a run with a net momentum carries the
+            crystal, what the fit, the crystal check, the mode projection, the free energy and the Kubo estimators use
+            (a uniform translation exerts no force, and moves only the acoustic modes at Gamma, whose amplitude it sets
+            to zero); "followed": wrap(r(t) - r0 - s(t)) + s(t), the minimum images while the drift is small and one
+            crystal beyond (the time averages).
         """
         ref = self.reference if reference is None else reference
         if not self.source.has_cell and ref.cell is None:
@@ -722,8 +755,13 @@ class Trajectory:
                           "are plain differences (no minimum image)", UserWarning, stacklevel=2)
         if getattr(self.source, "stored_displacements", False) and ref is getattr(self.source, "reference", None):
             # read through the same layer (the cache reads its displacements for "positions")
-            return self._field("displacements", (self.n_atoms, 3), tuple(dict.fromkeys(("positions", *layer))))
-        return self._displacements_from(ref, tuple(layer))
+            u = self._field("displacements", (self.n_atoms, 3), tuple(dict.fromkeys(("positions", *layer))))
+            if check_drift(drift) == "kept":
+                return u
+            from trajmodes.resources import on_workers
+            return da.blockwise(remove_drift, "tij", u, "tij", ref.cell, None, on_workers(self._drift_weight(ref)),
+                                None, drift, None, dtype=np.float64, concatenate=True)
+        return self._displacements_from(ref, tuple(layer), drift)
 
     def field(self, name: str, layer: tuple | None = None) -> da.Array:
         """One per-atom field ("positions", "velocities", "forces"; "heat_flux", (atoms, 3, 3) eV, where the source

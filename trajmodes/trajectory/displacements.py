@@ -4,6 +4,15 @@ block of frames maps onto the reference cell, fractional coordinates and the min
 :func:`displacements_of_frames` (a block of frames' displacements), and :class:`Displacements` (those of one chunk of a
 :class:`~trajmodes.trajectory.core.Trajectory`, from what its read task returns). The projection applies the same
 map in its own pass (:func:`displacement_inputs`).
+
+A crystal that moves as a whole (a run whose total momentum is not zero: LAMMPS' ``velocity create`` without ``mom
+yes``, a Langevin thermostat without ``zero yes``) is carried away from the reference's sites, and past half a cell
+width its minimum-image displacements wrap. With ``drift="removed"`` its rigid translation is taken out frame by frame
+(:meth:`DisplacementMap.drift`, :func:`remove_drift`): the mass-weighted mean of the minimum images about one atom's,
+folded into the map's origins so that the same compiled pass writes u(t) = wrap(r(t) - r0 - s(t)), centred on the
+crystal's own position. Chunk-local (no state across chunks) and exact while every atom stays within half a cell width
+of its site less the drift; a uniform translation exerts no force (the acoustic sum rule), so the constants fitted from
+such displacements are those of the crystal standing still.
 """
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ from trajmodes.lattice.structure import Structure
 
 class DisplacementMap(NamedTuple):
     """How positions map to minimum-image displacements from a reference (:meth:`of_frames`), in the compiled
-    scatter's terms: s = (r - p - o) A - s0, s -= round(s), u = s H0 (Angstrom)."""
+    scatter's terms: s = (r - p - o) A - s0, s -= round(s), u = s H0 (Å)."""
 
     A: np.ndarray       #: (3, 3) for every frame, or (frames, 3, 3): inverse cells, 1/Angstrom
     o: np.ndarray       #: (3,) or (frames, 3): origins, Angstrom
@@ -27,6 +36,29 @@ class DisplacementMap(NamedTuple):
     def frames(self, sl: slice) -> "DisplacementMap":
         """The map of the frames ``sl`` of the block."""
         return self._replace(A=self.A[sl] if self.A.ndim == 3 else self.A, o=self.o[sl] if self.o.ndim == 2 else self.o)
+
+    def drift(self, x: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        """The rigid translation of the crystal in each frame of the positions ``x`` (frames, atoms, 3) Å, in the
+        fractional coordinates of the frame's cell, (frames, 3): the ``weight``-weighted (masses, amu; None: equal)
+        mean of the atoms' minimum-image fractional displacements about atom 0's, one compiled pass over the block
+        (trajmodes/_projection.c ``drift``). Exact while every atom stays within half a cell width of its site less
+        the drift (a crystal, not a liquid)."""
+        from trajmodes import _projection
+        x = np.ascontiguousarray(x, dtype=float)
+        out = np.zeros((x.shape[0], 3))
+        if x.shape[0] == 0:
+            return out
+        w = np.empty(0) if weight is None else np.ascontiguousarray(weight, dtype=float)
+        _projection.drift(x, x.shape[0], x.shape[1], self.A, self.o, self.p, self.s0, w, out)
+        return out
+
+    def shifted(self, drift: np.ndarray) -> "DisplacementMap":
+        """This map with the fractional ``drift`` (frames, 3) of :meth:`drift` taken out of every frame: the origins
+        moved by drift H(t), so that the compiled pass writes u = wrap(s - drift) H_ref."""
+        drift = np.asarray(drift, dtype=float)
+        cells = np.linalg.inv(self.A)
+        move = drift @ cells if self.A.ndim == 2 else np.einsum("ta,tab->tb", drift, cells)
+        return self._replace(o=np.ascontiguousarray(self.o + move))
 
     @classmethod
     def of_frames(cls, cells: np.ndarray, origins: np.ndarray, reference,
@@ -74,7 +106,7 @@ def scatter_displacements(x: np.ndarray, out: np.ndarray, dest: np.ndarray, astr
     Parameters
     ----------
     x : ndarray (frames, atoms, 3)
-        Positions (Angstrom) when ``dmap`` is given; any per-atom vector otherwise.
+        Positions (Å) when ``dmap`` is given; any per-atom vector otherwise.
     out : ndarray, C-contiguous float64, ``frames`` rows of equal size
         Written where ``dest`` says (the rest untouched).
     dest, astride : int64 (atoms,), int
@@ -95,7 +127,56 @@ def scatter_displacements(x: np.ndarray, out: np.ndarray, dest: np.ndarray, astr
     return out
 
 
-def displacements_of_frames(positions: np.ndarray, cells: np.ndarray, origins: np.ndarray, reference) -> np.ndarray:
+#: how displacements treat the crystal's rigid drift (:func:`displacements_of_frames`)
+DRIFT_MODES = ("kept", "removed", "followed")
+
+
+def check_drift(drift: str) -> str:
+    """``drift`` if it is one of :data:`DRIFT_MODES`, else a ValueError saying which are."""
+    if drift not in DRIFT_MODES:
+        raise ValueError(f"drift={drift!r}: give one of {', '.join(map(repr, DRIFT_MODES))} (keep the crystal's drift "
+                         "as a whole in the minimum images, take it out of every frame, or keep it with the atoms "
+                         "wrapped about the crystal's own position)")
+    return drift
+
+
+def displacement_drift(u: np.ndarray, cell: np.ndarray | None, weight: np.ndarray | None = None) -> np.ndarray:
+    """The crystal's rigid translation in each frame of the displacements ``u`` (frames, atoms, 3) Å, (frames, 3) Å, as
+    :meth:`DisplacementMap.drift` finds it from positions: in the periodic ``cell`` (3, 3) Å (rows a, b, c) the
+    ``weight``-weighted (masses, amu; None: equal) mean of the atoms' minimum images about atom 0's; without a cell
+    (None) the plain weighted mean. For displacements stored or held in memory (numpy; the positions' pass is
+    compiled)."""
+    u = np.asarray(u, dtype=float)
+    w = np.full(u.shape[1], 1.0 / max(u.shape[1], 1)) if weight is None else np.asarray(weight, float) / np.sum(weight)
+    if cell is None:
+        return np.einsum("j,tja->ta", w, u)
+    cell = np.asarray(cell, dtype=float)
+    s = u @ np.linalg.inv(cell)
+    c = s[:, :1] - np.rint(s[:, :1])
+    d = s - c
+    d -= np.rint(d)
+    return (c[:, 0] + np.einsum("j,tja->ta", w, d)) @ cell
+
+
+def remove_drift(u: np.ndarray, cell: np.ndarray | None, weight: np.ndarray | None = None,
+                 drift: str = "removed") -> np.ndarray:
+    """Displacements ``u`` (frames, atoms, 3) A with the crystal's rigid translation in each frame
+    (:func:`displacement_drift`, same ``cell`` and ``weight``) taken out and every displacement wrapped again about it
+    (``drift="removed"``), or that translation added back to them (``"followed"``; ``"kept"``: ``u`` itself)."""
+    u = np.asarray(u, dtype=float)
+    if check_drift(drift) == "kept":
+        return u
+    s = displacement_drift(u, cell, weight)
+    d = u - s[:, None]
+    if cell is not None:
+        cell = np.asarray(cell, dtype=float)
+        f = d @ np.linalg.inv(cell)
+        d = (f - np.rint(f)) @ cell
+    return d if drift == "removed" else d + s[:, None]
+
+
+def displacements_of_frames(positions: np.ndarray, cells: np.ndarray, origins: np.ndarray, reference,
+                            drift: str = "kept", weight: np.ndarray | None = None) -> np.ndarray:
     """Displacements of a block of frames from a reference crystal, through fractional coordinates.
 
     Each frame is mapped onto the reference cell: s(t) = (r(t) - o(t)) H(t)^-1 with the frame's own cell H(t)
@@ -107,20 +188,40 @@ def displacements_of_frames(positions: np.ndarray, cells: np.ndarray, origins: n
     Parameters
     ----------
     positions : ndarray (frames, atoms, 3)
-        Angstrom.
+        Å.
     cells : ndarray (frames, 3, 3)
-        Angstrom, rows a, b, c (NaN for frames without a cell).
+        Å, rows a, b, c (NaN for frames without a cell).
     origins : ndarray (frames, 3)
-        Angstrom, the cell origin of every frame (LAMMPS' xlo ylo zlo).
+        Å, the cell origin of every frame (LAMMPS' xlo ylo zlo).
     reference : Structure
         The reference crystal: ``positions`` (atoms, 3), ``cell`` (3, 3) or None, ``origin`` (3,).
+    drift : str
+        The crystal's rigid translation in each frame (module docstring; weighted by ``weight`` (atoms,) amu, None:
+        the reference's masses, equal where it has none): "kept" in the minimum images about each atom's site (they
+        wrap once it passes half a cell width less the atom's own excursion), "removed" (u = wrap(r - r0 - s) with
+        s the drift), or "followed" (wrap(r - r0 - s) + s: the minimum images while the drift is small, one crystal
+        beyond; for averages).
 
     Returns
     -------
     ndarray (frames, atoms, 3)
-        Angstrom, in the reference cell's frame.
+        Å, in the reference cell's frame.
     """
-    return apply_displacement_map(*displacement_inputs(positions, cells, origins, reference))
+    if check_drift(drift) != "kept" and weight is None:
+        weight = reference.masses
+    return _with_drift(*displacement_inputs(positions, cells, origins, reference), drift, weight)
+
+
+def _with_drift(x: np.ndarray, dmap: DisplacementMap | None, drift: str, weight: np.ndarray | None) -> np.ndarray:
+    """The displacements of what :func:`displacement_inputs` returns (with the drift kept), the drift as ``drift``
+    says (weights ``weight``, None: equal)."""
+    if dmap is None:
+        return remove_drift(x, None, weight, drift)
+    if drift == "kept":
+        return apply_displacement_map(x, dmap)
+    shift = dmap.drift(x, weight)
+    u = apply_displacement_map(x, dmap.shifted(shift))
+    return u if drift == "removed" else u + (shift @ dmap.H0)[:, None]
 
 
 def apply_displacement_map(x: np.ndarray, dmap: DisplacementMap | None) -> np.ndarray:
@@ -131,38 +232,60 @@ def apply_displacement_map(x: np.ndarray, dmap: DisplacementMap | None) -> np.nd
 
 
 def displacement_inputs(positions: np.ndarray, cells: np.ndarray, origins: np.ndarray, reference,
-                        s0: np.ndarray | None = None) -> tuple[np.ndarray, DisplacementMap | None]:
+                        s0: np.ndarray | None = None, drift_weight=False) -> tuple[np.ndarray, DisplacementMap | None]:
     """What :func:`displacements_of_frames` applies, for a consumer that applies it in its own pass over the frames
     (:func:`scatter_displacements`): (positions, their :class:`DisplacementMap`), or (r(t) - r0, None) when the reference
-    has no cell. ``s0`` as in :meth:`DisplacementMap.of_frames`."""
+    has no cell. ``s0`` as in :meth:`DisplacementMap.of_frames`; ``drift_weight``: False to keep the crystal's rigid
+    drift, else the atoms' weights (amu; None: equal) with which it is taken out (:meth:`DisplacementMap.drift`, folded
+    into the map; without a cell the weighted mean of r(t) - r0)."""
     pos = np.asarray(positions, dtype=float)
     dmap = DisplacementMap.of_frames(cells, origins, reference, s0)
-    return (pos - reference.positions[None], None) if dmap is None else (pos, dmap)
+    if dmap is None:
+        u = pos - reference.positions[None]
+        return (u if drift_weight is False else remove_drift(u, None, drift_weight)), None
+    if drift_weight is not False:
+        dmap = dmap.shifted(dmap.drift(pos, drift_weight))
+    return pos, dmap
 
 
 class Displacements:
     """Displacements of one chunk from the dict its read task returns (:meth:`Trajectory.map_chunks`): the
     displacements the source stores (a cache written with them), else :func:`displacements_of_frames` of its positions,
-    cells and origins. Picklable, so tasks that hold it run on any Dask scheduler."""
+    cells and origins, the crystal's drift treated as ``drift`` says (weighted by ``weight`` (atoms,) amu, None:
+    equal). Picklable, so tasks that hold it run on any Dask scheduler."""
 
-    def __init__(self, reference: Structure, stored: bool, has_cell: bool):
+    def __init__(self, reference: Structure, stored: bool, has_cell: bool, drift: str = "kept",
+                 weight: np.ndarray | None = None):
         self.reference, self.stored, self.has_cell = reference, stored, has_cell
+        self.drift, self.weight = check_drift(drift), weight
         self._s0 = None                    # the reference's fractional positions, once a chunk needs them
 
     def __call__(self, data: dict) -> np.ndarray:
-        return apply_displacement_map(*self.inputs(data))
+        if self.stored:
+            return remove_drift(data["displacements"], self.reference.cell, self.weight, self.drift)
+        pos, cells = self._frames(data)
+        return _with_drift(*displacement_inputs(pos, cells, data["origins"], self.reference, self._s0), self.drift,
+                           self.weight)
 
     def inputs(self, data: dict) -> tuple[np.ndarray, DisplacementMap | None]:
         """:func:`displacement_inputs` of the chunk: (positions, map), or (displacements, None) where the source
-        stores them or there is no cell."""
+        stores them or there is no cell; the drift "kept" or "removed" (folded into the map)."""
+        if self.drift == "followed":
+            raise ValueError("Displacements.inputs gives the drift kept or removed; call the object for 'followed'")
         if self.stored:
-            return data["displacements"], None
+            return remove_drift(data["displacements"], self.reference.cell, self.weight, self.drift), None
+        pos, cells = self._frames(data)
+        return displacement_inputs(pos, cells, data["origins"], self.reference, self._s0,
+                                   False if self.drift == "kept" else self.weight)
+
+    def _frames(self, data: dict) -> tuple[np.ndarray, np.ndarray]:
         pos = data["positions"]
         cells = data["cells"] if self.has_cell else np.full((len(pos), 3, 3), np.nan)
         if self._s0 is None and self.reference.cell is not None:
             self._s0 = self.reference.scaled_positions
-        return displacement_inputs(pos, cells, data["origins"], self.reference, self._s0)
+        return pos, cells
 
 
-__all__ = ["displacements_of_frames", "apply_displacement_map", "displacement_inputs",
+__all__ = ["displacements_of_frames", "apply_displacement_map", "displacement_inputs", "remove_drift",
+           "displacement_drift", "check_drift", "DRIFT_MODES",
            "DisplacementMap", "scatter_displacements", "Displacements"]

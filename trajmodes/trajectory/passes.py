@@ -124,8 +124,10 @@ def _added(chunk: dict, acc: ChunkSum, *args) -> np.ndarray:
 
 
 class MeanDisplacement(ChunkSum):
-    """The mean over the run's frames of the displacements from ``reference``, (atoms, 3) A (lazy from
-    :meth:`start`, for other lazy work: the projection's)."""
+    """The mean over the run's frames of the displacements from ``reference``, (atoms, 3) Å (lazy from
+    :meth:`start`, for other lazy work: the projection's), the crystal's drift as a whole "followed"
+    (:meth:`~trajmodes.trajectory.core.Trajectory.displacements`): the minimum images' mean while it is small, and a
+    crystal carried farther by a net momentum still averages onto its sites (moved uniformly)."""
 
     def __init__(self, run, reference: Structure):
         super().__init__(run)
@@ -133,7 +135,7 @@ class MeanDisplacement(ChunkSum):
         self.shape = (run.n_atoms, 3)
 
     def arguments(self) -> tuple:
-        return (self.run.displacements_of_chunks(self.reference),)
+        return (self.run.displacements_of_chunks(self.reference, drift="followed"),)
 
     def add(self, chunk: dict, displacements) -> np.ndarray:
         return displacements(chunk).sum(axis=0)
@@ -365,8 +367,8 @@ class Pass:
         :data:`PREFIX_FRAMES` frames spread evenly over the run, the first and the last among them (at most
         :data:`PREFIX_SHARE` of the run, at least two) in that cell; ``denser``: over about twice as many, at least
         :data:`DENSER_FRAMES` (at most the run's), for a run whose default average is too noisy for the symmetry
-        search (108,000 atoms of Cu at 600 K: no lattice translations within 0.5 A over 4 frames, its lattice at
-        0.5 A over 8). The frames are those of :func:`provisional_frames`; the denser average reads only those the
+        search (108,000 atoms of Cu at 600 K: no lattice translations within 0.5 Å over 4 frames, its lattice at
+        0.5 Å over 8). The frames are those of :func:`provisional_frames`; the denser average reads only those the
         first did not. ``layer``: the fields the pass after it reads (its read layer): on a ``dask.distributed``
         cluster the workers parse the chunks of those frames as that pass's read tasks and keep them for it (no frame
         parsed twice); without it the frames' positions are parsed here.
@@ -395,8 +397,8 @@ class Pass:
                 if first is None:        # frame 0, the first of the frames read (a copy: not a view of them all)
                     first = Structure(head["positions"][0].copy(), head["cells"][0], run.species, run.masses,
                                       head["origins"][0])
-                u_sum = u_sum + displacements_of_frames(head["positions"], head["cells"], head["origins"],
-                                                        first).sum(axis=0)
+                u_sum = u_sum + displacements_of_frames(head["positions"], head["cells"], head["origins"], first,
+                                                        "followed", run.masses).sum(axis=0)
             done = done | set(new.tolist())
             s = (first.positions - first.origin + u_sum / len(done)) @ np.linalg.inv(first.cell)
             kept = self._provisional = (denser, Structure(s @ cell + origin, cell, run.species, run.masses, origin),

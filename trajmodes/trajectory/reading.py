@@ -84,9 +84,9 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     Parameters
     ----------
     positions : array_like (n_frames, n_atoms, 3)
-        Angstrom.
+        Å.
     cell : array_like (3, 3) or (n_frames, 3, 3)
-        Rows a, b, c in Angstrom.
+        Rows a, b, c in Å.
     species : sequence of str (n_atoms,)
         Element symbols.
     frame_interval : float
@@ -94,7 +94,7 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     masses : array_like (n_atoms,), optional
         amu (default: standard atomic weights of ``species``).
     velocities, forces : array_like (n_frames, n_atoms, 3), optional
-        Angstrom/ps and eV/Angstrom.
+        Å/ps and eV/Å.
     potential_energy : array_like (n_frames,), optional
         Potential energy of every frame in eV (the whole cell's: what LAMMPS' ``pe`` reports in units metal); one
         finite value per frame, or a ValueError. The fit's mean energies and the TDEP free energy need it
@@ -107,7 +107,7 @@ def from_arrays(positions, cell, species, *, frame_interval: float | None = None
     timestep
         No longer accepted (it was ambiguous): a TypeError says what to pass instead (here ``frame_interval``).
     origins : array_like (3,) or (n_frames, 3), optional
-        The cell's origin (LAMMPS' xlo ylo zlo), Angstrom; default zero.
+        The cell's origin (LAMMPS' xlo ylo zlo), Å; default zero.
 
     Returns
     -------

@@ -10,6 +10,7 @@ from trajmodes.errors import ReferenceMismatchError
 from trajmodes.io import read_structure
 from trajmodes.lattice.geometry import minimum_image
 from trajmodes.lattice.structure import Structure
+from trajmodes.trajectory.displacements import remove_drift
 
 __all__ = ["reference_structure", "check_reference"]
 
@@ -18,7 +19,7 @@ def reference_structure(traj, spec) -> Structure:
     """The reference crystal ``spec`` of the trajectory ``traj``, checked against it (:func:`check_reference`).
 
     ``spec``: "first" (frame 0), "average" (the time average, one streamed pass), a Structure, an (N, 3)
-    array of positions in A (with frame 0's cell), an ASE Atoms or any object with ``positions`` and ``cell``,
+    array of positions in Å (with frame 0's cell), an ASE Atoms or any object with ``positions`` and ``cell``,
     or a file :func:`trajmodes.io.read_structure` reads (a LAMMPS data file, ...).
     """
     if isinstance(spec, str) and spec == "first":
@@ -45,7 +46,7 @@ def reference_structure(traj, spec) -> Structure:
 
 def _read_reference(traj, spec) -> Structure:
     """The reference file ``spec`` read in the run's LAMMPS unit style where lengths or masses are not metal's (a data
-    file of a run in units lj, si or electron holds its positions and masses in them; real's are Angstrom and amu)."""
+    file of a run in units lj, si or electron holds its positions and masses in them; real's are Å and amu)."""
     style = getattr(traj.source, "units", None)
     if style in (None, "metal", "real"):
         return read_structure(spec)
@@ -54,7 +55,7 @@ def _read_reference(traj, spec) -> Structure:
 
 def check_reference(traj, ref: Structure) -> Structure:
     """``ref`` after checking it against frame 0 of ``traj``: the same number of atoms, species and LAMMPS types
-    in the same order, a cell within 2% and positions within 1 A rms (minimum image). Species and masses the
+    in the same order, a cell within 2% and positions within 1 Å rms (minimum image). Species and masses the
     trajectory lacks are taken from the reference (and the reference's missing species and cell from the
     trajectory).
 
@@ -106,12 +107,8 @@ def check_reference(traj, ref: Structure) -> Structure:
     cell = ref.cell if ref.cell is not None else None
     if cell is not None:
         # a crystal moved as a whole (a thermostat without a fixed centre of mass lets it drift) is the same crystal:
-        # the rigid translation is taken out (twice: the first mean may carry atoms wrapped by the minimum image)
-        u = minimum_image((first.positions - ref.positions)[None], cell[None])[0]
-        for _ in range(2):
-            shift = u.mean(axis=0)
-            u = minimum_image((first.positions - ref.positions - shift)[None], cell[None])[0]
-        u -= u.mean(axis=0)
+        # the rigid translation is taken out, as the displacements' drift="removed" takes it out
+        u = remove_drift(minimum_image((first.positions - ref.positions)[None], cell[None]), cell)[0]
         rms = float(np.sqrt((u ** 2).sum(axis=1).mean()))
         if rms > 1.0:
             raise ReferenceMismatchError(

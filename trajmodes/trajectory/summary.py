@@ -51,14 +51,14 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
         for the temperature, the per-frame quantities for themselves (those not in it are left out).
     frame : bool
         The quantities that need no reference (:data:`FRAME_TERMS`): ``temperature`` (K) where velocities and masses
-        are known, ``volume`` (A^3) with a cell, ``pressure`` (GPa) and ``potential_energy`` (eV); and ``virial``
-        (frames, 3): sum_i u_i . F_i (eV), sum_i u_i^2 (A^2) and sum_i F_i^2 ((eV/A)^2), u the displacement from the
+        are known, ``volume`` (Å³) with a cell, ``pressure`` (GPa) and ``potential_energy`` (eV); and ``virial``
+        (frames, 3): sum_i u_i . F_i (eV), sum_i u_i^2 (Å²) and sum_i F_i^2 ((eV/Å)²), u the displacement from the
         reference (from the first frame where the reference is the time average still to be taken), where ``layer``
         has the forces beside the velocities (:func:`configurational_temperature`).
     displacements : bool
-        The displacements from ``traj.reference`` (:data:`DISPLACEMENT_TERMS`): ``drift`` (frames, 3) A, ``u2_time``
-        (frames, species) and ``msd_time`` (frames, 3, species) A^2, means over each species' atoms, ``umax_time``
-        (frames,) the largest |u| in A.
+        The displacements from ``traj.reference`` (:data:`DISPLACEMENT_TERMS`): ``drift`` (frames, 3) Å, ``u2_time``
+        (frames, species) and ``msd_time`` (frames, 3, species) Å², means over each species' atoms, ``umax_time``
+        (frames,) the largest |u| in Å.
 
     Returns
     -------
@@ -101,14 +101,14 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
 
 
 def _displacement_terms(u: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """The per-frame displacement quantities of one chunk, side by side: (frames, 4 + 4 species): the drift (3) A,
-    the species' mean u^2 (species) and mean u_a^2 (3 x species, x first) A^2, and the largest |u| A, these three of
+    """The per-frame displacement quantities of one chunk, side by side: (frames, 4 + 4 species): the drift (3) Å,
+    the species' mean u^2 (species) and mean u_a^2 (3 x species, x first) Å², and the largest |u| A, these three of
     the displacements less the frame's drift: a crystal that stands (or moves) as a whole away from the reference (a
     thermostat's push during thermalisation, kept by the run) holds no thermal displacement in that translation, and
-    its square would be counted as one (0.1 A along y of a 0 K data file: <u_y^2> 0.0103 A^2 beside <u_x^2> 0.0027
+    its square would be counted as one (0.1 Å along y of a 0 K data file: <u_y^2> 0.0103 Å² beside <u_x^2> 0.0027
     in a hexagonal crystal).
 
-    ``u`` (frames, atoms, 3) A; ``onehot`` (atoms, species) the species' averaging matrix (:func:`_onehot`).
+    ``u`` (frames, atoms, 3) Å; ``onehot`` (atoms, species) the species' averaging matrix (:func:`_onehot`).
     """
     drift = u.mean(axis=1)
     u2 = u - drift[:, None, :]                          # one array of the chunk's size, squared in place
@@ -202,10 +202,10 @@ def configurational_temperature(virial, n_atoms: int) -> tuple[float, float]:
 
 def check_temperatures(traj, values: dict) -> tuple[float, float] | None:
     """Refuse a run whose kinetic temperature is far from the configurational one (:data:`TEMPERATURE_RATIO`):
-    velocities in another unit than the one read (ASE's own unit, ``atoms.get_velocities()``, read as A/ps; A/fs as
-    A/ps), which the time-scale check of the readers cannot see without a time axis. Judged only where the
+    velocities in another unit than the one read (ASE's own unit, ``atoms.get_velocities()``, read as Å/ps; Å/fs as
+    Å/ps), which the time-scale check of the readers cannot see without a time axis. Judged only where the
     displacements correlate with the forces (:data:`CORRELATION_BELOW`), the atoms stay at their sites (rms
-    displacement below :data:`SITES_RMS_A`, 1 A: not a liquid) and there are 3 frames or more.
+    displacement below :data:`SITES_RMS_A`, 1 Å: not a liquid) and there are 3 frames or more.
 
     ``values``: the computed :func:`summary_terms` (``temperature`` and ``virial``; their frame terms are enough, so
     ``trajmodes run`` checks them before its fit). Returns (configurational temperature K, correlation), or None
@@ -279,13 +279,13 @@ def summarize_with_average(traj, *, progress: bool = False,
     -------
     xarray.Dataset
         ``temperature`` (time) in K when velocities and masses are known;
-        ``msd`` (species, cartesian): mean square displacement <u_a^2> in A^2, each frame's drift taken out of u
+        ``msd`` (species, cartesian): mean square displacement <u_a^2> in Å², each frame's drift taken out of u
         (so are ``rms_displacement``, ``max_displacement`` and ``rms_time``);
-        ``rms_displacement`` (species) in A; ``max_displacement`` in A;
-        ``rms_time`` (time, species): rms |u| of each species in every frame, A;
+        ``rms_displacement`` (species) in Å; ``max_displacement`` in Å;
+        ``rms_time`` (time, species): rms |u| of each species in every frame, Å;
         ``drift`` (time, cartesian): mean displacement of all atoms (centre-of-mass drift
-        for one species) in A;
-        ``volume`` (time) in A^3 per cell when the frames hold a box; ``pressure`` (time) in GPa and
+        for one species) in Å;
+        ``volume`` (time) in Å³ per cell when the frames hold a box; ``pressure`` (time) in GPa and
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     Structure or None
         The run's time average where this pass took it (the reference was the time average still to be taken, and

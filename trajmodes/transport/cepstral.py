@@ -45,7 +45,7 @@ LARGEST_CURRENT = 1e100
 
 
 def green_kubo_scale(volume: float, temperature: float) -> float:
-    """W/(m K) per (eV Å/ps)^2 ps of S(0) / 2: 1 / (V k_B T^2) in SI, for the volume-integrated heat current in eV Å/ps
+    """W/(m K) per (eV Å/ps)² ps of S(0) / 2: 1 / (V k_B T^2) in SI, for the volume-integrated heat current in eV Å/ps
     (LAMMPS ``metal``), ``volume`` in Å³ and ``temperature`` in K.
 
     Parameters
@@ -275,7 +275,13 @@ def cepstral_statistics(n_freqs: int, ndf: int) -> tuple[np.ndarray, np.ndarray]
 
 def cepstral_coefficients(log_psd: np.ndarray) -> np.ndarray:
     """c_k of log_psd_n = c_0 + (-1)^n c_{NF-1} + 2 sum_{k=1}^{NF-2} c_k cos(pi k n / (NF - 1)): the type-I discrete
-    cosine transform over 2 (NF - 1)."""
+    cosine transform over 2 (NF - 1).
+
+    Parameters
+    ----------
+    log_psd : ndarray (NF,)
+        The log-periodogram at the NF frequencies 0 ... Nyquist (dimensionless: the log of a spectrum over its unit).
+    """
     from scipy.fft import dct
     y = np.asarray(log_psd, dtype=float)
     return dct(y, type=1) / (y.size - 1) * 0.5
@@ -321,7 +327,8 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
         Instead of ``fstar``: keep every ``tskip``-th step after a running mean of ``window`` steps (default
         ``tskip``).
     cutoff : int, optional
-        P* - 1, the last cepstral coefficient kept; default round(``aic_factor`` x the Akaike minimum).
+        P* - 1, the last cepstral coefficient kept (an index, no unit); default round(``aic_factor`` x the Akaike
+        minimum).
     aic_factor : float
         Multiplies the number of coefficients the Akaike criterion chose.
 
@@ -329,7 +336,7 @@ def cepstral_conductivity(currents, dt: float, temperature: float, volume: float
     -------
     xarray.Dataset
         ``kappa`` and ``kappa_err`` W/(m K); ``frequency`` (THz) with ``psd`` (the resampled periodogram) and
-        ``psd_filtered`` (its cepstral fit, the mean bias restored), (eV Å/ps)^2 ps; ``coefficient`` with
+        ``psd_filtered`` (its cepstral fit, the mean bias restored), (eV Å/ps)² ps; ``coefficient`` with
         ``cepstral`` (c_k), ``aic``, ``log_s0`` and ``log_s0_err`` (log S(0) and its standard error with k + 1
         coefficients) and ``kappa_cutoff`` (W/(m K), the same); attributes ``cutoff`` (P* - 1), ``aic_minimum``,
         ``tskip``, ``fstar_THz`` (the Nyquist frequency after sampling), ``dt_ps``, ``ndf``, ``temperature_K``,
@@ -418,6 +425,11 @@ def combine_runs(runs) -> np.ndarray:
     (their periodograms are averaged, frequency by frequency): each run (steps, l) or (M, steps, l), cut to the
     shortest run's steps.
 
+    Parameters
+    ----------
+    runs : sequence of ndarray
+        The runs' currents, each (steps, l) or (M, steps, l), eV Å/ps, at one time step and with the same M.
+
     Returns
     -------
     ndarray (M, shortest steps, sum of l)
@@ -498,7 +510,7 @@ def green_kubo_integral(current, dt: float, temperature: float, volume: float, m
     -------
     xarray.Dataset
         ``kappa`` (time, a, b) and ``kappa_mean`` (time, the mean of the diagonal) W/(m K); ``correlation``
-        (time, a, b) (eV Å/ps)^2.
+        (time, a, b) (eV Å/ps)².
     """
     import xarray as xr
     j = _as_currents(current)[0]
@@ -553,7 +565,15 @@ def kappa_past_cutoff(cepstral) -> tuple[float, float, bool]:
 
 def integral_still_rising(integral, share: float = 0.1) -> bool:
     """Whether the running Green-Kubo integral (of :func:`green_kubo_integral`; the mean of the diagonal) rose by more
-    than ``share`` of its final value over the second half of its window: the correlation has not decayed within it."""
+    than ``share`` of its final value over the second half of its window: the correlation has not decayed within it.
+
+    Parameters
+    ----------
+    integral : xarray.Dataset
+        :func:`green_kubo_integral`'s, with ``kappa_mean`` (time) in W/(m K).
+    share : float
+        The rise, as a fraction of the final value (dimensionless), above which the integral is still rising.
+    """
     k = np.asarray(integral["kappa_mean"].values)
     end, mid = float(k[-1]), float(k[(len(k) - 1) // 2])
     return bool(end - mid > share * abs(end))

@@ -17,6 +17,8 @@ def heat_current_of_run(traj, potential=None, *, hold_flux: bool = False, lattic
     Parameters
     ----------
     traj : Trajectory
+        The run: per-atom potential energies (eV), stresses (LAMMPS' ``compute stress/atom``: pressure times
+        volume) and velocities (Å/ps) in every frame.
     potential : PotentialRange, optional
         The run's potential as its LAMMPS input names it
         (:func:`trajmodes.io.potentials.pair_style.potential_range`): a six-column stress (``compute stress/atom``)

@@ -29,13 +29,27 @@ __all__ = ["modal_conductivity", "spectral_conductivity", "spectrum_bins", "freq
 
 def spectrum_bins(n_modes: int) -> int:
     """Frequency bins of the modal spectrum kappa(omega) by default: about the square root of the modes (a few
-    modes in each), 4 to 40."""
+    modes in each), 4 to 40.
+
+    Parameters
+    ----------
+    n_modes : int
+        The number of modes the spectrum bins.
+    """
     return int(max(4, min(40, round(np.sqrt(n_modes)))))
 
 
 def run_interval(traj, what: str) -> float:
     """The interval between the frames of ``traj`` (ps), which must be one, for ``what`` (words), with a run whose
-    frames give each atom's share of the heat current; a clear error otherwise."""
+    frames give each atom's share of the heat current; a clear error otherwise.
+
+    Parameters
+    ----------
+    traj : Trajectory
+        The run, frames at one interval with the per-atom heat-current terms.
+    what : str
+        What needs the interval, in words ("the modal conductivity"), named in the error.
+    """
     if not getattr(traj.source, "has_heat_flux", False):
         from trajmodes.transport.current import heat_current_missing
         raise ValueError(heat_current_missing(traj, what=what))
@@ -105,7 +119,17 @@ def heat_band(split, share: float = 0.8) -> tuple[float, float]:
 def frequency_spectrum(frequencies, shares, edges) -> np.ndarray:
     """kappa(omega): the modes' shares of a conductivity (any shape, W/(m K)) summed in the frequency bins ``edges``
     (THz; the modes' ``frequencies``, the same shape) over each bin's width, W/(m K THz); its integral over the bins is
-    the sum of the shares of the modes inside them (a mode outside the bins counts in none)."""
+    the sum of the shares of the modes inside them (a mode outside the bins counts in none).
+
+    Parameters
+    ----------
+    frequencies : array_like
+        Frequency of every mode, THz.
+    shares : array_like
+        Each mode's share of the conductivity, W/(m K), the shape of ``frequencies``.
+    edges : array_like (n_bins + 1,)
+        Bin edges, THz, ascending.
+    """
     edges = np.asarray(edges, float)
     return np.histogram(np.ravel(frequencies), bins=edges, weights=np.ravel(shares))[0] / np.diff(edges)
 

@@ -32,7 +32,16 @@ class ComparisonInputs:
 def comparison_inputs(modes, force_constants) -> ComparisonInputs:
     """The ``trajmodes project`` file ``modes`` and the constants of the file or folder ``force_constants``, read and
     checked before anything is computed: constants without a third order, and a file without peak fits, are refused
-    in one line that says what to give."""
+    in one line that says what to give.
+
+    Parameters
+    ----------
+    modes : str or os.PathLike
+        A ``trajmodes project`` file (``modes.nc``) with its peak fits.
+    force_constants : str or os.PathLike
+        A force-constant file or folder with a third order (eV/Å³), as
+        :func:`~trajmodes.workflows.reading.load_force_constants` reads it.
+    """
     from trajmodes.workflows.modes import read_modes
     from trajmodes.workflows.reading import load_force_constants
     fc = load_force_constants(force_constants)

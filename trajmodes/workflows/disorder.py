@@ -34,7 +34,13 @@ def _steps(progress):
 
 
 def memory_words(nbytes: float) -> str:
-    """A byte count for people: '3.2 GB'."""
+    """A byte count for people: '3.2 GB'.
+
+    Parameters
+    ----------
+    nbytes : float
+        Bytes.
+    """
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if nbytes < 1000 or unit == "TB":
             return f"{nbytes:.3g} {unit}"
@@ -191,7 +197,13 @@ def own_harmonic_constants(trajectory):
     """The run's own harmonic constants for its lineshapes (``trajmodes lineshapes`` without ``--force-constants``):
     fitted to the forces of ``trajectory`` (:func:`~trajmodes.workflows.fit.fit_effective`, the pair cutoff from the
     data, never shorter than the range of the potential its LAMMPS input states). The masses disordered on the sites,
-    the fit finds the lattice of sites and fits its virtual crystal."""
+    the fit finds the lattice of sites and fits its virtual crystal.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The mass-disordered run, with forces (eV/Å).
+    """
     from trajmodes.workflows.fit import fit_effective, potential_range_of_runs
     return fit_effective(trajectory, potential_range=potential_range_of_runs([trajectory])).force_constants
 
@@ -422,9 +434,9 @@ class GlassTransport:
     ----------
     dataset : xarray.Dataset
         Over ``mode`` (dense route, or a window of frequencies): ``frequency`` (THz), ``participation_ratio``,
-        ``diffusivity`` and ``diffusivity_components`` (mm^2/s, Allen-Feldman), ``physical``; over ``temperature``
+        ``diffusivity`` and ``diffusivity_components`` (mm²/s, Allen-Feldman), ``physical``; over ``temperature``
         (dense route: every mode): ``conductivity`` and ``conductivity_components`` (W/(m K)) and
-        ``heat_capacity``; over ``kpm_frequency`` (kernel polynomial route): ``kpm_diffusivity`` (mm^2/s) and
+        ``heat_capacity``; over ``kpm_frequency`` (kernel polynomial route): ``kpm_diffusivity`` (mm²/s) and
         ``kpm_dos`` (1/THz). Attributes: the route, the width (THz) and shape, the volume, the estimate.
     route : str
         ``"dense"``, ``"kpm"`` or ``"kpm+window"``.
@@ -483,7 +495,7 @@ def _glass_model(structure, potential, force_constants, species, units, lj_scale
 #: LAMMPS units lj: what a command line and a Python call give to read a file in them
 LJ_OPTIONS = ("--units lj with --lj-scales SIGMA,EPSILON,MASS (A, eV, amu; from Python units=\"lj\" and "
               "lj_scales={\"sigma\": ..., \"epsilon\": ..., \"mass\": ...})")
-#: atoms per A^3 that no solid reaches (diamond, the densest in atoms, has 0.176): a cell this dense is a file in
+#: atoms per Å³ that no solid reaches (diamond, the densest in atoms, has 0.176): a cell this dense is a file in
 #: other units than those read (reduced units lj, about one atom per sigma^3, read as A)
 MAX_ATOM_DENSITY = 0.3
 
@@ -512,7 +524,7 @@ def _refuse_stated_lj(path, units) -> None:
 
 def _refuse_density(crystal, name: str, units) -> None:
     """Refuse a cell denser than any solid (:data:`MAX_ATOM_DENSITY`): a file in LAMMPS units lj read as metal (its
-    reduced lengths taken for A) or in other units than its own; the options that read it in units lj named."""
+    reduced lengths taken for Å) or in other units than its own; the options that read it in units lj named."""
     rho = crystal.n_atoms / abs(float(np.linalg.det(np.asarray(crystal.cell, float))))
     if rho > MAX_ATOM_DENSITY:
         raise ValueError(f"{name}: {crystal.n_atoms} atoms in {abs(np.linalg.det(crystal.cell)):.4g} A^3, "
@@ -521,14 +533,14 @@ def _refuse_density(crystal, name: str, units) -> None:
                          f"{LJ_OPTIONS}; a file in other units, their --units")
 
 
-#: A: two atoms of a cell closer than this are a damaged structure (no bond is that short; H2's is 0.74 A), or one in
+#: Å: two atoms of a cell closer than this are a damaged structure (no bond is that short; H2's is 0.74 Å), or one in
 #: other units than those read (units lj read as metal)
 MIN_ATOM_DISTANCE = 0.5
 
 
 def _refuse_close_atoms(crystal, name: str) -> None:
     """Refuse a cell with two atoms on one site, or closer than :data:`MIN_ATOM_DISTANCE` (periodic images included):
-    the pair constants of one site with itself are left out and those of a pair 0.3 A apart are 10^7 times too large,
+    the pair constants of one site with itself are left out and those of a pair 0.3 Å apart are 10^7 times too large,
     each a wrong answer without a word (one atom written twice, a line of a data file repeated)."""
     from trajmodes.lattice.geometry import pairs_within
     x = np.asarray(crystal.positions, float)

@@ -70,7 +70,19 @@ def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants"
     """``bands`` (a band-structure dataset) with the frequencies of ``phonons`` at its q-points: the same points of the
     zone where ``primitive`` (the cell whose reduced coordinates ``bands`` holds) is another basis of the crystal of
     ``phonons`` (:func:`~trajmodes.lattice.qpoints.qpoints_in`; another crystal is refused). The dataset keeps
-    ``bands``' q-points; ``compared_qpoint`` holds them in the basis of ``phonons``."""
+    ``bands``' q-points; ``compared_qpoint`` holds them in the basis of ``phonons``.
+
+    Parameters
+    ----------
+    phonons : Phonons
+        The constants whose frequencies (THz) are added.
+    bands : xarray.Dataset
+        A band structure (:meth:`~trajmodes.Phonons.band_structure`), q reduced in the cell ``primitive``.
+    primitive : Crystal, optional
+        The cell of ``bands``' reduced coordinates; default that of ``phonons``.
+    names : (str, str)
+        What the two sets of constants are called in an error.
+    """
     from trajmodes.lattice.qpoints import qpoints_in
     q = bands.qpoint.values
     if primitive is not None:
@@ -95,7 +107,7 @@ def frequencies_on(phonons, bands, primitive=None, names=("the fitted constants"
 
 
 def _supercell_relation(cell, other, strain_tol: float):
-    """The integer matrix N with ``cell = N @ other`` (rows, A) within ``strain_tol`` and |det N| > 1, or None."""
+    """The integer matrix N with ``cell = N @ other`` (rows, Å) within ``strain_tol`` and |det N| > 1, or None."""
     mf = np.asarray(cell, float) @ np.linalg.inv(np.asarray(other, float))
     n = np.rint(mf)
     det = round(abs(float(np.linalg.det(n))))
@@ -245,15 +257,25 @@ class FitResult:
 
 
 def _range(potential_range) -> float | None:
-    """A potential's range in A (a number or a PotentialRange), None when unknown."""
+    """A potential's range in Å (a number or a PotentialRange), None when unknown."""
     reach = None if potential_range is None else float(potential_range)
     return reach if reach is not None and np.isfinite(reach) else None
 
 
 def warn_truncation(cutoff2, potential_range, stacklevel: int = 2) -> bool:
-    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` (Å) is shorter than the range of the potential
-    (``potential_range``: A, or the PotentialRange of :func:`trajmodes.io.potentials.pair_style.potential_range`, which
-    the warning names); returns whether it is."""
+    """Warn (one line, UserWarning) when the pair cutoff ``cutoff2`` is shorter than the range of the potential;
+    returns whether it is.
+
+    Parameters
+    ----------
+    cutoff2 : float or str
+        The fit's pair cutoff, Å (or a cutoff as :class:`~trajmodes.EffectiveForceConstants` takes it).
+    potential_range : float or PotentialRange or None
+        The potential's range, Å, or the PotentialRange of
+        :func:`trajmodes.io.potentials.pair_style.potential_range`, which the warning names; None: no warning.
+    stacklevel : int
+        As :func:`warnings.warn`'s: 2 names the caller's line.
+    """
     import warnings
     from trajmodes.forceconstants.cutoffs import cutoff_length
     reach = _range(potential_range)
@@ -298,7 +320,7 @@ def fit_effective(trajectories, *, cutoff2: float | None = None, cutoff3: float 
     compare : ForceConstants or path, optional
         Force constants (e.g. the 0 K ones of the potential) to evaluate on the same q-points.
     potential_range : float or PotentialRange, optional
-        The range of the potential that made the run, A (:func:`trajmodes.io.potentials.pair_style.potential_range`
+        The range of the potential that made the run, Å (:func:`trajmodes.io.potentials.pair_style.potential_range`
         reads it from the run's LAMMPS input): the chosen cutoff is never shorter, and a ``cutoff2`` shorter than it is
         warned about.
     temperature : float, optional
@@ -416,7 +438,9 @@ def frequency_error_bars(result: FitResult, trajectories, *, qpoints=None, qlabe
     trajectories : Trajectory or list of Trajectory
         The runs it was fitted to.
     qpoints : array_like (nq, 3), optional
-        Reduced; default the special points of the lattice (``qlabels`` their names).
+        Reduced (no 2 pi); default the special points of the lattice.
+    qlabels : sequence of str, optional
+        A name per q-point of ``qpoints``; default the special points' letters.
     n_resamples, seed
         Of the block bootstrap (unless the fit has one).
     static : ForceConstants, optional
@@ -504,7 +528,7 @@ def _with_committee(ds, est, q):
 
 def potential_range_of_runs(trajectories, logs=()):
     """The range of the potential of the runs ``trajectories`` (a
-    :class:`~trajmodes.io.potentials.pair_style.PotentialRange`, A, and where it was read), from the LAMMPS input or
+    :class:`~trajmodes.io.potentials.pair_style.PotentialRange`, Å, and where it was read), from the LAMMPS input or
     log that names their dumps (the runs' thermo ``logs`` first), for :func:`fit_effective`'s ``potential_range``;
     None when no input names them (:func:`~trajmodes.io.potentials.pair_style.potential_range_of`)."""
     from trajmodes.io.potentials.pair_style import potential_range_of
@@ -560,8 +584,8 @@ class FitSettings:
         Pair, triplet and quartet cutoffs in Å (``cutoff2`` None: chosen from the data; ``cutoff3`` None: second
         order only; ``cutoff4`` with ``cutoff3``: the fourth order too).
     mode, folds, cv, stride, n_frames, symprec, constraints, weights, committee, keep_reference
-        The estimator's settings (:func:`fit_effective`; :data:`FIT_DEFAULTS` their defaults): ``constraints`` a
-        tuple of "rotational", "huang"; ``weights`` and ``committee`` the command line's words
+        The estimator's settings (:func:`fit_effective`; :data:`FIT_DEFAULTS` their defaults): ``symprec`` in Å,
+        ``constraints`` a tuple of "rotational", "huang"; ``weights`` and ``committee`` the command line's words
         (:data:`WEIGHT_WORDS`, :data:`COMMITTEE_WORDS`).
     compare : str or None
         Force constants (a phonopy folder or file, a trajmodes .nc) to draw the effective dispersion against.
@@ -615,7 +639,13 @@ class FitSettings:
 
     def inputs(self, trajectories) -> list:
         """The files a fit of ``trajectories`` is computed from: each run's, the reference structure file and the
-        thermo logs (the provenance's ``inputs``)."""
+        thermo logs (the provenance's ``inputs``).
+
+        Parameters
+        ----------
+        trajectories : list of Trajectory
+            The runs opened from these settings.
+        """
         ref = [self.reference] if self.reference and os.path.isfile(self.reference) else []
         return [p for t in trajectories for p in [*t.source.paths, *ref, *self.thermo]]
 
@@ -730,8 +760,13 @@ class FitOutputs:
 
     def frequency_error_bars(self, progress=None):
         """The frequencies at the special points with the error bars calibrated for the runs
-        (:func:`frequency_error_bars` on :attr:`fitted`, the ``compare`` constants as the static crystal);
-        ``progress(line)`` is told of each step."""
+        (:func:`frequency_error_bars` on :attr:`fitted`, the ``compare`` constants as the static crystal).
+
+        Parameters
+        ----------
+        progress : callable, optional
+            Called with one line before each step that can take seconds.
+        """
         return frequency_error_bars(self.result, self.fitted, static=self.compare_constants, progress=progress)
 
 

@@ -228,7 +228,15 @@ def harmonic_bands(force_constants, path: str | None = None, npoints: int = 51, 
 
 def shell_constants_of(force_constants, lattice: str | None = None):
     """The Born-von Karman shell constants (N/m) of ``force_constants`` (or the file or folder that holds them):
-    :func:`trajmodes.potentials.bvk.shell_constants`."""
+    :func:`trajmodes.potentials.bvk.shell_constants`.
+
+    Parameters
+    ----------
+    force_constants : ForceConstants or str or os.PathLike
+        Constants (eV/Å²) of a one-atom cubic crystal, or the file or folder that holds them.
+    lattice : {"fcc", "bcc"}, optional
+        The cubic lattice; default the one the primitive cell has.
+    """
     from trajmodes.forceconstants.model import ForceConstants
     from trajmodes.potentials import bvk
     from trajmodes.workflows.reading import load_force_constants

@@ -52,7 +52,7 @@ def project_modes(trajectory, force_constants, *, path: str | None = None, qpoin
     """The harmonic phonons of ``force_constants`` (or the file or folder that holds them) and the projection of
     ``trajectory`` onto their modes (lazy: :func:`trajmodes.modes.projection.project`): (:class:`~trajmodes.phonons.
     harmonic.Phonons`, modes), for :func:`modes_dataset`. The q-points: every one commensurate with the run's cell,
-    or those chosen by at most one of ``path``, ``qpoints``, ``q_max`` (rad/Angstrom, 2 pi included) and ``count``
+    or those chosen by at most one of ``path``, ``qpoints``, ``q_max`` (rad/Å, 2 pi included) and ``count``
     (:func:`trajmodes.modes.projection.mode_qpoints`; checked before the run is read).
 
     Parameters
@@ -92,7 +92,7 @@ def modes_dataset(modes, resolution: float | None = None, full: bool = False, mo
     modes : xarray.Dataset
         From :func:`trajmodes.project`.
     resolution, full, window, overlap
-        Spectra settings (:func:`trajmodes.mode_spectra`).
+        Spectra settings (:func:`trajmodes.mode_spectra`; ``resolution`` in THz).
     model : str
         Peak model (:func:`trajmodes.fit_peaks`; "auto": Lorentzian or damped oscillator, the more likely per
         spectrum, named in ``peak_line_model``).
@@ -172,7 +172,17 @@ def add_path_variables(ds, phonons, npoints: int = 51):
     Variables: ``path_frequency`` (path_q, branch) THz, coordinates ``path_distance``, ``path_qpoint``
     (path_q, reduced), ``path_segment``, ``path_label``; ``rotations`` (operation, row, column), the
     primitive cell's point-group rotations in its fractional coordinates (spglib's, x' = R x). Attrs
-    ``path_tick_distance`` and ``path_tick_labels`` (comma separated)."""
+    ``path_tick_distance`` and ``path_tick_labels`` (comma separated).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``trajmodes project`` dataset.
+    phonons : Phonons
+        The harmonic phonons whose band path is added.
+    npoints : int
+        q-points per path segment.
+    """
     bands = phonons.band_structure(npoints=npoints)
     rot = np.unique(np.asarray(phonons.force_constants.primitive.rotations, int), axis=0)
     out = ds.assign(path_frequency=(("path_q", "branch"), bands.frequency.values,
@@ -214,7 +224,15 @@ def path_bands(ds, force_constants=None) -> PathBands:
     dataset on.
 
     The path stored in the dataset; for files written without it, recomputed from ``force_constants`` (default:
-    the dataset's ``force_constants`` attribute) when those can be read; else no bands, with a note why."""
+    the dataset's ``force_constants`` attribute) when those can be read; else no bands, with a note why.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A ``trajmodes project`` dataset.
+    force_constants : str or os.PathLike, optional
+        The constants' file or folder for a dataset without its path; default its ``force_constants`` attribute.
+    """
     import xarray as xr
     if "path_frequency" in ds and "rotations" in ds:
         bands = xr.Dataset({"frequency": (("q", "branch"), ds["path_frequency"].values)},

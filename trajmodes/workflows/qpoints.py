@@ -24,7 +24,7 @@ def _fmt(v, width: int = 7, digits: int = 4) -> str:
 class QpointFormat:
     """How the commands print q-points: reduced coordinates *with their basis*, the special point's label, and the
     coordinates that mean the same q whatever primitive cell the constants carry (those of the conventional cubic cell
-    in units of 2 pi / a for cubic lattices, else Cartesian in 1/A). One instance per primitive cell; every command
+    in units of 2 pi / a for cubic lattices, else Cartesian in 1/Å). One instance per primitive cell; every command
     that prints q-points uses it (``trajmodes phonons``, ``trajmodes eam``).
 
     Reduced q are without 2 pi in the primitive reciprocal basis (b_i . a_j = delta_ij, as phonopy); the conventional
@@ -82,7 +82,7 @@ class QpointFormat:
         return np.array(list(labels.values())[::-1], dtype=float)
 
     def other(self, q):
-        """The conventional (cubic lattices, 2 pi / a) or Cartesian (1/A) coordinates of q."""
+        """The conventional (cubic lattices, 2 pi / a) or Cartesian (1/Å) coordinates of q."""
         q = np.asarray(q, float)
         return q @ self.to_conventional if self.cubic else 2 * np.pi * q @ self.reciprocal
 

@@ -24,7 +24,7 @@ class QuasiHarmonicResult:
     calculator : QuasiHarmonic
         :class:`~trajmodes.phonons.thermodynamics.quasiharmonic.QuasiHarmonic` of the potential and crystal (``minimize``).
     crystal : Crystal
-        The primitive cell of the prototype, lattice parameters in Angstrom.
+        The primitive cell of the prototype, lattice parameters in Å.
     species : list of str
         Its species (given, or the potential's: :func:`trajmodes.lattice.prototypes.default_species`).
     cube_edge : float or None
@@ -41,10 +41,27 @@ class QuasiHarmonicResult:
 
 def quasiharmonic(potential, structure: str, a: float, *, species=None, c: float | None = None,
                   u: float | None = None, mesh=16, occupation: str = "quantum") -> QuasiHarmonicResult:
-    """The quasiharmonic calculator of ``trajmodes qha``: the potential ``potential`` (a file or a name of
-    :func:`trajmodes.potentials.pair.load_potential`) for the prototype ``structure`` (lattice parameters ``a``, ``c``
-    in Angstrom, internal coordinate ``u``) of ``species`` (default: the elements the potential names), on a q
-    ``mesh`` with ``occupation`` ("quantum" or "classical")."""
+    """The quasiharmonic calculator of ``trajmodes qha``: a potential on a prototype crystal.
+
+    Parameters
+    ----------
+    potential : str or os.PathLike
+        A potential file or a name :func:`trajmodes.potentials.pair.load_potential` knows.
+    structure : str
+        The prototype, one of :data:`trajmodes.lattice.prototypes.PROTOTYPES` ("fcc", "diamond", "hcp", ...).
+    a : float
+        Lattice parameter, Å (the cube edge of the cubic structures).
+    species : sequence of str, optional
+        The element, or the two of a binary structure; default the elements the potential names.
+    c : float, optional
+        Lattice parameter c of the hexagonal structures, Å.
+    u : float, optional
+        Internal coordinate of lonsdaleite and wurtzite, a fraction of c (default the ideal 3/8).
+    mesh : int, (3,) int or (3, 3) int
+        The q mesh of the free energy (:class:`~trajmodes.QuasiHarmonic`'s).
+    occupation : {"quantum", "classical"}
+        Statistics of the modes' free energy.
+    """
     from trajmodes.lattice.prototypes import default_species, prototype
     from trajmodes.phonons.thermodynamics.quasiharmonic import QuasiHarmonic
     from trajmodes.potentials.pair import load_potential

@@ -43,6 +43,17 @@ def open_run(files, *, reference=None, temperature=None, **options) -> OpenedRun
     Without a ``reference``, and where the file stores none (a netCDF cache), the displacements are measured from
     the run's time average: a thermal snapshot such as the first frame is a poor reference. ``temperature`` is that
     of a path-integral run (that of a plain run is measured from its velocities); None: the one its input states.
+
+    Parameters
+    ----------
+    files : str, os.PathLike or sequence of them
+        The run's file(s), a glob, or a path-integral run's bead file or folder.
+    reference : str, os.PathLike or Structure, optional
+        The reference crystal (:func:`trajmodes.read`'s ``reference``); default the run's time average.
+    temperature : float, optional
+        K, of a path-integral run.
+    **options
+        The read options of :func:`trajmodes.read` (``md_timestep`` ps, ``units``, ``species``, ...).
     """
     from trajmodes.io import identify
     from trajmodes.trajectory.beads import read_beads

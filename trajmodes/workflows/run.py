@@ -196,19 +196,37 @@ class RunSettings:
 
     def inputs(self, traj) -> list:
         """The files a result from ``traj`` is computed from: the run's, the reference structure file and the thermo
-        logs (the provenance's ``inputs``)."""
+        logs (the provenance's ``inputs``).
+
+        Parameters
+        ----------
+        traj : Trajectory
+            The run opened from these settings.
+        """
         ref = [self.reference] if self.reference and os.path.isfile(self.reference) else []
         return [*traj.source.paths, *ref, *self.thermo]
 
     def fingerprint(self, traj) -> str:
         """What identifies the cache of ``traj``: its input files as they are now, the reading options and what the
-        reader decided from other files (:func:`decided`)."""
+        reader decided from other files (:func:`decided`).
+
+        Parameters
+        ----------
+        traj : Trajectory
+            The run opened from these settings.
+        """
         from trajmodes.io.filesystem import source_fingerprint
         return source_fingerprint(self.inputs(traj), settings=repr(sorted((k, str(v)) for k, v in self.read.items()))
                                   + "; " + decided(traj))
 
     def reusable(self, traj) -> bool:
-        """Whether :attr:`cache` is a complete cache of ``traj`` written from the same inputs (:func:`reusable_cache`)."""
+        """Whether :attr:`cache` is a complete cache of ``traj`` written from the same inputs (:func:`reusable_cache`).
+
+        Parameters
+        ----------
+        traj : Trajectory
+            The run opened from these settings.
+        """
         return reusable_cache(self.cache, self.fingerprint(traj), traj.n_frames)
 
 
@@ -234,8 +252,15 @@ class RunSummary:
     plot_format: str = "png"
 
     def write(self, folder, out=None) -> list:
-        """Write summary.nc and its figure summary.PLOT_FORMAT into ``folder`` (through the outputs ``out`` a command
-        stages; default in place); returns their paths."""
+        """Write summary.nc and its figure summary.PLOT_FORMAT into ``folder``; returns their paths.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            Where the files go.
+        out : callable, optional
+            The outputs a command stages (a path -> the path to write); default in place.
+        """
         from trajmodes.plots import plot_summary
         from trajmodes.workflows.outputs import direct_outputs, write_dataset
         out = direct_outputs(out)
@@ -278,7 +303,15 @@ class RunResult:
     def write(self, folder, out=None) -> list:
         """Write summary.nc, the summary's figure and, with a fit, fc.nc, fc.scores.nc, fc.cutoffs.nc and the
         dispersion figure into ``folder`` (the cache is written by the read, in :attr:`RunSettings.output`); returns
-        their paths."""
+        their paths.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            Where the files go.
+        out : callable, optional
+            The outputs a command stages (a path -> the path to write); default in place.
+        """
         written = self.summary.write(folder, out)
         return written + ([] if self.fit is None else self.fit.write(folder, out))
 

@@ -18,13 +18,13 @@ class ScatteringQpoints:
     Parameters
     ----------
     qpoints : ndarray (n, 3)
-        Reduced q of the primitive cell (no 2 pi), or Cartesian rad/Angstrom for a powder (``cartesian``).
+        Reduced q of the primitive cell (no 2 pi), or Cartesian rad/Å for a powder (``cartesian``).
     cartesian : bool
         Whether ``qpoints`` are Cartesian (a powder).
     primitive : Crystal or None
         The primitive cell of the run's reference (None for a powder).
     shell, edges : ndarray or None
-        A powder's shell of every q and the shell edges (rad/Angstrom).
+        A powder's shell of every q and the shell edges (rad/Å).
     path : str or None
         The band path, as special-point letters.
     distance : ndarray (n,) or None
@@ -46,7 +46,7 @@ class ScatteringQpoints:
 def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, qpoints=None, path: str | None = None,
                        seed: int = 0, reading=None) -> ScatteringQpoints:
     """The q-points commensurate with the MD cell of ``trajectory`` (its reference cell) at which ``trajmodes sqw``
-    computes S(q, omega): one of ``powder`` = (q_min, q_max, n_shells) in rad/Angstrom (at most ``per_shell`` q of
+    computes S(q, omega): one of ``powder`` = (q_min, q_max, n_shells) in rad/Å (at most ``per_shell`` q of
     each shell, drawn at random, ``seed``: :func:`trajmodes.modes.scattering_qpoints.powder_qpoints`), ``qpoints``
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
     commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`). ``reading``: the pass of the

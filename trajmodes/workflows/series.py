@@ -225,6 +225,8 @@ def series_of_runs(trajectories, *, sampling=None, sampling_label=None, n_beads=
 
     Parameters
     ----------
+    trajectories : sequence of Trajectory
+        The runs, one per temperature (or volume).
     sampling : str, potential or ASE calculator, optional
         A potential: its spec (:data:`SAMPLING_FORMS`, :func:`sampling_potential`, checked against the runs' species
         before the fit), the potential that function returned (a caller that checked it before its own work), any
@@ -242,6 +244,8 @@ def series_of_runs(trajectories, *, sampling=None, sampling_label=None, n_beads=
         Per run, its bead count (None or 0: classical).
     sampling_options : dict, optional
         Overrides of :data:`SAMPLING_DEFAULTS`.
+    **options
+        Passed to :func:`~trajmodes.series.fitting.fit_series` (cutoffs in Å, temperatures in K, ...).
     """
     from trajmodes.series.fitting import fit_series
     runs = list(trajectories)

@@ -10,11 +10,16 @@ def run_summary(trajectory) -> tuple:
     reference summed in it where that is still to be taken (:func:`~trajmodes.trajectory.summary.
     summarize_with_average`), and the run measured from the reference the summary used.
 
+    Parameters
+    ----------
+    trajectory : Trajectory
+        The run, read lazily; its reference may still be the time average to take.
+
     Returns
     -------
     summary : xarray.Dataset
         ``temperature``, ``volume``, ``pressure``, ``potential_energy`` per frame where the run has them; ``msd``,
-        ``rms_displacement``, ``max_displacement``, ``drift`` of the displacements (A, Å²).
+        ``rms_displacement``, ``max_displacement``, ``drift`` of the displacements (Å, Å²).
     measured : Trajectory
         ``trajectory`` measured from the time average the pass took (its box, its sites for a second summary), with
         no pass to take it again; ``trajectory`` itself where its reference was known. ``trajectory`` is left as it

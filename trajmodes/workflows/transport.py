@@ -663,7 +663,7 @@ class ConductivitySettings:
         The run's files (the provenance's inputs; the first names the figures).
     current, others, run, units, lj_scales, md_timestep, frame_interval
         How the current is read (:func:`heat_current_conductivity`): its columns, the other currents taken out, the
-        runs of a log, the units and times of a file.
+        runs of a log, the units and times of a file (``md_timestep`` and ``frame_interval`` in ps).
     temperature, volume : float, optional
         K and Å³ (default the run's).
     fstar : float, optional
@@ -762,9 +762,17 @@ class ConductivityResult:
         """Write into ``folder``: fc.nc (the run's own constants, with a committee's members), cepstral.nc,
         green_kubo.nc, tensor.nc, the figure conductivity.PLOT_FORMAT, modal.nc and modes.PLOT_FORMAT, spectral.nc,
         boltzmann.nc, boltzmann_four_phonon.nc, boltzmann_md_grid.nc, mode_lifetimes.nc and routes.PLOT_FORMAT, each
-        where it was computed, with :meth:`provenance`; ``out``: the outputs a command stages (default in place);
-        ``steps(label)``: a context manager around each figure drawn (the command line's progress lines). Returns
-        the paths, in that order."""
+        where it was computed, with :meth:`provenance`. Returns the paths, in that order.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            Where the files go.
+        out : callable, optional
+            The outputs a command stages (a path -> the path to write); default in place.
+        steps : callable, optional
+            ``steps(label)``: a context manager around each figure drawn (the command line's progress lines).
+        """
         from trajmodes.plots import plot_conductivity_routes, plot_green_kubo, plot_modal_conductivity
         from trajmodes.workflows.outputs import direct_outputs, write_dataset
         out, steps = direct_outputs(out), steps or (lambda label: contextlib.nullcontext())

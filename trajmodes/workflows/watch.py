@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trajmodes.workflows.watch_frames import FrameFollower, ipi_timestep, open_frames
-from trajmodes.workflows.watch_model import (Prediction, Transient, error_bars_settled, find_transient,
-                                             predict_target)
+from trajmodes.workflows.watch_frames import FrameFollower, followed_name, in_run, ipi_timestep, open_frames
+from trajmodes.workflows.watch_model import (LiveErrorModel, LiveErrors, Prediction, Transient, error_bar_state,
+                                             find_transient, predict_target)
 
 __all__ = ["WatchSettings", "WatchUpdate", "Watch", "watch", "Prediction", "Transient", "parse_time", "WATCH_DEFAULTS",
            "followed_format_name"]
@@ -36,7 +36,7 @@ MIN_BLOCKS = 4
 MELTED_SHARE = 0.1
 #: the relative range of the cell volume above which the cell is said to change (a barostat)
 VOLUME_CHANGE = 1e-6
-#: A: a drift of the crystal as a whole the table mentions
+#: Å: a drift of the crystal as a whole the table mentions
 DRIFT_SAID = 0.1
 #: ps per unit of a time the command line takes
 _TIME_UNITS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3}
@@ -47,24 +47,16 @@ def followed_format_name(name: str) -> str:
     ``lammps-dump``, ``dump``, ``lammpstrj``; ``xyz``, ``extxyz``; ``vasp-out``, ``outcar``; ``vasp-xml``,
     ``vasprun``; ``ipi``, ``i-pi``); others are refused."""
     key = str(name).strip().lower()
-    if key.startswith("ase:"):
-        key = key[4:]
-    if key in ("lammps", "lammps-dump", "lammpsdump", "dump", "lammpstrj"):
-        return "lammps-dump"
-    if key in ("xyz", "extxyz"):
-        return "xyz"
-    if key in ("vasp-out", "outcar"):
-        return "ase:vasp-out"
-    if key in ("vasp-xml", "vasprun", "vasprun.xml"):
-        return "ase:vasp-xml"
-    if key in ("ipi", "i-pi"):
-        return "ipi"
+    key = {"outcar": "vasp-out", "vasprun": "vasp-xml", "vasprun.xml": "vasp-xml"}.get(key, key)
     if key == "vasp":
         raise ValueError("--format vasp: say which of VASP's files is followed: vasp-out (OUTCAR) or vasp-xml "
                          "(vasprun.xml)")
-    raise ValueError(f"--format {name}: trajmodes watch follows LAMMPS text dumps (lammps), (extended) XYZ files "
-                     "(xyz), VASP's OUTCAR (vasp-out) and vasprun.xml (vasp-xml) and classical i-PI runs (ipi) while "
-                     "they are written; fit a finished run of another format with `trajmodes fit`")
+    found = followed_name(key)
+    if found is None:
+        raise ValueError(f"--format {name}: trajmodes watch follows LAMMPS text dumps (lammps), (extended) XYZ files "
+                         "(xyz), VASP's OUTCAR (vasp-out) and vasprun.xml (vasp-xml) and classical i-PI runs (ipi) "
+                         "while they are written; fit a finished run of another format with `trajmodes fit`")
+    return found
 
 
 def parse_time(text: str) -> float:
@@ -99,7 +91,7 @@ class WatchSettings:
         The ideal crystal the displacements are measured from (a LAMMPS data file, a POSCAR); default the mean of the
         first ``settle_frames`` frames, made ideal by symmetry.
     cutoff2 : float, optional
-        Pair cutoff, A; default the longest the supercell holds (:func:`~trajmodes.workflows.fit.default_cutoff2`),
+        Pair cutoff, Å; default the longest the supercell holds (:func:`~trajmodes.workflows.fit.default_cutoff2`),
         the cutoff the data support reported at every update.
     target : float
         THz: the run has enough when every frequency at the special points (but Gamma) has an error bar below it.
@@ -170,7 +162,8 @@ class WatchUpdate:
     qpoints : ndarray (nq, 3)
         The special points, reduced coordinates of the primitive cell's reciprocal lattice.
     frequency, frequency_err : ndarray (nq, branches)
-        THz; the error bars from the block bootstrap scaled to its blocking plateau.
+        THz; the error bars of ``trajmodes fit``'s error model of the frames fitted (``errors`` says which, and
+        whether they are a lower bound).
     change : ndarray (nq, branches) or None
         THz since the last update.
     cutoff2 : float
@@ -196,12 +189,15 @@ class WatchUpdate:
     estimator : EffectiveForceConstants, optional
         The fit of the update (its constants written to fc.nc when the target is reached).
     drift : float
-        A: how far the crystal moved as a whole by the last frame read (taken out of the displacements).
+        Å: how far the crystal moved as a whole by the last frame read (taken out of the displacements).
     times_assumed : bool
         The file gives no times: they are ASSUMED, 1 ps between frames (every ps of the update is a frame).
     volume : tuple of float or None
-        A^3: the mean cell volume of the fitted frames and its standard deviation, where the cell changes (NPT);
+        Å³: the mean cell volume of the fitted frames and its standard deviation, where the cell changes (NPT);
         None in a fixed cell.
+    errors : LiveErrors, optional
+        What the error bars are (calibrated or a lower bound, and why) and the frozen share of the mean-square
+        displacement of the frames fitted (:class:`~trajmodes.workflows.watch_model.LiveErrorModel`).
     """
 
     index: int
@@ -229,13 +225,21 @@ class WatchUpdate:
     drift: float = 0.0
     times_assumed: bool = False
     volume: tuple | None = None
+    errors: LiveErrors | None = field(repr=False, default=None)
 
     def worst_error(self) -> float:
         """THz: the largest error bar among the frequencies compared with the target (Gamma's zeros left out)."""
         return worst_error(self.frequency, self.frequency_err)
 
     def table(self, target: float) -> str:
-        """The update as a compact table (the lines ``trajmodes watch`` prints)."""
+        """The update as a compact table (the lines ``trajmodes watch`` prints).
+
+        Parameters
+        ----------
+        target : float
+            THz: the error bar the run is followed to (:attr:`WatchSettings.target`), which the prediction's
+            sentence compares with.
+        """
         head = (f"update {self.index}: {self.frames_fitted} frames fitted ({self.fitted_time:.3g} ps, from frame "
                 f"{self.first_frame}; {self.frames_read} read, {self.time:.3g} ps), "
                 + (f"T = {self.temperature:.1f} +- {self.temperature_err:.1f} K" if np.isfinite(self.temperature)
@@ -250,6 +254,8 @@ class WatchUpdate:
             moved = "" if self.change is None else f"{np.max(np.abs(self.change[k])):.3f}"
             rows.append(f"  {label:<6} {cells:<58} {moved}")
         rows.append("  " + self.transient.sentence())
+        if self.errors is not None:
+            rows.append("  " + self.errors.sentence())
         if self.volume is not None:
             mean, spread = self.volume
             rows.append(f"  the cell changes (a barostat): mean volume {mean:.6g} A^3 of the fitted frames, "
@@ -286,6 +292,18 @@ class Watch:
 
     The state after the last completed update is :attr:`last` (and :attr:`history`): an interrupt between or
     inside an update leaves it as it was.
+
+    Parameters
+    ----------
+    settings : WatchSettings
+        The run's file, how it is read and fitted, and the target (THz) it is followed to.
+
+    Raises
+    ------
+    ValueError
+        A ``target`` or ``every`` that is not positive.
+    FileNotFoundError
+        A ``replay`` of a file that does not exist.
     """
 
     def __init__(self, settings: WatchSettings):
@@ -310,6 +328,9 @@ class Watch:
         self._every_said = False
         #: whether the frame times are ASSUMED (a file without times and no --frame-interval / --md-timestep)
         self.times_assumed = False
+        self._cell_said = False           # whether the mean cell's strain from the reference's was said
+        #: why the watch stopped where the run says it has ended (an i-PI run at its input's total_steps), or None
+        self.finished: str | None = None
 
     # -- reading -------------------------------------------------------------------------------------------------
     def _start(self, path: str) -> None:
@@ -322,12 +343,17 @@ class Watch:
         from trajmodes.lattice.crystal import Crystal
         from trajmodes.lattice.structure import Structure
         from trajmodes.workflows.fit import default_cutoff2
+        from trajmodes.io import StepLine, lammps_settings_beside
         s = self.settings
         fmt = self.follower.format
         options = dict(s.options)
         if fmt == "ipi" and options.get("md_timestep") is None and options.get("frame_interval") is None:
             options["md_timestep"] = ipi_timestep(s.path)
-        first = open_frames(path if fmt == "ipi" else s.path, fmt, dict(options, reference=s.reference), quiet=False)
+        lammps = lammps_settings_beside(s.path) if fmt == "lammps-dump" else None   # the run's input, found once
+        if lammps is not None:
+            options["lammps_settings"] = lammps
+        # the first frames taken, as every update's (the run's file is read by the follower alone, each byte once)
+        first = open_frames(path, fmt, dict(options, reference=s.reference), quiet=False)
         if first.forces is None:
             what = ("fx fy fz to the dump's columns (dump custom ... id type x y z vx vy vz fx fy fz)"
                     if fmt == "lammps-dump" else "the forces to every frame (a forces column: ase.io.write of Atoms "
@@ -354,9 +380,8 @@ class Watch:
         self._counted_interval = float(first.frame_interval) if counted else None
         if s.reference is not None:
             ref, averaged = first.reference, False
-        else:             # the mean of the first frames taken (not of the whole file: a replay's is the whole run)
-            taken = first if fmt == "ipi" else open_frames(path, fmt, opts)
-            ref, averaged = taken[np.arange(min(s.settle_frames, taken.n_frames))].average_structure(), True
+        else:             # the mean of the first frames taken
+            ref, averaged = first[np.arange(min(s.settle_frames, first.n_frames))].average_structure(), True
         crystal = Crystal.from_structure(ref, masses=ref.masses if ref.masses is not None else first.masses)
         cutoff2 = s.cutoff2 if s.cutoff2 is not None else default_cutoff2(ref.cell, first.n_atoms)
         est = EffectiveForceConstants(cutoff2=cutoff2, segments=s.segments, folds=s.folds)
@@ -365,10 +390,21 @@ class Watch:
         self.ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
         self.base = est
         self.growing = GrowingNormal(est, s.block_frames)
+        self.live = LiveErrorModel(self.ideal)
         self._options = dict(opts, reference=self.ideal)
         self._drift = np.zeros(3)
         self._site_radius = 0.5 * nearest_neighbour_distance(self.ideal.cell, self.ideal.positions)
         self._auto_cutoff = s.cutoff2 is None
+        # a LAMMPS dump's steps on one time line: a restart's repeats left out, a reset_timestep's new segment kept
+        self._steps = None
+        if fmt == "lammps-dump" and self._counted_interval is None:
+            self._steps = StepLine(lammps.step_resets, lammps.every) if lammps is not None else StepLine()
+            steps = np.asarray(first.source.steps, float)
+            self._step_time = (float(first.md_timestep) if first.md_timestep is not None else
+                               float((first.times[-1] - first.times[0]) / (steps[-1] - steps[0]))
+                               if len(steps) > 1 and steps[-1] > steps[0] else 0.0)
+            self._step_shift = not str(first.time_axis).startswith("ITEM: TIME")   # LAMMPS' own time goes on
+        self._last_frame = None
 
     def _add(self, path: str, n_before: int) -> None:
         """Parse the frames of ``path`` and add their terms (and their temperatures and mean-square displacements).
@@ -389,7 +425,13 @@ class Watch:
             traj.masses = self.ideal.masses
         # a VASP file's steps are counted from the first step of each private file (after the header)
         counted_here = self.follower.head is not None and self._counted_interval is None
-        if self._counted_interval is None and not counted_here:
+        shift, line, last_frame = 0.0, self._steps, self._last_frame
+        if self._steps is not None:
+            got = self._on_step_line(traj)
+            if got is None:
+                return
+            traj, shift, line, last_frame = got
+        elif self._counted_interval is None and not counted_here:
             traj = self._past_repeats(traj)
             if traj is None:
                 return
@@ -399,7 +441,7 @@ class Watch:
         if "potential_energy" in names:
             parts.append(traj.field("potential_energy", layer))
         if "velocities" in names:
-            parts.append(traj.temperature(layer=layer))
+            parts += [traj.temperature(layer=layer), traj.field("velocities", layer)]
         with_cell = traj.source.has_cell
         if with_cell:
             parts.append(traj.field("cells", layer))
@@ -409,8 +451,9 @@ class Watch:
         energy = temperature = cells = None
         if "potential_energy" in names:
             energy, k = got[k], k + 1
+        velocities = None
         if "velocities" in names:
-            temperature, k = got[k], k + 1
+            temperature, velocities, k = got[k], got[k + 1], k + 2
         if with_cell:
             cells = got[k]
         if self._counted_interval is not None:
@@ -418,7 +461,7 @@ class Watch:
         elif counted_here:
             times = (n_before + np.asarray(traj.steps, float)) * float(traj.md_timestep)
         else:
-            times = np.asarray(traj.times, float)
+            times = np.asarray(traj.times, float) + shift
         temps = np.full(len(u), np.nan) if temperature is None else np.asarray(temperature, float)
         volume = np.full(len(u), np.nan) if cells is None else np.abs(np.linalg.det(np.asarray(cells, float)))
         drift = u.mean(axis=1)
@@ -426,11 +469,13 @@ class Watch:
         self._check_sites(u[-1], times[-1])
         msd = np.mean(np.sum(u * u, axis=2), axis=1)
         # everything computed: the state changes in a few plain statements after it
+        self.live.add(self.growing.n_frames, u, velocities, times)
         self.growing.add(u, f, energy, temperature, cells, self.ideal.cell if cells is not None else None)
         for name, values in (("time", times), ("temperature", temps), ("msd", msd), ("wall", [time.time()] * len(u)),
                              ("volume", volume)):
             self._series[name].extend(np.asarray(values, float).tolist())
         self._drift = self._drift + drift[-1]
+        self._steps, self._last_frame = line, last_frame
 
     def _check_sites(self, u: np.ndarray, t: float) -> None:
         """Refuse a crystal whose atoms left their sites: more than :data:`MELTED_SHARE` of them farther than half
@@ -446,6 +491,40 @@ class Watch:
             "atoms diffuse), and effective phonons of atoms that left their sites mean nothing; the watch stops "
             "here (the updates before it are kept). Run the crystal below its melting point"
             + ("" if self.last is None else f" (the last update, {self.last.index}, was at {self.last.time:.4g} ps)"))
+
+    def _on_step_line(self, traj):
+        """The frames of a LAMMPS take on the run's time line (:class:`~trajmodes.io.trajectories.restarts.StepLine`,
+        as ``trajmodes fit`` reads the whole dump): a restart's repeats left out with a warning, a frame at a
+        ``reset_timestep`` that repeats the configuration the run before ended in left out, the steps of a new
+        segment continued. Returns (the frames kept, the shift of their times in ps, the time line after them and the
+        last frame kept: positions and cell, for the next take's junction), or None where none is kept; the watch's
+        state is not changed."""
+        from trajmodes.io import same_configuration
+        src = traj.source
+        raw = np.asarray(src.steps, np.int64)
+        line = copy.copy(self._steps)
+
+        def frame(k: int) -> tuple:
+            d = src.read(np.array([k]), fields=("positions",))
+            return d["positions"][0], d["cells"][0]
+
+        def same(j: int, k: int) -> bool:
+            before = frame(j) if j >= 0 else self._last_frame
+            return before is not None and same_configuration(*before, *frame(k))
+        keep, continued, _ = line.add(raw, same)
+        dropped = line.repeats - self._steps.repeats
+        if dropped:
+            k = line.first_repeat
+            warnings.warn(f"{self.settings.path}: {dropped} new frame(s) repeat or go back in time (the first at MD "
+                          f"step {int(raw[k])}: a restarted run appending to the file) and were left out, as trajmodes "
+                          "fit leaves them out (it keeps the first frame of each time step)", UserWarning,
+                          stacklevel=3)
+        if not keep.any():
+            return None
+        kept = np.flatnonzero(keep)
+        last = frame(int(kept[-1])) if line.resets else None     # only a reset asks for the configuration
+        shift = (continued - raw)[kept] * self._step_time if self._step_shift else 0.0
+        return (traj if keep.all() else traj[kept]), shift, line, last
 
     def _past_repeats(self, traj):
         """``traj`` without its frames at times already held (a restarted run that appends to the same file repeats
@@ -466,7 +545,19 @@ class Watch:
 
     # -- one update ------------------------------------------------------------------------------------------------
     def read_new(self, max_frames: int | None = None) -> int:
-        """Read the complete frames written since the last call (at most ``max_frames``); the frames read."""
+        """Read the complete frames written since the last call and add them to the normal equations held.
+
+        Parameters
+        ----------
+        max_frames : int, optional
+            Read at most this many of the new frames (a replay's step); default all of them.
+
+        Returns
+        -------
+        int
+            The frames read (0: none written since). An error or an interrupt while they are added leaves them
+            unread, for the next call.
+        """
         at = self.follower.mark()
         new = self.follower.poll(max_frames)
         if not len(new):
@@ -477,16 +568,33 @@ class Watch:
             if self.base is None:
                 self._start(path)
             self._add(path, n_before)
-        except BaseException:             # an interrupt (or an error) before they were added: read them again later
+        except BaseException as e:        # an interrupt (or an error) before they were added: read them again later
             self.follower.rewind(at)
-            raise
+            said = in_run(e, self.follower, at)     # named in the run's file, not in the take's private copy
+            if said is e:
+                raise
+            raise said from None
         return len(new)
 
     def refit(self, seconds: float = 0.0, bytes_read: int = 0) -> WatchUpdate:
-        """Solve from the frames held (the transient left out) and make the update."""
+        """Solve from the frames held (the transient left out) and make the update.
+
+        Parameters
+        ----------
+        seconds : float
+            Wall seconds already spent on this update (reading its frames), added to the solve's in
+            :attr:`WatchUpdate.seconds`.
+        bytes_read : int
+            Bytes read from the run's files for this update (:attr:`WatchUpdate.bytes_read`).
+
+        Returns
+        -------
+        WatchUpdate
+            The update, also kept as :attr:`last` and appended to :attr:`history`.
+        """
+        from trajmodes.forceconstants import cell_mismatch, cell_statistics
         from trajmodes.lattice import special_points
         from trajmodes.phonons.harmonic.convergence import cutoff_convergence
-        from trajmodes.phonons.thermodynamics import frequencies_with_errors
         s = self.settings
         t0 = time.perf_counter()
         times = np.asarray(self._series["time"])
@@ -496,14 +604,18 @@ class Watch:
                                    self.growing.block_frames, volume if changing else None)
         est = copy.copy(self.base)
         self.growing.solve(transient.frame, estimator=est)
+        mismatch = None if self._cell_said else cell_mismatch(*cell_statistics(est.segments_)[:2])
         supported = None
         if est.segments_.n_blocks >= 2:
             conv = cutoff_convergence(est, n_resamples=min(s.n_resamples, 100), seed=s.seed)
             supported = float(conv.cutoff2)
         pts = special_points(est.primitive_)
         labels, q = list(pts), np.array(list(pts.values()), float)
-        fw = frequencies_with_errors(est, q, n_resamples=s.n_resamples, seed=s.seed)
+        if not hasattr(est, "params_samples_"):        # the block bootstrap (the error model's bootstrap part)
+            est.bootstrap(s.n_resamples, s.seed)
         first = self.growing.first_frame_of(transient.frame)
+        live = self.live.errors(est, q, first)
+        fw = live.errors.result
         fitted = self.growing.held_frames(transient.frame)
         n = self.growing.n_frames
         fitted_time = float(times[-1] - times[first]) if fitted > 1 else 0.0
@@ -512,8 +624,8 @@ class Watch:
         if prev is not None and prev.frequency.shape == fw.frequency.shape:
             change = fw.frequency - prev.frequency
         err = worst_error(fw.frequency, fw.frequency_err)
-        history = [(u.fitted_time, u.worst_error(), error_bars_settled(u.estimator)) for u in self.history] + [
-            (fitted_time, err, error_bars_settled(est))]
+        history = [(u.fitted_time, u.worst_error(), *error_bar_state(u.estimator)) for u in self.history] + [
+            (fitted_time, err, *error_bar_state(est))]
         pace = self._pace()
         prediction = predict_target(history, s.target, pace)
         below = bool(np.isfinite(err) and err <= s.target)
@@ -536,9 +648,13 @@ class Watch:
             converged=below and transient.stationary and confirmed,
             seconds=seconds + time.perf_counter() - t0, bytes_read=bytes_read, wall=time.time(), estimator=est,
             drift=float(np.linalg.norm(self._drift)), times_assumed=self.times_assumed,
-            volume=(float(np.mean(volume[first:])), float(np.std(volume[first:]))) if changing else None)
+            volume=(float(np.mean(volume[first:])), float(np.std(volume[first:]))) if changing else None,
+            errors=live)
         self.history.append(update)
         self.last = update
+        if mismatch is not None:          # said once, as trajmodes fit says it
+            self._cell_said = True
+            warnings.warn(f"{s.path}: {mismatch}", UserWarning, stacklevel=2)
         return update
 
     def _pace(self) -> float | None:
@@ -587,7 +703,10 @@ class Watch:
                 got = self.read_new(step)
                 if got:
                     quiet_since = time.monotonic()
-                last = s.replay or (s.idle is not None and time.monotonic() - quiet_since >= s.idle)
+                elif not s.replay:
+                    self.finished = self.follower.finished()         # a run that says it ended is not waited for
+                last = s.replay or self.finished is not None or (
+                    s.idle is not None and time.monotonic() - quiet_since >= s.idle)
                 if (got and self._due()) or (not got and last and self.growing is not None and (
                         self.last is None or self.last.frames_read < self.growing.n_frames) and
                         self.growing.n_frames >= MIN_BLOCKS * s.block_frames):     # at the end: the frames since
@@ -635,15 +754,47 @@ class Watch:
     def write(self, folder, draw=None) -> list:
         """Write the last update into ``folder``: ``watch.nc`` (every update's frequencies, error bars, temperature,
         start frame and prediction), ``watch.png`` (the figure) and, once the target is reached, ``fc.nc`` (the
-        converged constants, as ``trajmodes fit`` writes them). Each file is replaced whole (atomically). ``draw``:
-        ``draw(dataset, path)`` writes the figure (:func:`trajmodes.plots.plot_watch`)."""
+        converged constants, as ``trajmodes fit`` writes them). Each file is replaced whole (atomically).
+
+        Parameters
+        ----------
+        folder : str or path-like
+            The folder written into (made where missing).
+        draw : callable, optional
+            ``draw(dataset, path)`` writes the figure of the watch dataset to ``path``
+            (:func:`trajmodes.plots.plot_watch`); None: no figure.
+
+        Returns
+        -------
+        list
+            The paths written.
+        """
         from trajmodes.workflows.watch_outputs import write_watch
         return write_watch(self, folder, draw)
 
 
 def watch(settings: WatchSettings, printer=print, folder=None, draw=None):
-    """Follow the run of ``settings``: print every update's table with ``printer``, write the outputs into ``folder``
-    after each (the figure with ``draw``, :meth:`Watch.write`); returns the :class:`Watch` (its last update, history and whether the target was reached)."""
+    """Follow the run of ``settings``: print every update's table, write the outputs after each, and say when the
+    target is reached (and how the ``then`` command ended).
+
+    Parameters
+    ----------
+    settings : WatchSettings
+        The run's file, how it is read and fitted, and the target (THz) it is followed to.
+    printer : callable
+        Called with each text shown (a str): every update's table (:meth:`WatchUpdate.table`), the target
+        reached, how the ``then`` command ended; default ``print``.
+    folder : str or path-like, optional
+        The folder each update's files are written into (:meth:`Watch.write`); None: nothing is written.
+    draw : callable, optional
+        ``draw(dataset, path)`` writes the figure into ``folder`` (:func:`trajmodes.plots.plot_watch`); None: no
+        figure.
+
+    Returns
+    -------
+    Watch
+        The watch followed: its last update, history and whether (and where) the target was reached.
+    """
     w = Watch(settings)
     for update in w.follow():
         printer(update.table(settings.target))

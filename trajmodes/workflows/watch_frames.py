@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FOLLOWED_FORMATS", "FrameFollower", "IPIRun", "NewFrames", "followed_format", "ipi_timestep",
-           "open_frames"]
+__all__ = ["FOLLOWED", "FOLLOWED_FORMATS", "FrameFollower", "IPIRun", "NewFrames", "followed_format", "followed_name",
+           "in_run", "ipi_timestep", "open_frames"]
 
 #: the formats :class:`FrameFollower` follows, by the names :func:`trajmodes.trajectory.read` takes
 FOLLOWED_FORMATS = ("lammps-dump", "xyz", "ase:vasp-out", "ase:vasp-xml", "ipi")
@@ -44,6 +44,8 @@ _OUTCAR_STEP_END = b"FREE ENERGIE OF THE ION-ELECTRON SYSTEM"
 _XML_OPEN, _XML_CLOSE = b"<calculation>", b"</calculation>"
 #: i-PI's trajectory files: XYZ whose comment line starts with its cell
 _IPI_COMMENT = re.compile(rb"^\s*#\s*CELL[({]")
+#: a LAMMPS frame's MD step
+_TIMESTEP = re.compile(rb"ITEM: TIMESTEP[^\n]*\n[ \t\r]*(-?\d+)")
 #: the MD step an i-PI comment line states
 _IPI_STEP = re.compile(rb"Step:\s*(-?\d+)")
 #: the first bytes of gzip, bzip2, xz and zstd files
@@ -52,31 +54,44 @@ _COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")
 WINDOW = 64 << 20
 
 
+#: how the follower splits the frames of a run (:data:`FOLLOWED_FORMATS`), by the registry's name of what the run's
+#: file is (:func:`trajmodes.io.identify`: a reader's first format name, an ASE format, a path-integral run's); a
+#: reader whose files a splitter of :class:`FrameFollower` can cut into frames is followed by naming it here
+FOLLOWED = {"lammps": "lammps-dump", "xyz": "xyz", "ase:vasp-out": "ase:vasp-out", "ase:vasp-xml": "ase:vasp-xml",
+            "ipi": "ipi", "ipi-beads": "ipi"}
+
+
 def followed_format(path: str, head: bytes) -> str:
-    """The format of ``path`` (one of :data:`FOLLOWED_FORMATS`) from its name and first bytes; other formats are
-    refused with what to do."""
+    """The format of ``path`` (one of :data:`FOLLOWED_FORMATS`) as the one registry of what a path is answers
+    (:func:`trajmodes.io.identify`, from its name and first bytes); a compressed file and other formats are refused
+    with what to do (an i-PI run of several beads is refused by :class:`IPIRun`, saying what it is)."""
+    from trajmodes.io import identify
     if head.startswith(_COMPRESSED):
         raise ValueError(f"{path} is compressed: a compressed file cannot be followed while it is written; "
                          "decompress it first (gunzip) to replay it, or let the MD program write plain text")
-    text = head.lstrip()
-    name = os.path.basename(path).lower()
-    if text.startswith(b"ITEM:"):
-        return "lammps-dump"
-    if text.startswith(b"<?xml") or text.startswith(b"<modeling>"):
-        if b"<modeling>" in head or name.startswith("vasprun"):
-            return "ase:vasp-xml"
-    elif "outcar" in name or text.startswith(b"vasp."):
-        return "ase:vasp-out"
-    lines = text.split(b"\n", 2)
-    first = lines[0].strip()
-    if first.isdigit():
-        if len(lines) > 1 and _IPI_COMMENT.match(lines[1]):
-            return "ipi"
-        return "xyz"
+    found = identify(path)
+    name = found.format if found.kind == "path-integral" or found.format.startswith("ase:") else \
+        found.entry.format_names[0]
+    if name in FOLLOWED and found.kind != "structure":
+        return FOLLOWED[name]
+    first = head.lstrip().split(b"\n", 1)[0].strip()
+    what = ("none of trajmodes' own formats, which only MDAnalysis may read" if name == "mdanalysis" else
+            f"{found.describe()}")
     raise ValueError(f"{path}: trajmodes watch follows LAMMPS text dumps, (extended) XYZ files, VASP's OUTCAR and "
-                     "vasprun.xml and i-PI's trajectory files while they are written, and this is none of them (its "
-                     f"first line is {first[:60].decode(errors='replace')!r}); fit a finished run of another format "
-                     "with `trajmodes fit`, or write the run as a LAMMPS dump or extended XYZ")
+                     "vasprun.xml and i-PI's trajectory files while they are written, and this is none of them (it is "
+                     f"{what}; its first line is {first[:60].decode(errors='replace')!r}); fit a finished run of "
+                     "another format with `trajmodes fit`, or write the run as a LAMMPS dump or extended XYZ")
+
+
+def followed_name(name: str) -> str | None:
+    """The format :class:`FrameFollower` follows for a format name as ``format=`` takes it (the registry's reader of
+    that name, :func:`trajmodes.io.reader_for`; an ASE format with or without its ``ase:``), None where it follows
+    none."""
+    from trajmodes.io import reader_for
+    key = str(name).strip().lower()
+    if not key.startswith("ase:") and "ase:" + key in FOLLOWED:
+        key = "ase:" + key
+    return FOLLOWED.get(key if key.startswith("ase:") else reader_for(key).format_names[0])
 
 
 @dataclass
@@ -122,6 +137,7 @@ class FrameFollower:
         self.folder = folder
         self.position = 0                 # the byte where the next frame starts (all before it taken)
         self.frames = 0                   # frames taken
+        self.lines = 0                    # the lines before :attr:`position` (for messages about the run's file)
         self._read = 0                    # bytes read from the file, all polls together
         self._identity = None
         self._folder = None
@@ -132,6 +148,7 @@ class FrameFollower:
         self._kept = None                 # a file of an i-PI run: its frames kept in memory (start, end, bytes)
         self._run = None                  # an i-PI run: its files, followed together (:class:`IPIRun`)
         self._first = None                # the first bytes of the first frame: is it still the run followed?
+        self._last_step = None            # a LAMMPS dump: the MD step of the last frame taken
 
     @property
     def bytes_read(self) -> int:
@@ -140,11 +157,12 @@ class FrameFollower:
 
     def mark(self) -> tuple:
         """The state before a poll, to go back to (:meth:`rewind`) where its frames were not used (an interrupt)."""
-        return self.position, self.frames, None if self._run is None else self._run.mark()
+        return (self.position, self.frames, None if self._run is None else self._run.mark(), self._last_step,
+                self.lines)
 
     def rewind(self, state: tuple) -> None:
         """Go back to the state :meth:`mark` gave: the frames polled since are found again by the next poll."""
-        self.position, self.frames, run = state
+        self.position, self.frames, run, self._last_step, self.lines = state
         if self._run is not None:
             if run is None:               # the run was opened by the polls given back: opened again
                 self._read += self._run.bytes_read
@@ -244,6 +262,11 @@ class FrameFollower:
                 found = self._splitter()(buf, at_end) if buf else []
                 if max_frames is not None:
                     found = found[:max_frames - len(starts)]
+                back = self._step_back(buf, found, bool(starts)) if self.format == "lammps-dump" else None
+                if back is not None:
+                    found = found[:back]          # the steps go back there: the frames from it in the next take
+                    if not found:
+                        break
                 if not found:
                     if at_end:
                         break
@@ -266,15 +289,33 @@ class FrameFollower:
                 ends += [self.position + b for _, b in found]
                 self._frame_bytes = max(self._frame_bytes, max(b - a for a, b in found))
                 self.position += used
+                self.lines += buf.count(b"\n", 0, used)
                 self.frames += len(found)
                 buf = buf[used:]
-                if at_end:
+                if at_end or back is not None:
                     break
         finally:
             if out is not None:
                 out.close()
         self._tail, self._tail_at = buf, self.position
         return NewFrames(np.asarray(starts, np.int64), np.asarray(ends, np.int64), path)
+
+    def _step_back(self, buf: bytes, found: list, taken: bool) -> int | None:
+        """The first of the LAMMPS frames ``found`` in ``buf`` whose step is not past the step of the frame before it
+        (a restart's repeats, or a ``reset_timestep`` between two runs), where frames are taken before it in this take
+        (``taken``, or it is not the first of ``found``): a take's steps only go forward, and the reader of the run's
+        steps (:class:`~trajmodes.io.trajectories.restarts.StepLine`) joins each take to the one before. None where
+        none goes back; the step of the last frame kept is remembered."""
+        prev = self._last_step
+        for k, (a, b) in enumerate(found):
+            m = _TIMESTEP.search(buf, a, b)
+            step = int(m.group(1)) if m else None
+            if step is not None and prev is not None and step <= prev and (k or taken):
+                self._last_step = prev
+                return k
+            prev = step if step is not None else prev
+        self._last_step = prev
+        return None
 
     def _splitter(self):
         return {"lammps-dump": self._lammps_frames, "xyz": self._xyz_frames, "ase:vasp-out": self._outcar_frames,
@@ -299,6 +340,7 @@ class FrameFollower:
         if end <= 0:
             return False
         self.head = buf[:end]
+        self.lines = self.head.count(b"\n")
         self.position = end
         self._tail, self._tail_at = buf[end:], end              # the first steps' bytes, read with the header
         return True
@@ -409,6 +451,11 @@ class FrameFollower:
             raise ValueError("no file holds these frames: take the frames of the last poll, before the next")
         return frames.path
 
+    def finished(self) -> str | None:
+        """Why the run has written its last frame, where it says so (an i-PI run: :meth:`IPIRun.finished`), in
+        words; None otherwise."""
+        return self._run.finished() if self._run is not None else None
+
     def close(self) -> None:
         """Remove the private folder of :meth:`take`."""
         if self._folder is not None:
@@ -455,10 +502,15 @@ class IPIRun:
                              "constants needs the force on every atom in every frame; add <trajectory "
                              "filename=\"for\" stride=\"...\"> forces </trajectory> to the <output> of the i-PI input, "
                              "with the positions' stride, and run it again")
+        from trajmodes.io import ipi_bead_count
+        self.bead_count = ipi_bead_count(pos)       # a bead of a path-integral run written alone is refused
         self.files = {field: FrameFollower(p, "xyz") for field, p in self.paths.items()}
         for f in self.files.values():
             f._kept = []
         self.pending = {field: [] for field in self.paths}     # complete frames not taken: (step, start, end, bytes)
+        self.top = {field: None for field in self.paths}       # the largest step read of each file
+        self.stride = 1                   # the steps between the last two frames of the positions file
+        self.repeats = 0                  # frames of the positions file left out: their step was read before
 
     @property
     def bytes_read(self) -> int:
@@ -466,13 +518,14 @@ class IPIRun:
 
     def mark(self) -> tuple:
         return ({k: (f.position, f.frames) for k, f in self.files.items()},
-                {k: list(v) for k, v in self.pending.items()})
+                {k: list(v) for k, v in self.pending.items()}, dict(self.top), self.repeats, self.stride)
 
     def rewind(self, state: tuple) -> None:
-        at, pending = state
+        at, pending, top, self.repeats, self.stride = state
         for k, f in self.files.items():
             f.position, f.frames = at[k]
         self.pending = {k: list(v) for k, v in pending.items()}
+        self.top = dict(top)
 
     def _read(self, field: str, max_frames: int | None) -> int:
         """Poll the file of ``field``: its new complete frames join its pending ones, with their steps."""
@@ -480,21 +533,50 @@ class IPIRun:
         f.poll(max_frames)
         got, f._kept = f._kept, []
         counted = f.frames - len(got)                         # the index of the first in its file
+        top = self.top[field]
         for k, (a, b, data) in enumerate(got):
             head = data.split(b"\n", 2)[1] if data.count(b"\n") > 1 else b""
             m = _IPI_STEP.search(head)
-            self.pending[field].append((int(m.group(1)) if m else counted + k, a, b, data))
+            step = int(m.group(1)) if m else counted + k
+            if top is not None and step <= top:       # i-PI restarted from an earlier checkpoint writes them again
+                self.repeats += field == "positions"
+                continue
+            if field == "positions" and top is not None:
+                self.stride = step - top
+            top = step
+            self.pending[field].append((step, a, b, data))
+        self.top[field] = top
         return len(got)
+
+    def finished(self) -> str | None:
+        """Why the run has written its last frame (its input's ``<total_steps>`` reached: no step of the positions'
+        stride is left before it), in words; None where it has not or the input does not say."""
+        from trajmodes.io import ipi_input_beside
+        tops = list(self.top.values())               # a step is taken once every file holds it
+        top = None if None in tops else min(tops)
+        inp = ipi_input_beside(self.paths["positions"]) if top is not None else None
+        if inp is None or inp.total_steps is None or top + max(self.stride, 1) <= inp.total_steps:
+            return None
+        return (f"the i-PI run has finished: {os.path.basename(inp.path)} says <total_steps> {inp.total_steps}, and "
+                f"its files hold step {top}, the last of its stride; every frame is read")
 
     def poll(self, max_frames: int | None, new_take) -> NewFrames:
         """The steps complete in every file since the last poll (at most ``max_frames``), their files written into
-        the folder ``new_take()`` gives."""
+        the folder ``new_take()`` gives. Frames whose step is not past the steps read before in their file (i-PI
+        restarted from a checkpoint older than its last frames writes those steps again, in every file) are left
+        out with a warning, the first frame of each step kept, as ``trajmodes fit`` keeps it of a LAMMPS dump."""
+        before = self.repeats
         self._read("positions", max_frames)
         others = [k for k in self.paths if k != "positions"]
         for k in others:           # a file behind the positions (a replay reads a few frames at a time) reads on
             while (self._read(k, max_frames) and self.pending["positions"]
                    and self.pending[k][-1][0] < self.pending["positions"][-1][0]):
                 pass
+        if self.repeats > before:
+            warnings.warn(f"{self.paths['positions']}: {self.repeats - before} new frame(s) repeat MD steps already "
+                          "read (i-PI restarted from a checkpoint older than its last frames writes them again) and "
+                          "were left out in every file of the run (the first frame of each step kept)", UserWarning,
+                          stacklevel=4)
         pos = self.pending["positions"]
         rows, at = [], {k: 0 for k in others}
         for step, a, b, data in pos:
@@ -535,6 +617,29 @@ class IPIRun:
             f.close()
 
 
+def in_run(error: Exception, follower: FrameFollower, state: tuple) -> Exception:
+    """``error``, raised reading a take of ``follower`` (its private copy of the frames polled after ``state``, what
+    :meth:`FrameFollower.mark` gave), naming the run's own file and the frame and line there instead of the copy's,
+    which is removed when the watch ends; other errors as they are."""
+    folder = follower._folder              # a FileFormatError: the file, what, frame, line and fix
+    if not all(hasattr(error, k) for k in ("path", "what", "frame", "line", "fix")) or folder is None or \
+            not str(error.path or "").startswith(folder):
+        return error
+    position, frames, _, _, lines = state
+    head = follower.head.count(b"\n") if follower.head is not None else 0
+    frame, line = error.frame, error.line
+    if follower.format == "ipi":              # a take joins the run's files: its frames are steps of all three
+        path = os.path.join(os.path.dirname(follower._run.paths["positions"]), os.path.basename(error.path))
+        kept = path == follower._run.paths["positions"] and frame is not None
+        frame, line = (frame + frames if kept else None), None
+    else:
+        path = follower.path
+        frame = None if frame is None else frame + frames
+        line = None if line is None else (line if line <= head else line - head + lines)
+    out = type(error)(path, error.what, frame=frame, line=line, fix=error.fix)
+    return out
+
+
 def ipi_timestep(path: str) -> float | None:
     """The MD time step (ps) of the i-PI run of ``path``: the ``<timestep>`` of its input beside it, else from its
     properties file (``PREFIX.out``); None where neither says it (yet)."""
@@ -568,12 +673,16 @@ def _lammps_frame_end(buf: bytes, start: int) -> int:
 
 def open_frames(path: str, format: str, options: dict, quiet: bool = True):
     """The frames of the file ``path`` written by :meth:`FrameFollower.take` as a :class:`Trajectory`, read with
-    the ``options`` the run's first opening found (its units, time step, species and masses): its own warnings are
-    not repeated (``quiet``). Not quiet, the run's own file is opened, and only the warning about its last frame,
-    still being written, is left out."""
-    from trajmodes.trajectory import read
+    the ``options`` the run's first opening found (its units, time step, species and masses, a LAMMPS run's input:
+    ``lammps_settings``, found beside the run's file, not beside this copy; ``reference``): its own warnings are not
+    repeated (``quiet``); the first take's are said (not quiet)."""
+    from trajmodes.io import open_source
+    from trajmodes.trajectory import Trajectory
+    options = dict(options)
+    reference = options.pop("reference", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if quiet else "default")
-        warnings.filterwarnings("ignore", message=r".*the last frame .* is incomplete and was dropped")
-        warnings.filterwarnings("ignore", message=r".*frame \d+ is incomplete \(truncated file\) and was dropped")
-        return read(path, format=format, **options)
+        traj = Trajectory(open_source(path, format=format, **options), reference=reference)
+        if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
+            traj.reference                # checked against the frames now, as trajmodes.read checks it
+        return traj

@@ -48,7 +48,15 @@ def watch_dataset(w, npoints: int = 31):
          "update_seconds": ("update", per("seconds"), {"units": "s"}),
          "frequency": (("update", "q", "branch"), np.stack([u.frequency for u in h]), {"units": "THz"}),
          "frequency_err": (("update", "q", "branch"), np.stack([u.frequency_err for u in h]),
-                           {"units": "THz", "error_bars": "block bootstrap scaled to its blocking plateau"}),
+                           {"units": "THz", "error_bars": "trajmodes fit's error model of the frames fitted; the last "
+                                                          "update's: " + ("not measured" if last.errors is None else
+                                                                          last.errors.sentence())}),
+         "error_is_lower_bound": ("update", np.array([u.errors is None or u.errors.lower_bound for u in h], np.int8),
+                                  {"long_name": "1: no calibrated estimate applies, frequency_err is a lower bound"}),
+         "frozen_share": ("update", np.array([np.nan if u.errors is None else u.errors.share for u in h]),
+                          {"units": "1", "long_name": "frozen share of the mean-square displacement of the frames "
+                                                      "fitted (0: the modes exchanged their energies; 1: they kept "
+                                                      "them)"}),
          "band_frequency": (("path", "branch"), bands.frequency.values, {"units": "THz"}),
          "band_frequency_err": (("path", "branch"), band_err, {"units": "THz"})},
         coords={"qlabel": ("q", list(last.labels)), "qpoint": (("q", "reduced"), last.qpoints),

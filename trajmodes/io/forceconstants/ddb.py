@@ -8,7 +8,7 @@ What a block holds (X. Gonze and C. Lee, Phys. Rev. B 55, 10355 (1997), the conv
     E2(i a, j b; q) = a_i . Phi_ab(q) . a_j ,      Phi_ab(q) = sum_R Phi(0 a, R b) e^{+i 2 pi q . R},
 
 in Hartree: ``ipert`` 1..n an atom, ``idir`` a *reduced* direction (the displacement along the lattice vector a_i,
-so that the A^2 of the constants and the A^2 of the lattice vectors cancel), Phi_ab(q) the force constants (not
+so that the Å² of the constants and the Å² of the lattice vectors cancel), Phi_ab(q) the force constants (not
 mass-weighted) with phases from the lattice vectors R of the cells only. trajmodes' dynamical matrix carries the atom
 positions in its phase (D_ab(q) = sum_R Phi e^{i 2 pi q.(x_b + R - x_a)} / sqrt(m_a m_b), docs/architecture.md's
 convention), so Phi_ab(q) = sqrt(m_a m_b) D_ab(q) e^{-i 2 pi q.(x_b - x_a)}, x fractional. Entries are written for
@@ -21,7 +21,7 @@ kinds of lines follow, perturbation n + 2 being the electric field:
 - ``(x, n+2, y, a)`` and its partner ``(y, a, x, n+2)``: 2 pi a_x . (Z_a - z_ion(a) 1) . b_y, the electronic part of
   the Born charge of atom a (``born[a, E, u]``, E along a_x, u along b_y, b the reciprocal vectors without 2 pi);
   ``anaddb`` adds the ionic charge z_ion of the header back;
-- ``(x, n+2, y, n+2)``: pi V b_x . (1 - eps) . b_y, V in bohr^3 and b in 1/bohr.
+- ``(x, n+2, y, n+2)``: pi V b_x . (1 - eps) . b_y, V in bohr³ and b in 1/bohr.
 
 These are the transformations TDEP's writer applies; they were checked on TDEP's MgO file, where Z and eps are
 isotropic (for anisotropic charges the order of the two indices is TDEP's, not checked against ABINIT itself).
@@ -52,7 +52,7 @@ DDB_CHOP = 1e-10
 
 
 def _lattice_phase_constants(q, positions, masses, dynamical_matrix) -> np.ndarray:
-    """Phi_ab(q) (n, 3, n, 3), eV/A^2, from trajmodes' mass-weighted D(q) with atom-position phases."""
+    """Phi_ab(q) (n, 3, n, 3), eV/Å², from trajmodes' mass-weighted D(q) with atom-position phases."""
     n = len(masses)
     d = np.asarray(dynamical_matrix, dtype=complex).reshape(n, 3, n, 3)
     x = np.asarray(positions, dtype=float)
@@ -68,7 +68,7 @@ def ddb_blocks(cell, positions, masses, qpoints, dynamical_matrices, born=None, 
     Parameters
     ----------
     cell : (3, 3)
-        Lattice vectors (rows), A.
+        Lattice vectors (rows), Å.
     positions : (n, 3)
         Fractional coordinates of the atoms.
     masses : (n,)
@@ -76,7 +76,7 @@ def ddb_blocks(cell, positions, masses, qpoints, dynamical_matrices, born=None, 
     qpoints : (nq, 3)
         Reduced coordinates (no 2 pi).
     dynamical_matrices : (nq, 3n, 3n) complex
-        eV/(A^2 amu), trajmodes' convention (:meth:`trajmodes.Phonons.dynamical_matrix`; at q = 0 without the
+        eV/(Å² amu), trajmodes' convention (:meth:`trajmodes.Phonons.dynamical_matrix`; at q = 0 without the
         non-analytic term).
     born : (n, 3, 3), optional
         Born charges ``born[a, E, u]`` (e); with ``epsilon`` (3, 3) and ``zion`` (n,) (valence charges of the

@@ -19,8 +19,8 @@ must be those the yaml lists (all its supercells, or the first ones); ``FORCE_SE
 count and hold the supercells its second line announces. A six-column file beside a yaml (or POSCAR) that lists no
 displacements can only be checked for whole supercells.
 
-Each displaced supercell becomes one frame: positions = ideal supercell + displacement (Angstrom), the forces
-(eV/Angstrom), the ideal supercell as the reference. The files read are exactly the ones named (or found in the
+Each displaced supercell becomes one frame: positions = ideal supercell + displacement (Å), the forces
+(eV/Å), the ideal supercell as the reference. The files read are exactly the ones named (or found in the
 folder named): never the current directory.
 """
 from __future__ import annotations
@@ -48,11 +48,11 @@ class DisplacementDataset:
     Attributes
     ----------
     supercell : Crystal
-        The ideal supercell (Angstrom, amu), atoms in the dataset's order.
+        The ideal supercell (Å, amu), atoms in the dataset's order.
     displacements : ndarray (n_sets, N, 3)
-        Angstrom.
+        Å.
     forces : ndarray (n_sets, N, 3)
-        eV/Angstrom.
+        eV/Å.
     supercell_matrix : ndarray of int (3, 3)
         Supercell = ``supercell_matrix`` applied to the unit cell (phonopy's convention: rows of the cell).
     paths : list of str

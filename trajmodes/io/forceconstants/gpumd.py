@@ -6,10 +6,10 @@ layout GPUMD's own reader takes (``src/force/fcp.cu``: whitespace-separated numb
 
 ``model.xyz``
     The supercell, extended XYZ as GPUMD reads it: the number of atoms; ``pbc="T T T" Lattice="ax ay az bx by bz cx
-    cy cz" Properties=species:S:1:pos:R:3:mass:R:1``; one line per atom (Angstrom, amu).
+    cy cz" Properties=species:S:1:pos:R:3:mass:R:1``; one line per atom (Å, amu).
 ``r0.in``
-    The reference (ideal) positions, one atom per line ``x y z`` (Angstrom), in the order of ``model.xyz``.
-``clusters_order2.in``, ``fcs_order2.in`` (eV/A^2); ``clusters_order3.in``, ``fcs_order3.in`` (eV/A^3)
+    The reference (ideal) positions, one atom per line ``x y z`` (Å), in the order of ``model.xyz``.
+``clusters_order2.in``, ``fcs_order2.in`` (eV/Å²); ``clusters_order3.in``, ``fcs_order3.in`` (eV/Å³)
     ``fcs_order<n>.in``: the number of distinct blocks, then per block 3^n lines ``x y [z] value`` (components
     0-based, x slowest). ``clusters_order<n>.in``: the number of clusters, then one line per ordered cluster of
     supercell atoms (0-based) and the index of its block: every permutation of every cluster with a non-zero block
@@ -139,8 +139,8 @@ def read_gpumd(path: str | os.PathLike, primitive: Crystal | str | os.PathLike |
     Returns
     -------
     dict, str
-        fc2 in the full layout (eV/A^2) on the supercell of ``model.xyz`` (masses from its ``mass`` column, else
-        the elements' standard masses), fc3 compact (eV/A^3) when there are third-order files.
+        fc2 in the full layout (eV/Å²) on the supercell of ``model.xyz`` (masses from its ``mass`` column, else
+        the elements' standard masses), fc3 compact (eV/Å³) when there are third-order files.
     """
     p = Path(path)
     folder = p if p.is_dir() else p.parent

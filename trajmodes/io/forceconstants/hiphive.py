@@ -14,7 +14,7 @@ hiPhive is optional (``pip install hiphive``) and imported only here, when such 
 
 trajmodes holds the second and third orders; higher orders of a potential are left out with a warning. Masses are
 the elements' standard masses for ``.fcp`` files (the file holds none) and those of the ASE atoms for ``.fcs``.
-Units need no conversion (eV, Angstrom).
+Units need no conversion (eV, Å).
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def read_hiphive(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     Returns
     -------
     dict, str
-        fc2 in the full layout (eV/A^2), fc3 compact (eV/A^3) when the file has a third order.
+        fc2 in the full layout (eV/Å²), fc3 compact (eV/Å³) when the file has a third order.
 
     Raises
     ------

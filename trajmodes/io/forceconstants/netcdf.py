@@ -73,7 +73,7 @@ def _from_dataset(ds, path) -> tuple[dict, str]:
 
 
 def _dense_fc3(ds, blocks: np.ndarray) -> np.ndarray:
-    """The compact fc3 (n_prim, N, N, 3, 3, 3) in eV/A^3 of the file ``ds``: zero but at its triplets ``fc3_sites``
+    """The compact fc3 (n_prim, N, N, 3, 3, 3) in eV/Å³ of the file ``ds``: zero but at its triplets ``fc3_sites``
     (T, 3: primitive atom, two supercell atoms), where it is ``blocks`` (T, 3, 3, 3). A file of an older trajmodes,
     without ``fc3_sites``, holds the compact array itself: ``blocks`` as they are."""
     if "fc3_sites" not in ds.variables:
@@ -149,10 +149,10 @@ def _check_members(fc, members) -> list:
 def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None, members=None) -> None:
     """Write force constants as trajmodes' own netCDF4 file (atomic: a failed write leaves no partial file).
 
-    fc2 in its layout (``fc2``, eV/A^2); fc3, when set, as its triplets with a nonzero block: ``fc3_sites``
-    (triplet, 3: primitive atom, two supercell atoms) and blocks ``fc3`` (triplet, 3, 3, 3), eV/A^3 (the compact
+    fc2 in its layout (``fc2``, eV/Å²); fc3, when set, as its triplets with a nonzero block: ``fc3_sites``
+    (triplet, 3: primitive atom, two supercell atoms) and blocks ``fc3`` (triplet, 3, 3, 3), eV/Å³ (the compact
     (n_prim, N, N, 3, 3, 3) array is nearly all zeros: 3.5 GB for 4000 atoms); fc4, when set, as its quartets
-    ``fc4_sites`` and blocks ``fc4`` (eV/A^4); the Born charges and dielectric tensor (``ForceConstants.write``
+    ``fc4_sites`` and blocks ``fc4`` (eV/Å⁴); the Born charges and dielectric tensor (``ForceConstants.write``
     writes full constants); an fc2 of a larger supercell for the phonons (``phonon_fc2``, phono3py's ``--dim-fc2``)
     as the group ``phonon_fc2``, laid out as the file. ``attrs``: global attributes to add (the provenance of
     :func:`trajmodes.io.provenance.provenance` by default, without inputs or settings).
@@ -160,9 +160,9 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None, members
     ``members``: the constants of every member of a committee of learned potentials fitted with ``fc`` (the same
     supercell, orders and quartets: ``EffectiveForceConstants.committee_force_constants_``), written into the group
     ``committee`` beside them, their constants along a dimension ``member`` (M): ``fc2`` compact (member, prim_atom,
-    atom, 3, 3) eV/A^2, ``fc3`` (member, triplet, 3, 3, 3) eV/A^3 on the file's ``fc3_sites`` (the triplets where
+    atom, 3, 3) eV/Å², ``fc3`` (member, triplet, 3, 3, 3) eV/Å³ on the file's ``fc3_sites`` (the triplets where
     the constants or any member have a nonzero block) and ``fc4`` (member, quartet,
-    3, 3, 3, 3) eV/A^4 where ``fc`` has them; the global attribute ``committee_members`` = M. Readers of the fitted
+    3, 3, 3, 3) eV/Å⁴ where ``fc`` has them; the global attribute ``committee_members`` = M. Readers of the fitted
     constants pass the group by; :func:`read_netcdf` ``member=`` reads one member."""
     import netCDF4
     from trajmodes.io.provenance import clean_attrs, provenance

@@ -186,7 +186,7 @@ def write_phono3py(fc, folder: str | os.PathLike, compression: str | None = "gzi
 
     rebuilds the same supercell and takes the constants as they are (phono3py looks for
     ``fc2.hdf5`` / ``fc3.hdf5`` in the current directory unless told the file names). Born
-    charges and the dielectric tensor go into the yaml. fc2 in eV/A^2, fc3 in eV/A^3; the files
+    charges and the dielectric tensor go into the yaml. fc2 in eV/Å², fc3 in eV/Å³; the files
     carry ``p2s_map``. Written with phono3py's own writers (needs ``phono3py``).
     """
     phono3py = need_package("phono3py")

@@ -50,7 +50,7 @@ def read_phonopy(path: str | os.PathLike, born: str | os.PathLike | bool | None 
         BORN file. None (default): the yaml's ``nac`` section if it has one, else a ``BORN``
         file in the folder if there is one, else none. False: none.
     symprec : float
-        Tolerance (Angstrom) with which phonopy finds the symmetry-independent atoms of a BORN
+        Tolerance (Å) with which phonopy finds the symmetry-independent atoms of a BORN
         file (it lists only those; phonopy expands and symmetrises them).
 
     Notes
@@ -311,7 +311,7 @@ def supercell_clusters(fc, order: int) -> tuple[np.ndarray, np.ndarray]:
     clusters : ndarray of int (n, order)
         In C order of the atom indices.
     blocks : ndarray (n, 3 ** order)
-        eV/A^2 or eV/A^3; third-order rows built from the compact layout by lattice translation, one atom at a time.
+        eV/Å² or eV/Å³; third-order rows built from the compact layout by lattice translation, one atom at a time.
     """
     N = fc.n_atoms
     if order == 2:

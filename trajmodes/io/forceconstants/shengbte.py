@@ -3,14 +3,14 @@ Katcho and Mingo, Comput. Phys. Commun. 185, 1747 (2014); Carrete et al., Comput
 (2017) for almaBTE), with the ``POSCAR`` (unit cell) and ``SPOSCAR`` (supercell) that phonopy and ShengBTE's
 ``thirdorder.py`` leave beside them.
 
-``FORCE_CONSTANTS_2ND`` (eV/A^2)
+``FORCE_CONSTANTS_2ND`` (eV/Å²)
     phonopy's full ``FORCE_CONSTANTS`` text layout: a first line with the number of supercell atoms (twice),
     then for every ordered pair of supercell atoms a line ``i j`` (1-based) and three lines of the 3 x 3 block
     Phi[i, j][x, y]. ShengBTE takes the supercell as ``scell = (na, nb, nc)`` cells of the unit cell, atom
     ``1 + ix + na (iy + nb (iz + nc k))`` being unit-cell atom ``k`` in cell ``(ix, iy, iz)`` (phonopy's order);
     it reads only the full layout (phonopy's compact one, ``n_prim N`` on the first line, is read here too).
-``FORCE_CONSTANTS_3RD`` (eV/A^3)
-    The number of blocks, then per block: its number, the Cartesian lattice vectors R2 and R3 (Angstrom) of the
+``FORCE_CONSTANTS_3RD`` (eV/Å³)
+    The number of blocks, then per block: its number, the Cartesian lattice vectors R2 and R3 (Å) of the
     cells of the second and third atoms (the first atom in the cell at the origin), the three unit-cell indices
     (1-based), and 27 lines ``x y z Psi[x, y, z]``. The vectors are whole lattice vectors of the unit cell
     whose atoms sit at the positions of ``POSCAR`` (ShengBTE's CONTROL) as written.
@@ -22,7 +22,7 @@ atoms at their shortest images from the first and, among equally short ones, clo
 ``thirdorder.py``); hiPhive's reader wants exactly one block per supercell triplet. Reading, blocks that land on
 the same supercell triplet add up. The first lines of ``POSCAR`` and ``SPOSCAR`` carry the provenance; the
 force-constant files have no place for comments (hiPhive reads the first line as one integer). Units need no
-conversion (eV, Angstrom).
+conversion (eV, Å).
 
 ``CONTROL``
     ShengBTE's input, a Fortran namelist file: ``&allocations`` (``nelements``, ``natoms``, ``ngrid``), ``&crystal``
@@ -86,8 +86,8 @@ def write_shengbte(fc, folder: str | os.PathLike, source: str | os.PathLike | No
 
     ``POSCAR`` is the primitive cell (positions wrapped into it, in the supercell's frame), ``SPOSCAR`` the ideal
     supercell in the atom order of ``FORCE_CONSTANTS_2ND``: ShengBTE's for a diagonal supercell matrix, this
-    supercell's own otherwise (with a warning: ShengBTE needs ``scell``). fc2 in the full layout (eV/A^2); fc3
-    one block per supercell triplet (eV/A^3; shortest images within ``tol`` Angstrom, see the module notes).
+    supercell's own otherwise (with a warning: ShengBTE needs ``scell``). fc2 in the full layout (eV/Å²); fc3
+    one block per supercell triplet (eV/Å³; shortest images within ``tol`` Å, see the module notes).
     Values with 17 significant digits, so a round trip is exact. ``CONTROL`` holds the same crystal, the Born
     charges and dielectric tensor when there are any, and ShengBTE's run settings ``ngrid`` = ``mesh`` (default:
     the supercell's ``scell``, the q-points on which the supercell constants are exact) and ``T`` =
@@ -208,7 +208,7 @@ def read_shengbte(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     Returns
     -------
     dict, str
-        fc2 in the file's layout (eV/A^2) on the supercell, fc3 (eV/A^3) in the compact layout when there is a
+        fc2 in the file's layout (eV/Å²) on the supercell, fc3 (eV/Å³) in the compact layout when there is a
         third-order file; ``POSCAR`` is the primitive cell, positions as written; masses the elements'; ``born`` and
         ``epsilon`` from ``CONTROL`` when it holds them (:func:`read_control`).
     """

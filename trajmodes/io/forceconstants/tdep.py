@@ -9,17 +9,17 @@ The layouts, as TDEP's own reader takes them (list-directed Fortran reads: the f
 text after them is a comment):
 
 ``infile.ucposcar``, ``infile.ssposcar``
-    VASP 5 POSCAR files of the unit (primitive) cell and of the supercell, lattice and positions in Angstrom,
+    VASP 5 POSCAR files of the unit (primitive) cell and of the supercell, lattice and positions in Å,
     positions fractional ("direct"); TDEP wraps fractional coordinates into [0, 1). The supercell must be the
     ideal lattice, commensurate with the unit cell to machine precision. POSCAR files hold no masses: the
     elements' standard masses are used.
-``infile.forceconstant`` (second order, eV/A^2)
-    ``n_atoms`` (unit cell); the cutoff in Angstrom; then per unit-cell atom ``a``: the number of its pairs,
+``infile.forceconstant`` (second order, eV/Å²)
+    ``n_atoms`` (unit cell); the cutoff in Å; then per unit-cell atom ``a``: the number of its pairs,
     and per pair the unit-cell index ``b`` of the partner (1-based), the lattice vector of the partner's cell
     in fractional coordinates of the unit cell, and three lines of the 3 x 3 block
     Phi[a, b + R][x, y] (row x = direction of atom a). Then one line with 0 (no Born charges; a polar file
     has a non-zero correction type and a section of dielectric and Born-charge data after it).
-``infile.forceconstant_thirdorder`` (third order, eV/A^3)
+``infile.forceconstant_thirdorder`` (third order, eV/Å³)
     ``n_atoms``; the cutoff; per unit-cell atom: the number of its triplets, and per triplet the three unit-cell
     indices (first = the atom itself), the three lattice vectors (fractional; the first zero), and nine
     lines Psi[x, y, :] for x, y = 1..3.
@@ -34,7 +34,7 @@ symmetry-irreducible Born-charge values, the n_x values (one a line), 9 n_atoms 
 (Zflat = coeff @ x, Zflat[9 a + 3 u + E] = Z[a, E, u] in phonopy's BORN convention, 0-based), and the charges
 themselves, three lines per atom (line E: Z[a, E, :]; written for reading by eye, TDEP rebuilds them from x).
 Read, they give :class:`~trajmodes.forceconstants.model.ForceConstants` with ``short_range=True``, the Born charges,
-the dielectric tensor, ``ewald_lambda`` = lambda / bohr (1/A) and TDEP's e^2 / (4 pi eps0) (Hartree * bohr in its own
+the dielectric tensor, ``ewald_lambda`` = lambda / bohr (1/Å) and TDEP's e^2 / (4 pi eps0) (Hartree * bohr in its own
 constants, :data:`TDEP_NAC_FACTOR`), so that :class:`trajmodes.Phonons` adds the dipole-dipole dynamical matrix back
 as TDEP does. Written, short-range constants go out as they are; full ones with Born charges are converted first
 (:meth:`~trajmodes.forceconstants.model.ForceConstants.with_convention`), and ``infile.lotosplitting`` (TDEP's input
@@ -53,7 +53,7 @@ and :mod:`trajmodes.phonons.anharmonic.interaction`): TDEP's lattice sums then g
 couplings of trajmodes and phonopy at every q. Reading, every pair and triplet is folded back onto the
 supercell of ``infile.ssposcar`` (constants that land on the same supercell pair add up), so a round trip
 gives the supercell constants back to round-off. Units need no conversion: TDEP's files are in eV and
-Angstrom, as trajmodes.
+Å, as trajmodes.
 """
 from __future__ import annotations
 
@@ -111,8 +111,8 @@ def read_tdep(path: str | os.PathLike, supercell=None) -> tuple[dict, str]:
     Returns
     -------
     dict, str
-        fc2 in the compact layout (eV/A^2), fc3 when there is a third-order file (eV/A^3), fc4 when there is a
-        fourth-order one (its quartets and their blocks in eV/A^4, as ``(sites, blocks)``), the supercell and
+        fc2 in the compact layout (eV/Å²), fc3 when there is a third-order file (eV/Å³), fc4 when there is a
+        fourth-order one (its quartets and their blocks in eV/Å⁴, as ``(sites, blocks)``), the supercell and
         the unit cell as primitive cell (masses: the elements' standard masses).
 
     Raises
@@ -204,7 +204,7 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
 
     The unit cell is the primitive cell (positions wrapped into it, in the supercell's frame); the supercell
     its ideal lattice in this supercell's atom order. Every non-zero supercell constant is written once per
-    shortest image of the pair (weight 1/m; images within ``tol`` Angstrom count as equally short), third order
+    shortest image of the pair (weight 1/m; images within ``tol`` Å count as equally short), third order
     once per pair of shortest images of its second and third atoms (weight 1/(m2 m3)). The first line of
     every file names trajmodes' version and ``source``.
 

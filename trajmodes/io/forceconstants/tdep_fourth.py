@@ -2,9 +2,9 @@
 9, 6150 (2024)), read onto a supercell as its quartets and written from them.
 
 Layout, as TDEP's ``lo_forceconstant_fourthorder`` reads and writes it: the number of atoms of the unit cell, the
-cutoff (A), then for each unit-cell atom the number of its quartets and, for every quartet, 35 lines: the four
+cutoff (Å), then for each unit-cell atom the number of its quartets and, for every quartet, 35 lines: the four
 unit-cell atoms (1-based, the first the atom itself), the four lattice vectors of their cells (fractional, in unit-cell
-vectors; the first zero), and the 3 x 3 x 3 x 3 block in eV/A^4, 27 lines of three numbers (the first three indices on
+vectors; the first zero), and the 3 x 3 x 3 x 3 block in eV/Å⁴, 27 lines of three numbers (the first three indices on
 the line number, the first slowest).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ _LINES = 35                               # lines of one quartet
 def read_tdep_fc4(path: Path, n: int, N: int, smap, L0):
     """``infile.forceconstant_fourthorder`` on the supercell of ``smap`` (``L0``: the cells of the primitive
     representatives, ``smap.lattice[p2s]``): the quartets (n_quartets, 4), primitive atom first, and their blocks
-    (n_quartets, 3, 3, 3, 3) in eV/A^4, as :class:`~trajmodes.forceconstants.quartic.QuarticConstants` holds them.
+    (n_quartets, 3, 3, 3, 3) in eV/Å⁴, as :class:`~trajmodes.forceconstants.quartic.QuarticConstants` holds them.
     Quartets that fold onto the same supercell atoms keep their own rows (their forces add)."""
     rd = Lines(path)
     na = rd.integer("the number of atoms per unit cell", low=1)

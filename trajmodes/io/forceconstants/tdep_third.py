@@ -13,7 +13,7 @@ __all__ = ["read_tdep_fc3", "write_tdep_fc3"]
 
 
 def read_tdep_fc3(path: Path, n: int, N: int, smap, L0) -> np.ndarray:
-    """``infile.forceconstant_thirdorder`` folded onto the supercell of ``smap``: compact (n, N, N, 3, 3, 3), eV/A^3
+    """``infile.forceconstant_thirdorder`` folded onto the supercell of ``smap``: compact (n, N, N, 3, 3, 3), eV/Å³
     (``L0``: the cells of the primitive representatives, ``smap.lattice[p2s]``)."""
     rd = Lines(path)
     na = rd.integer("the number of atoms per unit cell", low=1)

@@ -246,7 +246,7 @@ def read_poscar(path: str | os.PathLike, wrap: bool = False) -> Crystal:
     Returns
     -------
     Crystal
-        Cell and positions in Angstrom (the scale factor applied; a negative one is the volume in A^3);
+        Cell and positions in Å (the scale factor applied; a negative one is the volume in Å³);
         masses the elements' standard masses.
     """
     rd = Lines(path)
@@ -295,7 +295,7 @@ def _is_number(text: str) -> bool:
 
 
 def write_poscar(path: str | os.PathLike, cell, frac, species, comment: str) -> None:
-    """Write a VASP 5 POSCAR (atomic): ``cell`` rows in Angstrom (scale 1), fractional positions ``frac``
+    """Write a VASP 5 POSCAR (atomic): ``cell`` rows in Å (scale 1), fractional positions ``frac``
     (direct), ``species`` in the given order (runs of the same element make one group, so the atom order is
     kept). ``comment``: the first line."""
     species = [str(s) for s in species]
@@ -391,7 +391,7 @@ def pair_images(fc, tol: float = 1e-5) -> tuple[np.ndarray, ...]:
     ----------
     fc : ForceConstants
     tol : float
-        Images within ``tol`` (Angstrom) of the shortest count as equally short (phonopy's tolerance).
+        Images within ``tol`` (Å) of the shortest count as equally short (phonopy's tolerance).
 
     Returns
     -------
@@ -403,7 +403,7 @@ def pair_images(fc, tol: float = 1e-5) -> tuple[np.ndarray, ...]:
     weight : ndarray (n_images,)
         1 / (number of equally short images of the pair).
     vector : ndarray (n_images, 3)
-        The image vector in Angstrom.
+        The image vector in Å.
     """
     frac, cells = wrapped_frame(fc)
     return wigner_seitz_pairs(frac, fc.smap.atom, cells, fc.p2s, fc.primitive.cell, fc.smap.matrix, tol)[:5]

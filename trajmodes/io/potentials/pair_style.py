@@ -8,7 +8,7 @@ splines of ``meam/spline``). This module reads them from the input
 or log that names the dump (:func:`~trajmodes.io.trajectories.lammps_input.lammps_settings_in`: a log given as ``thermo``, else
 the one beside the dump that writes it, :func:`~trajmodes.io.trajectories.lammps_input.lammps_settings_beside`), up to the
 first ``run`` after the ``dump`` command. A file named by ``pair_coeff`` is looked for beside the input, beside the
-dump, and in ``$LAMMPS_POTENTIALS``, as LAMMPS does. The range is converted to Angstrom from the input's ``units``.
+dump, and in ``$LAMMPS_POTENTIALS``, as LAMMPS does. The range is converted to Å from the input's ``units``.
 
 What is not read gives no range, with the reason in words (:attr:`PotentialRange.reason`): long-range electrostatics
 (``coul/long``, ``kspace_style``; their range is the whole crystal), variables in the commands, styles whose range
@@ -66,7 +66,7 @@ class PotentialRange:
     Attributes
     ----------
     cutoff : float or None
-        The largest distance (A) at which two atoms interact directly: the largest pair cutoff, or the cutoff of the
+        The largest distance (Å) at which two atoms interact directly: the largest pair cutoff, or the cutoff of the
         potential file; None when it could not be read (then ``reason`` says why).
     style : str
         The ``pair_style`` line (its arguments included).

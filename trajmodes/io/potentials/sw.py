@@ -37,7 +37,7 @@ def read_sw(path, units: str = "metal") -> list[dict]:
     -------
     list of dict
         One per entry: ``elements`` (i, j, k), the eleven numbers under the names of :data:`SW_FIELDS` (epsilon in
-        eV for ``metal``, sigma in Angstrom, the rest dimensionless) and ``line`` (the entry's first line, 1-based).
+        eV for ``metal``, sigma in Å, the rest dimensionless) and ``line`` (the entry's first line, 1-based).
 
     Raises
     ------

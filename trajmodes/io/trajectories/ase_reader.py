@@ -35,9 +35,9 @@ ASE parses is checked against frame 0 (atom count, elements, the fields it carri
 arrays in trajmodes' units, from the results the file gave (ASE's single-point calculator, :func:`frame_results`).
 Several files of one restarted run are joined by :class:`trajmodes.io.trajectories.restarts.RestartedRun`.
 
-Units at the boundary: ASE's are already Angstrom, eV and amu (positions, cells, forces in eV/A, energies in eV).
-Velocities are ASE's momenta / masses, in Angstrom per ASE time unit sqrt(amu A^2 / eV) = 10.18 fs, divided by
-:data:`trajmodes.units.NATURAL_TIME_PS` to give A/ps. ASE's stress is eV/A^3, positive under tension (Voigt order
+Units at the boundary: ASE's are already Å, eV and amu (positions, cells, forces in eV/Å, energies in eV).
+Velocities are ASE's momenta / masses, in Å per ASE time unit sqrt(amu Å² / eV) = 10.18 fs, divided by
+:data:`trajmodes.units.NATURAL_TIME_PS` to give Å/ps. ASE's stress is eV/Å³, positive under tension (Voigt order
 xx yy zz yz xz xy); the pressure tensor is P = -stress x :data:`~trajmodes.units.EV_A3_GPA` GPa (LAMMPS' sign,
 positive when compressed).
 """
@@ -502,7 +502,7 @@ class ASESource(FrameSource):
 
     def _description_dt(self) -> float | None:
         """The MD time step (ps) of the ``.traj`` description (ASE's ``timestep``, in ASE's time unit
-        sqrt(amu A^2/eV) = :data:`trajmodes.units.NATURAL_TIME_PS` ps), or None."""
+        sqrt(amu Å²/eV) = :data:`trajmodes.units.NATURAL_TIME_PS` ps), or None."""
         try:
             dt = float(self._description.get("timestep"))
         except (TypeError, ValueError):
@@ -624,7 +624,7 @@ class ASESource(FrameSource):
     def read(self, frames, fields=None) -> dict:
         """Read frames by index (ascending); see :meth:`FrameSource.read`.
 
-        Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a, b, c; NaN without a cell) and
+        Returns positions (Å), velocities (Å/ps), forces (eV/Å), cells (Å, rows a, b, c; NaN without a cell) and
         origins (zeros), atoms in the file's order; and the :attr:`frame_fields` asked for (eV, GPa).
         """
         frames = np.asarray(frames, dtype=np.int64).ravel()

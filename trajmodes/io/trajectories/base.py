@@ -30,7 +30,7 @@ FIELDS = ("positions", "velocities", "forces")
 #:   ``press`` includes the kinetic term, a static DFT stress does not;
 #: - ``pressure_tensor``: (3, 3) GPa, the same sign (LAMMPS' pxx pyy pzz pxy pxz pyz); an ASE stress
 #:   sigma (positive under tension) is its negative: P = -sigma;
-#: - ``heat_current``: (3,) eV A/ps, the volume-integrated heat current sum_i e_i v_i - sum_i S_i v_i of a dump with
+#: - ``heat_current``: (3,) eV Å/ps, the volume-integrated heat current sum_i e_i v_i - sum_i S_i v_i of a dump with
 #:   per-atom potential energies, stresses and velocities (as LAMMPS' ``compute heat/flux`` writes it).
 FRAME_FIELDS = ("potential_energy", "pressure", "pressure_tensor", "heat_current")
 #: the shape of one frame's value of each per-frame quantity
@@ -119,8 +119,8 @@ class FrameSource:
             ``"positions"``, ``"velocities"``, ``"forces"``: float64 arrays of shape
             (len(frames), n_atoms, 3) in metal units, atoms in id order, present
             for the fields the source provides; ``"cells"``: (len(frames), 3, 3),
-            rows a, b, c in Angstrom (NaN when the format has no cell);
-            ``"origins"``: (len(frames), 3) cell origins in Angstrom. ``"cells"`` and ``"origins"`` may be
+            rows a, b, c in Å (NaN when the format has no cell);
+            ``"origins"``: (len(frames), 3) cell origins in Å. ``"cells"`` and ``"origins"`` may be
             left out when ``fields`` names per-frame quantities only. The :attr:`frame_fields` asked for:
             ``"potential_energy"`` (len(frames),) eV, ``"pressure"`` (len(frames),) GPa,
             ``"pressure_tensor"`` (len(frames), 3, 3) GPa (see :data:`FRAME_FIELDS`).
@@ -187,7 +187,7 @@ class FrameSource:
 
 
 #: the keywords of :func:`trajmodes.io.open_source` that only LAMMPS dumps take
-LAMMPS_ONLY = ("thermo", "energy_column", "stress_columns")
+LAMMPS_ONLY = ("thermo", "energy_column", "stress_columns", "lammps_settings")
 
 
 def refuse_lammps_options(name: str, fmt: str, options: dict) -> None:
@@ -258,7 +258,7 @@ def tensor_from_components(components: np.ndarray) -> np.ndarray:
     return out
 
 
-#: eV per GPa A^3 (a per-atom stress, pressure x volume, as an energy)
+#: eV per GPa Å³ (a per-atom stress, pressure x volume, as an energy)
 GPA_A3_EV = 1e9 * 1e-30 / EV_J
 
 
@@ -301,7 +301,7 @@ def heat_flux_matrices(energy: np.ndarray, stress: np.ndarray, velocities: np.nd
 
 def heat_current(energy: np.ndarray, stress: np.ndarray, velocities: np.ndarray, masses: np.ndarray,
                  stress_to_ev: float) -> np.ndarray:
-    """The volume-integrated heat current of every frame, J = sum_i e_i v_i - sum_i S_i v_i, (frames, 3) eV A/ps, as
+    """The volume-integrated heat current of every frame, J = sum_i e_i v_i - sum_i S_i v_i, (frames, 3) eV Å/ps, as
     LAMMPS' ``compute heat/flux`` defines it; the arguments as :func:`heat_flux_matrices`'."""
     v = np.asarray(velocities, dtype=float)
     return np.einsum("faxb,fab->fx", heat_flux_matrices(energy, stress, v, masses, stress_to_ev), v)

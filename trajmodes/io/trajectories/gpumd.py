@@ -13,14 +13,14 @@ thermostat) with ``dump_beads <interval> <has_velocity> <has_force>`` writes P e
     Ar 0.00123456 -0.00234567 0.00345678 0.00001234 ...
 
 ``Time=`` is the run's time in fs (accumulated over the ``run`` commands of run.in, written after step ``k
-interval`` of a run: the first frame one interval after the run's start), the lattice the cell vectors a, b, c in A,
-positions in A, velocities in A/fs (``vel``, where ``has_velocity``), forces in eV/A (``forces``, where
+interval`` of a run: the first frame one interval after the run's start), the lattice the cell vectors a, b, c in Å,
+positions in Å, velocities in Å/fs (``vel``, where ``has_velocity``), forces in eV/Å (``forces``, where
 ``has_force``), all with 8 decimals. There is no step number. GPUMD opens the files for appending: a second run in
 the same folder adds its frames to the first's. The beads of an atom are kept whole (each bead's image nearest bead
 0), not wrapped into the cell.
 
 :func:`is_bead_dump` and :func:`is_gpumd_beads` recognise the files (the XYZ reader then reads ``Time=`` in fs and
-the velocities in A/fs: :class:`~trajmodes.io.trajectories.xyz.XYZSource`); :func:`read_gpumd_run_in` reads what
+the velocities in Å/fs: :class:`~trajmodes.io.trajectories.xyz.XYZSource`); :func:`read_gpumd_run_in` reads what
 ``run.in`` says of the runs that dumped the beads (:class:`GPUMDRun`); :func:`gpumd_model_masses` the masses of
 ``model.xyz``'s mass column.
 """
@@ -40,7 +40,7 @@ __all__ = ["GPUMD_BEAD_DUMP", "GPUMD_TIME_PS", "GPUMDRun", "is_bead_dump", "is_g
 #: GPUMD's bead file names ``beads_dump_<k>.xyz`` (k from 0, no padding): the part before k and the part after
 GPUMD_BEAD_DUMP = ("beads_dump_", ".xyz")
 BEAD_DUMP_NAME = re.compile(r"^beads_dump_(\d+)\.xyz$")
-#: ps per fs: GPUMD writes ``Time=`` in fs, velocities in A/fs, and reads ``time_step`` in fs
+#: ps per fs: GPUMD writes ``Time=`` in fs, velocities in Å/fs, and reads ``time_step`` in fs
 GPUMD_TIME_PS = 1e-3
 #: GPUMD's time step without a ``time_step`` command, fs
 DEFAULT_TIME_STEP_FS = 1.0

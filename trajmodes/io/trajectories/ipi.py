@@ -10,7 +10,7 @@ index: ``pos_03`` with 10 beads or more), ``PREFIX.for_K.xyz`` (forces), ``PREFI
 The cell is given by its lengths and angles (or ``CELL(H)``: i-PI's upper-triangular matrix h, whose columns are the
 cell vectors) in the unit of ``cell{...}``, the atom columns in the unit of the quantity's braces (``atomic_unit``:
 Bohr, Hartree/Bohr, Bohr per atomic time unit; ``angstrom``, ``ev/ang``, ``m/s``, SI prefixes as i-PI takes them).
-Everything is converted to metal units here (Angstrom, eV/A, A/ps). i-PI places the cell as its h matrix: a along x,
+Everything is converted to metal units here (Å, eV/Å, Å/ps). i-PI places the cell as its h matrix: a along x,
 b in the xy plane; the positions are in that frame.
 
 :class:`IPISource` is the frame source of one bead: its positions file, with the forces and velocities of the sibling
@@ -41,13 +41,18 @@ from trajmodes.io.trajectories.xyz_format import ROW_STATUS, Layout, column_toke
 from trajmodes.io.trajectories.ipi_files import (BEAD, CELL_ABC, CELL_H, QUANTITIES, STEP, UNIT_TAG, UNITS,
                                                  IPIRunFiles, PropertiesEnergy, bead_file_parts, ipi_input_beside,
                                                  ipi_run_files, ipi_unit_factor, positions_file_of, properties_files,
-                                                 properties_timestep, read_properties_energy, sibling_path)
+                                                 properties_timestep, read_ipi_input, read_properties_column,
+                                                 read_properties_energy, sibling_path, at_steps)
 from trajmodes.lattice.elements import masses_of
 
-__all__ = ["IPISource", "IPIFile"]
+__all__ = ["IPISource", "IPIFile", "ipi_bead_count"]
 
 #: a run of frames read at once by one os.pread, bytes
 RUN_BYTES = 64 << 20
+#: the ratio of a bead file's kinetic temperature to the properties file's that is one classical run (a 2-bead run
+#: gives 2; a classical one 1 within the sampling noise of a few frames of a small crystal and i-PI's count of degrees
+#: of freedom, 3N against 3N - 3)
+RATIO_CLASSICAL = (0.7, 1.5)
 
 
 def _abc_cell(a, b, c, alpha, beta, gamma) -> np.ndarray:
@@ -80,7 +85,7 @@ class IPIFile:
     n_frames, n_atoms : int
     steps : ndarray of int (n_frames,)
     cells : ndarray (n_frames, 3, 3) or None
-        Rows a, b, c in Angstrom; None when the comment lines state no cell.
+        Rows a, b, c in Å; None when the comment lines state no cell.
     bead : int or None
         The ``Bead:`` of the comment lines.
     quantity : str
@@ -347,7 +352,9 @@ class IPISource(FrameSource):
         self.bead = main.bead
         self.has_cell = main.cells is not None
         self.fields = tuple(f for f in ("positions", "velocities", "forces") if f in self._files)
-        self.units = "metal" if main.factor == 1.0 else "electron"
+        # the unit style a reference of the run (a LAMMPS data file, an XYZ file) is read in: the frames are converted
+        # to metal units whatever unit i-PI wrote them in, and so is a reference, in A as LAMMPS' metal and real
+        self.units = "metal"
         self.ipi_input = ipi_input_beside(main.path)
         self._times(md_timestep, frame_interval)
         self.frame_fields, self.energy_from, self.energy_problem = (), None, None
@@ -355,6 +362,86 @@ class IPISource(FrameSource):
         self._properties = None
         if properties is not False:
             self._energies(None if properties is None else os.path.abspath(os.fspath(properties)))
+        self.bead_count = self._bead_count()
+
+    def _bead_count(self) -> str:
+        """How the run's bead count is known, in words, after checking a bead file of a run whose input is not
+        beside it: the kinetic temperature of its velocities against the ``temperature`` column of the properties
+        file beside it, at the same steps. i-PI samples the momenta of each bead of a P-bead run at P T (Ceriotti,
+        Parrinello, Markland and Manolopoulos, J. Chem. Phys. 133, 124104 (2010)) and writes the physical T in its
+        properties, so a bead written alone (``<trajectory bead="0">``) has P times the properties' temperature.
+
+        Raises
+        ------
+        trajmodes.errors.TrajectoryFormatError
+            Velocities whose temperature is not the properties' (P >= 2 times it: a bead of a path-integral run;
+            another ratio: velocities of another run).
+        """
+        from trajmodes.units import KB_EV, NATURAL_TIME_PS
+        inp = self.ipi_input
+        if inp is not None and inp.n_beads is not None:
+            return f"{inp.n_beads} bead(s): the <nbeads> of {inp.path}"
+        main = self._files["positions"]
+        if main.bead is None and bead_file_parts(main.path) is None:
+            return "one file of positions (no bead)"
+        try:
+            beads = len(ipi_run_files(main.path).beads)
+        except (TrajectoryFormatError, OSError):
+            beads = 1
+        if beads > 1:
+            return f"{beads} beads: the bead files beside it (the velocities of each sample {beads} T)"
+        why = None
+        vel = self._files.get("velocities")
+        props = properties_files(main.path, inp)
+        got = None
+        if vel is None:
+            why = "no velocities file"
+        elif self.masses is None:
+            why = "no masses"
+        elif not props:
+            why = "no properties file (PREFIX.out)"
+        else:
+            try:
+                got = read_properties_column(props[0], "temperature", "temperature")
+            except TrajectoryFormatError as e:
+                why = f"its properties file cannot be read ({e.what})"
+            if got is None and why is None:
+                why = f"no step and temperature columns in {os.path.basename(props[0])}"
+        frames = np.zeros(0, np.int64)
+        if got is not None:
+            t_props = at_steps(self.steps, got[0], got[1])
+            frames = np.flatnonzero(np.isfinite(t_props))
+            if not len(frames):
+                why = f"no row of {os.path.basename(props[0])} at a step of the frames"
+        if why is not None:
+            return (f"not checked ({why}, and no i-PI input beside the files states <nbeads>): a bead of a "
+                    "path-integral run written alone would be read as a classical run")
+        take = min(len(frames), 64, max(8, 20_000 // self.n_atoms))   # a few thousand velocities: a 10 % verdict
+        frames = frames[np.unique(np.linspace(0, len(frames) - 1, take).round().astype(np.int64))]
+        v = np.empty((len(frames), self.n_atoms, 3))
+        vel.read(vel.rows[frames], v)
+        dof = 3 * self.n_atoms
+        t_vel = float(np.mean((self.masses[None, :, None] * v * v).sum(axis=(1, 2)))) * NATURAL_TIME_PS ** 2 \
+            / (dof * KB_EV)
+        t_ref = float(np.mean(t_props[frames]))
+        ratio = t_vel / t_ref if t_ref > 0 else np.inf
+        said = (f"the kinetic temperature of {os.path.basename(vel.path)}, {t_vel:.1f} K over {len(frames)} frames, is "
+                f"{ratio:.2f} times the {t_ref:.1f} K of the {got[2]} column of {props[0]} at the same steps")
+        if RATIO_CLASSICAL[0] <= ratio <= RATIO_CLASSICAL[1]:
+            return f"one bead: {said}"
+        if ratio > RATIO_CLASSICAL[1]:
+            n = int(round(ratio))
+            raise TrajectoryFormatError(
+                main.path, f"{said}: a bead of a path-integral run of about {n} beads written alone (i-PI samples "
+                           "the momenta of each of P beads at P T), or velocities of another run",
+                fix="fit a path-integral run over all its beads with trajmodes fit (write every bead: no bead= "
+                    "attribute on the <trajectory> outputs) with its input beside the files; for a classical run, put "
+                    "its input (<initialize nbeads=\"1\">) beside the files, or move the velocities file of another "
+                    "run out of the folder")
+        raise TrajectoryFormatError(
+            vel.path, f"{said}: velocities of another run (an earlier run's file left beside a new run's positions?)",
+            fix=f"move {os.path.basename(vel.path)} out of the folder, or put the run's input beside the files (its "
+                "<output> says which files it writes)")
 
     def _energies(self, given: str | None) -> None:
         """Each frame's potential energy from the properties file (``given``, or the run's own beside it)."""
@@ -440,9 +527,25 @@ class IPISource(FrameSource):
         if masses is not None:
             table = dict(masses) if isinstance(masses, dict) else None
             if table is not None:
+                missing = [s for s in dict.fromkeys(self.species.tolist()) if s not in table]
+                if missing:
+                    raise ValueError(f"{self.path}: no mass given for {', '.join(missing)}, which the file names: "
+                                     "give a mass for every species of the file")
                 return np.array([float(table[s]) for s in self.species])
             m = np.asarray(masses, dtype=float)
-            return np.broadcast_to(m, (self.n_atoms,)).copy() if m.ndim == 0 else m
+            if m.ndim == 0:
+                return np.broadcast_to(m, (self.n_atoms,)).copy()
+            names = list(dict.fromkeys(self.species.tolist()))          # in the order they first appear
+            if m.ndim == 1 and len(m) == self.n_atoms:
+                return m.copy()
+            if m.ndim == 1 and len(m) == len(names):                    # one a species, as --species for types
+                by = dict(zip(names, m.tolist()))
+                return np.array([by[s] for s in self.species.tolist()])
+            raise ValueError(f"{self.path}: {m.size} masses given, but the file names {len(names)} species "
+                             f"({', '.join(names)}) of {self.n_atoms} atoms: give one mass per species, in the order "
+                             "they first appear in the file (--masses " + ",".join("M" + str(k + 1) for k in
+                                                                                  range(len(names)))
+                             + "), or one per atom")
         uniq, inv = np.unique(self.species, return_inverse=True)
         m = masses_of(uniq)
         return None if m is None else m[inv]
@@ -480,13 +583,70 @@ class IPISource(FrameSource):
         else:
             found = properties_timestep(self.path)
         main = self._files["positions"]
-        axis = frame_times(self.path, self.steps, None, md_timestep=md_timestep, frame_interval=frame_interval,
-                           found=found, has_steps=main.has_steps, stacklevel=6)
+        file_times, what = self._properties_times(found) if main.has_steps else (None, "")
+        if file_times is None and md_timestep is None and frame_interval is None and self.ipi_input is not None:
+            self._check_restart_timestep()
+        axis = frame_times(self.path, self.steps, file_times, what_in_file=what, md_timestep=md_timestep,
+                           frame_interval=frame_interval, found=found, has_steps=main.has_steps, stacklevel=6)
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
 
+    def _check_restart_timestep(self) -> None:
+        """Warn where i-PI's checkpoint ``RESTART`` beside the files, written after the input, states another
+        ``<timestep>`` than the input (a run restarted with another time step, whose frames' times the steps x the
+        input's step do not give), the properties file giving no times to take instead."""
+        inp = self.ipi_input
+        restart = os.path.join(os.path.dirname(self.path), "RESTART")
+        if inp.md_timestep is None or not os.path.isfile(restart) or os.path.getsize(restart) > 64 << 20:
+            return
+        if os.path.getmtime(restart) <= os.path.getmtime(inp.path):
+            return
+        try:
+            got = read_ipi_input(restart)
+        except TrajectoryFormatError:
+            return
+        if got is None or got.md_timestep is None or math.isclose(got.md_timestep, inp.md_timestep, rel_tol=1e-6):
+            return
+        warnings.warn(f"{self.path}: the i-PI checkpoint {restart} states a time step of {got.md_timestep * 1e3:g} fs, "
+                      f"{inp.path} {inp.md_timestep * 1e3:g} fs: the run was restarted with another time step, and "
+                      "the frames' times (their steps x the input's step) are wrong after the restart. Write "
+                      "time{picosecond} into the <properties> of the input (the times are then matched by step), or "
+                      "give --md-timestep for a run of one time step", UserWarning, stacklevel=6)
+
+    def _properties_times(self, found) -> tuple[np.ndarray | None, str]:
+        """The time of every frame from the ``time`` column of the properties file beside it (matched by step), where
+        it gives every frame's and its time per MD step changes along the run (a run restarted with another
+        ``<timestep>``: i-PI's time goes on from the restart with the new step), with a warning that says so;
+        ``(None, "")`` otherwise (one time step throughout: the steps x the time step ``found`` are the times)."""
+        main = self._files["positions"]
+        for out in properties_files(main.path, self.ipi_input):
+            try:
+                got = read_properties_column(out, "time", "time")
+            except TrajectoryFormatError:
+                continue
+            if got is None:
+                continue
+            times = at_steps(self.steps, got[0], got[1])
+            if not np.isfinite(times).all() or len(times) < 2:
+                continue
+            ds = np.diff(self.steps).astype(float)
+            per_step = np.diff(times)[ds > 0] / ds[ds > 0]
+            if not len(per_step) or np.allclose(per_step, np.median(per_step), rtol=1e-4):
+                return None, ""                   # one time step throughout: the steps x it, as before
+            if found is None:
+                dt, where = float(per_step[0]), f"the first rows of {out}"
+            else:
+                dt, where = found
+            k = int(np.flatnonzero(~np.isclose(np.diff(times), ds * dt, rtol=1e-4))[0])
+            warnings.warn(f"{self.path}: the {got[2]} column of {out} says {np.diff(times)[k]:g} ps between the "
+                          f"frames of MD steps {int(self.steps[k])} and {int(self.steps[k + 1])}, not their steps x "
+                          f"the time step {dt:g} ps of {where}: the run changed its time step (restarted with another "
+                          "<timestep>); the frames' times are the properties file's", UserWarning, stacklevel=5)
+            return times, f"the {got[2]} column (matched by step) of {out}, i-PI's properties,"
+        return None, ""
+
     def read(self, frames, fields=None) -> dict:
-        """Read frames by index (ascending); see :meth:`FrameSource.read`: positions (A), velocities (A/ps), forces
-        (eV/A) of the fields asked for, cells (A, rows a, b, c), origins (zero) and, of the :attr:`frame_fields`
+        """Read frames by index (ascending); see :meth:`FrameSource.read`: positions (Å), velocities (Å/ps), forces
+        (eV/Å) of the fields asked for, cells (Å, rows a, b, c), origins (zero) and, of the :attr:`frame_fields`
         asked for, ``potential_energy`` (eV)."""
         frames = np.asarray(frames, dtype=np.int64).ravel()
         if len(frames) and (frames.min() < 0 or frames.max() >= self.n_frames):
@@ -514,7 +674,7 @@ class IPISource(FrameSource):
         return ipi_run_files(self.path)
 
     def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
-        """The cells (n, 3, 3) and origins (n, 3) of ``frames``, A, from the comment lines (read on opening)."""
+        """The cells (n, 3, 3) and origins (n, 3) of ``frames``, Å, from the comment lines (read on opening)."""
         frames = np.asarray(frames, dtype=np.int64)
         return self._files["positions"].cells[frames], np.zeros((len(frames), 3))
 
@@ -528,3 +688,34 @@ class IPISource(FrameSource):
     def describe(self) -> str:
         joined = [os.path.basename(f.path) for k, f in self._files.items() if k != "positions"]
         return f"i-PI {self.path}" + (f" (with {', '.join(joined)})" if joined else "")
+
+
+def ipi_bead_count(path: str) -> str:
+    """The bead count of the i-PI run of the output file ``path`` as :attr:`IPISource.bead_count` says it (the
+    input's ``<nbeads>``, else the velocities' kinetic temperature against the properties file's), for a reader of
+    the run's frames that does not open it with :class:`IPISource` (``trajmodes watch`` reads copies of its frames,
+    without the properties file beside them). Only where the check can be made (no input states the bead count, a
+    properties file is beside the files) is the source opened (its files indexed), without its warnings, which the
+    frames' own reading gives; a run whose files cannot be opened yet (nothing written) is "not checked".
+
+    Raises
+    ------
+    trajmodes.errors.TrajectoryFormatError
+        A bead file whose velocities are at P >= 2 times the properties' temperature (a bead of a P-bead
+        path-integral run written alone), or at another temperature (velocities of another run).
+    """
+    inp = ipi_input_beside(os.fspath(path))
+    if inp is not None and inp.n_beads is not None:
+        return f"{inp.n_beads} bead(s): the <nbeads> of {inp.path}"
+    if not properties_files(positions_file_of(os.fspath(path)), inp):
+        return ("not checked (no properties file (PREFIX.out), and no i-PI input beside the files states <nbeads>): "
+                "a bead of a path-integral run written alone would be read as a classical run")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return IPISource(path, md_timestep=1.0, properties=False).bead_count
+    except TrajectoryFormatError as e:
+        if "kinetic temperature of" in e.what:
+            raise
+        return f"not checked ({e.what})"
+

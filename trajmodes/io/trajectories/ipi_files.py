@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,15 +18,16 @@ from trajmodes.errors import TrajectoryFormatError
 
 __all__ = ["IPIInput", "IPIRunFiles", "ipi_input_beside", "ipi_run_files", "ipi_unit_factor", "bead_file_parts",
            "ATOMIC_TIME_PS", "HARTREE_K", "sibling_path", "positions_file_of", "read_ipi_input", "PropertiesEnergy",
-           "read_properties_energy", "properties_files", "properties_timestep", "UNITS", "PREFIXES", "QUANTITIES",
-           "CELL_ABC", "CELL_H", "STEP", "BEAD", "UNIT_TAG", "BEAD_NAME", "SIBLING_KINDS", "POSITION_KINDS"]
+           "read_properties_energy", "read_properties_column", "at_steps", "properties_files", "properties_timestep",
+           "UNITS", "PREFIXES", "QUANTITIES", "CELL_ABC", "CELL_H", "STEP", "BEAD", "UNIT_TAG", "BEAD_NAME",
+           "SIBLING_KINDS", "POSITION_KINDS", "STALE_SECONDS"]
 
 #: i-PI's atomic unit of time, hbar / Hartree, in ps
 ATOMIC_TIME_PS = _units.H_EV_PS / (2.0 * math.pi) / _units.HARTREE_EV
 #: K per Hartree (i-PI's temperatures in atomic units are energies k_B T)
 HARTREE_K = _units.HARTREE_EV / _units.KB_EV
 
-#: the factor from each unit i-PI writes to metal units (A, eV/A, A/ps, ps, K, eV), per dimension
+#: the factor from each unit i-PI writes to metal units (Å, eV/Å, Å/ps, ps, K, eV), per dimension
 UNITS = {
     "length": {"atomic_unit": _units.BOHR_A, "angstrom": 1.0, "meter": 1e10, "ase": 1.0},
     "force": {"atomic_unit": _units.HARTREE_EV / _units.BOHR_A, "ev/ang": 1.0, "newton": 1e-10 / _units.EV_J,
@@ -85,17 +87,117 @@ def bead_file_parts(path: str):
 
 def sibling_path(path: str, field: str) -> str | None:
     """The file beside the i-PI positions file ``path`` that holds ``field`` (``forces``, ``velocities`` of the same
-    bead; ``centroid``: the run's centroid positions), or None when there is none."""
+    bead; ``centroid``: the run's centroid positions), or None when there is none.
+
+    Where the i-PI input beside the files writes the positions file (a ``<trajectory>`` of ``positions`` of its kind
+    in its ``<output>``), the forces and velocities are those of its own ``<trajectory>`` outputs (whatever their
+    ``filename``): a file of the usual names (:data:`SIBLING_KINDS`) that it does not write is an earlier run's, left
+    beside a new run's positions (i-PI backs up only the files it opens): it is left out with a warning where the
+    input writes the field into another file, and refused where the input writes none. Without such an input, a
+    sibling that holds the positions' last step but was last written well before them (:data:`STALE_SECONDS`) is
+    warned of.
+
+    Raises
+    ------
+    trajmodes.errors.TrajectoryFormatError
+        A forces or velocities file beside the positions that their input does not write.
+    """
     parts = bead_file_parts(path)
     if parts is None:
         return None
-    prefix, _, bead, width = parts
+    prefix, kind, bead, width = parts
     gz = ".gz" if os.fspath(path).endswith(".gz") else ""
-    for kind in SIBLING_KINDS[field]:
-        p = f"{prefix}.{kind}.xyz" if field == "centroid" else f"{prefix}.{kind}_{bead:0{width}d}.xyz{gz}"
-        if os.path.isfile(p):
-            return p
-    return None
+
+    def name(k: str) -> str:
+        return f"{prefix}.{k}.xyz" if field == "centroid" else f"{prefix}.{k}_{bead:0{width}d}.xyz{gz}"
+
+    found = [name(k) for k in SIBLING_KINDS[field] if os.path.isfile(name(k))]
+    written = None if field == "centroid" else _written_by_input(path, kind, bead, field)
+    if written is None:
+        if found:
+            _warn_if_stale(os.fspath(path), found[0], field)
+        return found[0] if found else None
+    inp, kinds = written
+    chosen = next((name(k) for k in kinds if os.path.isfile(name(k))), None)
+    others = [p for p in found if p not in {name(k) for k in kinds}]
+    said = os.path.basename(inp.path)
+    if others and chosen is None:
+        what = (f"it writes the {field} into {', '.join(os.path.basename(name(k)) for k in kinds)}, which is not there"
+                if kinds else f"its <output> writes no {field} (no <trajectory> of {field})")
+        raise TrajectoryFormatError(others[0], f"this {field} file is not written by {said}, the input of "
+                                               f"{os.path.basename(os.fspath(path))}: {what}; presumably an earlier "
+                                               "run's file (i-PI backs up only the files it writes), whose frames "
+                                               "have the same steps but are not these positions'",
+                                    fix=f"move {os.path.basename(others[0])} out of the folder (and add <trajectory "
+                                        f"filename=\"...\"> {field} </trajectory> to the <output> of the input if "
+                                        f"the run needs its {field}), or put back the input of the run that wrote it")
+    if others:
+        warnings.warn(f"{', '.join(others)}: not written by {said}, which writes the {field} of "
+                      f"{os.path.basename(os.fspath(path))} into {os.path.basename(chosen)}: an earlier run's file, "
+                      "left out (move it out of the folder)", UserWarning, stacklevel=3)
+    return chosen
+
+
+def _written_by_input(path: str, kind: str, bead: int, field: str) -> tuple[IPIInput, list[str]] | None:
+    """``(input, filenames)``: the i-PI input beside ``path`` and the ``filename`` of each of its ``<trajectory>``
+    outputs of ``field`` that writes bead ``bead``; None where no input beside writes the positions file ``path``
+    (its kind as a ``<trajectory>`` of positions), so that its outputs say nothing about these files."""
+    inp = ipi_input_beside(os.fspath(path))
+    if inp is None:
+        return None
+
+    def writes(t) -> bool:
+        return t[2] is None or t[2] == bead
+    if not any(t[0] == kind and t[1] == "positions" and writes(t) for t in inp.trajectories):
+        return None
+    return inp, [t[0] for t in inp.trajectories if t[1] == field and writes(t)]
+
+
+#: a sibling that holds the positions' last step but was last written this long before them is warned of (s): a run
+#: writes both at that step, within a fraction of a second (i-PI flushes every frame)
+STALE_SECONDS = 2.0
+
+
+def _warn_if_stale(positions: str, sibling: str, field: str) -> None:
+    """Warn where ``sibling`` (the ``field`` file beside the i-PI positions file ``positions``, no input beside to
+    say which files the run writes) holds the positions' last step or a later one, yet was last written more than
+    :data:`STALE_SECONDS` before them: the run that wrote the positions' last frame did not write it (an earlier
+    run's file, left beside a new run's positions)."""
+    try:
+        t_pos, t_sib = os.stat(positions).st_mtime, os.stat(sibling).st_mtime
+    except OSError:
+        return
+    if t_pos - t_sib <= STALE_SECONDS or positions.endswith(".gz"):
+        return
+    last_pos, last_sib = _last_step(positions), _last_step(sibling)
+    if last_pos is None or last_sib is None or last_sib < last_pos:
+        return
+    warnings.warn(f"{sibling}: its {field} reach MD step {last_sib}, as far as {os.path.basename(positions)} (step "
+                  f"{last_pos}), but it was last written {t_pos - t_sib:.0f} s before it, where one run writes both "
+                  f"at that step: it may be an earlier run's file left beside a new run's positions (i-PI backs up "
+                  f"only the files it writes). If so, move it out of the folder; put the run's input.xml beside the "
+                  f"files to have only the files it writes read (files copied without their times: ignore this)",
+                  UserWarning, stacklevel=4)
+
+
+def _last_step(path: str, limit: int = 64 << 20) -> int | None:
+    """The ``Step:`` of the last comment line of the i-PI XYZ file ``path`` (its tail read back until one is found,
+    at most ``limit`` bytes); None where none is found."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            n = 1 << 16
+            while True:
+                lo = max(size - n, 0)
+                f.seek(lo)
+                hits = list(STEP.finditer(f.read(size - lo)))
+                if hits:
+                    return int(hits[-1].group(1))
+                if lo == 0 or n >= limit:
+                    return None
+                n *= 4
+    except OSError:
+        return None
 
 
 def positions_file_of(path: str) -> str:
@@ -200,6 +302,12 @@ class IPIInput:
         ``<dynamics><timestep>``, ps.
     properties : tuple of str
         The ``filename`` of every ``<properties>`` output (i-PI's default ``out``): the files ``PREFIX.FILENAME``.
+    total_steps : int or None
+        ``<total_steps>``: the step at which the run ends.
+    trajectories : tuple of (str, str, int or None)
+        Every ``<trajectory>`` output: its ``filename`` (the files ``PREFIX.FILENAME_K.xyz``), the quantity it writes
+        (``positions``, ``forces``, ``velocities``, ``x_centroid``, ..., without its unit braces) and its ``bead``
+        attribute (None: every bead).
     """
 
     path: str
@@ -208,6 +316,8 @@ class IPIInput:
     temperature: float | None
     md_timestep: float | None
     properties: tuple = ()
+    total_steps: int | None = None
+    trajectories: tuple = ()
 
 
 def _xml_value(node, dimension: str, path: str) -> float | None:
@@ -242,8 +352,18 @@ def read_ipi_input(path: str) -> IPIInput | None:
     temperature = _xml_value(root.find("./system/ensemble/temperature"), "temperature", path)
     dt = _xml_value(root.find("./system/motion/dynamics/timestep"), "time", path)
     props = tuple((p.get("filename") or "out").strip() for p in (out.findall("properties") if out is not None else []))
+    total = root.find("total_steps")
+    try:
+        total = int(total.text.strip()) if total is not None and total.text else None
+    except ValueError:
+        total = None
+    trajs = []
+    for t in (out.findall("trajectory") if out is not None else []):
+        quantity = re.split(r"[{(]", (t.text or "").strip(), maxsplit=1)[0].strip()
+        bead = (t.get("bead") or "").strip()
+        trajs.append(((t.get("filename") or "traj").strip(), quantity, int(bead) if bead.isdigit() else None))
     return IPIInput(os.path.abspath(path), prefix.strip(), None if nb is None else int(str(nb).strip()),
-                    temperature, dt, props)
+                    temperature, dt, props, total, tuple(trajs))
 
 
 def ipi_input_beside(path: str) -> IPIInput | None:
@@ -484,6 +604,38 @@ def read_properties_energy(path: str, bead: int, n_beads: int | None = None) -> 
         col, what, average = cols[0], f"{name} (column {cols[0] + 1}): the bead average", True
     steps = np.rint(values[:, named["step"][2][0]]).astype(np.int64)
     return PropertiesEnergy(path, steps, values[:, col] * f, lines, what, average)
+
+
+def read_properties_column(path: str, key: str, dimension: str) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """The ``step`` column and the column ``key`` (a property without arguments: ``time``, ``temperature``) of the
+    i-PI properties file ``path``, the values in metal units of ``dimension`` (ps, K, ...), with the column's name as
+    written; None where the file has no ``step`` column or no such column, or states a unit that is not known.
+
+    Raises
+    ------
+    trajmodes.errors.TrajectoryFormatError
+        A damaged row (:func:`read_properties_energy`).
+    """
+    header, values, _, _ = _properties_table(path)
+    named = {}
+    for name, cols in header.items():
+        k, unit, args = _property_name(name)
+        if not args:
+            named.setdefault(k, (name, unit, cols))
+    if "step" not in named or key not in named or not len(values):
+        return None
+    name, unit, cols = named[key]
+    f = ipi_unit_factor(dimension, unit)
+    if f is None:
+        return None
+    return np.rint(values[:, named["step"][2][0]]).astype(np.int64), values[:, cols[0]] * f, name
+
+
+def at_steps(steps: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` of the rows whose step is each of ``steps`` (the last row of a step written twice: a restarted
+    run), NaN for a step without a row."""
+    where = {int(s): i for i, s in enumerate(np.asarray(rows).tolist())}
+    return np.array([values[where[s]] if s in where else np.nan for s in np.asarray(steps).tolist()], dtype=float)
 
 
 def _header_line(path: str, name: str) -> int | None:

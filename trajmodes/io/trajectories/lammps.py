@@ -22,16 +22,16 @@ import numpy as np
 
 from trajmodes import _fastparse
 from trajmodes.errors import TrajectoryFormatError, TruncatedFrameWarning
-from trajmodes.io.filesystem import (byte_order_mark_error, compression_of, contiguous_runs, line_number, plain_path,
-                                     pread_reused)
+from trajmodes.io.filesystem import byte_order_mark_error, contiguous_runs, line_number, plain_path, pread_reused
 from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource, heat_flux_matrices,
                                             nonpositive_masses, pressure_from_tensor, take_frame_fields,
                                             tensor_from_components, wanted_frame_fields)
 from trajmodes.io.trajectories.lammps_format import (ENERGY_COLUMNS, ROW_STATUS, STRESS_COMPUTES, STRESS_NAMES,
                                                      VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
                                                      index_dump, row_heads, row_token_counts, timestep_line)
-from trajmodes.io.trajectories.lammps_header import NONSPACE, Header, foreign_item, misspelled_items, parse_header
-from trajmodes.io.trajectories.restarts import first_of_each_step, order_by_first_step
+from trajmodes.io.trajectories.lammps_header import (NONSPACE, Header, foreign_item, misspelled_items,
+                                                     no_timestep_error, parse_header)
+from trajmodes.io.trajectories.restarts import StepLine, order_by_first_step, same_configuration
 from trajmodes.io.trajectories.lammps_data import masses_of_run
 from trajmodes.lattice.elements import element_from_mass, masses_of
 from trajmodes.units import DEFAULT_DT, conversion
@@ -86,9 +86,13 @@ class LammpsDumpSource(FrameSource):
         first complete set of ``c_ID[1..6]`` with ID one of
         :data:`~trajmodes.io.trajectories.lammps_format.STRESS_COMPUTES` (``stress``, ``s``, ``sa``, ``satom``, ...),
         else ``sxx syy szz sxy sxz syz``. The frame's pressure tensor is P = -sum_i S_i / V (pressure x volume units,
-        bar A^3 in ``metal``, over the box volume V; LAMMPS documentation of ``compute stress/atom``), in GPa; it holds
+        bar Å³ in ``metal``, over the box volume V; LAMMPS documentation of ``compute stress/atom``), in GPa; it holds
         the kinetic part when the compute does (its default, as the thermo pressure ``pxx`` ...). The log's pressures,
         when ``thermo=`` is given, take precedence.
+    lammps_settings : LammpsSettings, optional
+        What the run's input or log says about the dump (:attr:`lammps_settings`), where it was found already: a copy
+        of the dump's frames elsewhere (``trajmodes watch`` copies those of a growing dump) has no input beside it.
+        Default: found from ``thermo`` or beside the dump, when needed.
 
     Attributes
     ----------
@@ -115,8 +119,9 @@ class LammpsDumpSource(FrameSource):
 
     def __init__(self, paths, *, units: str | None = None, lj_scales: dict | None = None,
                  md_timestep: float | None = None, frame_interval: float | None = None, species=None, masses=None,
-                 thermo=None, energy_column: str | None = None, stress_columns=None):
+                 thermo=None, energy_column: str | None = None, stress_columns=None, lammps_settings=None):
         self.paths = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+        self._input, self._input_found = lammps_settings, lammps_settings is not None
         if not self.paths:
             raise ValueError("no dump files given")
         self._plain = [os.path.abspath(plain_path(p)) for p in self.paths]   # workers may run elsewhere
@@ -131,6 +136,7 @@ class LammpsDumpSource(FrameSource):
         self.thermo_paths = tuple(self._thermo.paths) if self._thermo is not None else ()
         self._index_files()
         self._read_first_frame(units, species, masses)
+        self._join_steps()
         self._frame_times(md_timestep, frame_interval)
         self._frame_quantities()
         self._check_time_step()
@@ -147,7 +153,7 @@ class LammpsDumpSource(FrameSource):
             s, st, t = idx["starts"], idx["steps"], idx["times"]
             size = os.path.getsize(plain)
             if len(s) == 0:
-                self._no_timestep(orig, plain)
+                raise no_timestep_error(orig, plain)
             e = np.append(s[1:], size)
             s = s.copy()
             s[0] = 0
@@ -178,45 +184,36 @@ class LammpsDumpSource(FrameSource):
             raise TrajectoryFormatError(self.paths[0], "no complete frame: the file is cut short inside its "
                                         "first frame", frame=0, line=1,
                                         fix="Rerun the dump or check that the file was copied completely")
-        keep = first_of_each_step(steps)
-        if not keep.all():
-            n_drop = int((~keep).sum())
-            # a restart repeats the frames since the restart file was written: one per junction is usual
-            if len(self.paths) == 1 or n_drop > len(self.paths) - 1:
-                k = int(np.flatnonzero(~keep)[0])
-                warnings.warn(f"{', '.join(self.paths)}: {n_drop} frame(s) repeat or go back in timestep and were "
-                              f"dropped (kept the first of each timestep; the first dropped: frame {int(self._local[k])} "
-                              f"of {self.paths[int(self._file[k])]}, timestep {int(steps[k])})", UserWarning,
-                              stacklevel=3)
-            for name in ("_file", "_start", "_end", "_local"):
-                setattr(self, name, getattr(self, name)[keep])
-        # the dump's segments: where its steps go back (reset_timestep, or a restart from an earlier restart file)
-        segments = np.concatenate([[0], np.cumsum(np.diff(steps) < 0)])
-        self._segments, self._n_segments = segments[keep], int(segments[-1]) + 1
-        if not keep.all():
-            steps, times = steps[keep], times[keep]
-        self.steps = steps
-        self._raw_times = times
-        self.n_frames = len(steps)
+        self.steps, self._raw_times, self.n_frames = steps, times, len(steps)   # as written: joined by _join_steps
 
-    @staticmethod
-    def _no_timestep(orig: str, plain: str) -> None:
-        """Refuse a file in which the frame index found no ``ITEM: TIMESTEP`` line, saying why where the start of the
-        file tells: a misspelled item, a compression trajmodes does not read, else not a LAMMPS text dump."""
-        with open(plain, "rb") as f:
-            head = f.read(1 << 16)
-        found = misspelled_items(head)
-        if found is not None:
-            k, bad, good = found
-            raise TrajectoryFormatError(orig, f"no 'ITEM: TIMESTEP' line found; {bad!r} is not an item of a LAMMPS "
-                                              f"dump: it should read {good!r}", line=k + 1,
-                                        fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines "
-                                            "exactly)")
-        packed = compression_of(head)
-        if packed is not None:
-            raise TrajectoryFormatError(orig, f"it is {packed[0]}-compressed", fix=packed[1])
-        raise TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
-                                    fix="Pass format= to read it as another format")
+
+    def _join_steps(self) -> None:
+        """The frames on one time line (:class:`~trajmodes.io.trajectories.restarts.StepLine`): where the steps go back,
+        a restart's repeats are dropped, with a warning (one per junction of files is usual), and the frames after a
+        ``reset_timestep`` of the run's input (:attr:`lammps_settings`) are a new segment, whose steps continue."""
+        steps = self.steps
+        back = np.diff(steps) < 0
+        self._raw_steps, self._n_segments = steps, int(back.sum()) + 1
+        self._segments = np.concatenate([[0], np.cumsum(back)])    # for the log's rows: where the steps go back
+        if not (np.diff(steps) <= 0).any():
+            return
+        found = self.lammps_settings
+        line = StepLine(found.step_resets, found.every) if found is not None else StepLine()
+        self._frame_data, self.frame_fields = {}, ()         # _parse before the per-frame quantities are known
+
+        def same(j: int, k: int) -> bool:                    # the configuration of frame j again at frame k
+            d = self._parse(np.array([j, k]), ("positions",))      # wrapped anew at the next run's start
+            return same_configuration(d["positions"][0], d["cells"][0], d["positions"][1], d["cells"][1])
+        keep, continued, _ = line.add(steps, same)
+        if line.repeats and (len(self.paths) == 1 or line.repeats > len(self.paths) - 1):
+            k = line.first_repeat
+            warnings.warn(f"{', '.join(self.paths)}: {line.repeats} frame(s) repeat or go back in timestep and were "
+                          f"dropped (kept the first of each timestep; the first dropped: frame {int(self._local[k])} "
+                          f"of {self.paths[int(self._file[k])]}, timestep {int(steps[k])})", UserWarning,
+                          stacklevel=4)
+        for name in ("_file", "_start", "_end", "_local", "_raw_times", "_raw_steps", "_segments"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.steps, self.n_frames = continued[keep], int(keep.sum())
 
     def _file_order(self, steps: list) -> list[int]:
         """The files in the order of their first MD step (restart files given out of order are put in order,
@@ -245,8 +242,8 @@ class LammpsDumpSource(FrameSource):
             raise TrajectoryFormatError(orig, f"the file says ITEM: UNITS {h.units} but units={units!r} was given",
                                         fix=f"Drop units= or pass units={h.units!r}")
         log_units = self._thermo.units if self._thermo is not None else None
-        self._input, self._input_found = None, False
-        if h.units is None and units is None and log_units is None or not np.all(np.isfinite(self._raw_times)):
+        if not self._input_found and (h.units is None and units is None and log_units is None
+                                      or not np.all(np.isfinite(self._raw_times))):
             self._input, self._input_found = self._lammps_input(orig), True
         self.units = h.units or units or log_units or (
             self._input.units if self._input and self._input.units else "metal")
@@ -437,7 +434,7 @@ class LammpsDumpSource(FrameSource):
 
     def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
         """The box of each of ``frames`` from its header alone (a few hundred bytes read per frame, not its atoms):
-        (cells (n, 3, 3), origins (n, 3)) in Angstrom, as :meth:`read` returns them."""
+        (cells (n, 3, 3), origins (n, 3)) in Å, as :meth:`read` returns them."""
         frames = np.asarray(frames, dtype=np.int64)
         cells, origins = np.empty((len(frames), 3, 3)), np.empty((len(frames), 3))
         fds = {}
@@ -883,7 +880,7 @@ class LammpsDumpSource(FrameSource):
         lay, c = self._layout, self._conv
         if self._thermo is not None:
             log = self._thermo
-            got = log.match(self.steps, ", ".join(self.paths), self.n_atoms, self.units,
+            got = log.match(self._raw_steps, ", ".join(self.paths), self.n_atoms, self.units,
                             need_energy=lay.energy is None, segments=self._segments,
                             n_segments=self._n_segments)
             rows = got.pop("row")
@@ -904,8 +901,9 @@ class LammpsDumpSource(FrameSource):
                 k = int(frames[np.flatnonzero(~ok)[0]])
                 paths, file, lines = self._thermo_lines
                 path, line = paths[int(file[k])], int(lines[k])
-                raise TrajectoryFormatError(path, f"the thermo {name.replace('_', ' ')} at step {int(self.steps[k])} "
-                                                  f"(frame {k} of the dump) is NaN or infinite", line=line,
+                raise TrajectoryFormatError(path, f"the thermo {name.replace('_', ' ')} at step "
+                                                  f"{int(self._raw_steps[k])} (frame {k} of the dump) is NaN or "
+                                                  "infinite", line=line,
                                             fix="Use the frames before it (slice the trajectory)")
         return out
 

@@ -3,7 +3,7 @@ compiled scan of the file, of a window of each frame where the frames are long: 
 headers are :mod:`trajmodes.io.trajectories.lammps_header`.
 
 Per-atom columns besides positions, velocities and forces: a potential energy (``compute ID all pe/atom``) and a
-per-atom stress (``compute ID all stress/atom NULL``, six columns xx yy zz xy xz yz in pressure x volume units, bar A^3
+per-atom stress (``compute ID all stress/atom NULL``, six columns xx yy zz xy xz yz in pressure x volume units, bar Å³
 in ``metal``; LAMMPS documentation of ``compute stress/atom``), whose sum over the atoms divided by the volume is minus
 the pressure tensor."""
 from __future__ import annotations
@@ -432,12 +432,12 @@ def restricted_triclinic(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     cell : (3, 3)
-        Rows a, b, c in A.
+        Rows a, b, c in Å.
 
     Returns
     -------
     L : (3, 3)
-        The same lattice with a along x and b in the xy plane (rows; LAMMPS' lx, xy, xz, ly, yz, lz), A.
+        The same lattice with a along x and b in the xy plane (rows; LAMMPS' lx, xy, xz, ly, yz, lz), Å.
     Q : (3, 3)
         The rotation with ``cell @ Q = L``: Cartesian vectors rotate as ``v @ Q``.
 

@@ -8,6 +8,9 @@ import re
 
 import numpy as np
 
+from trajmodes.errors import TrajectoryFormatError
+from trajmodes.io.filesystem import compression_of
+
 NONSPACE = re.compile(rb"\S")
 
 
@@ -73,6 +76,26 @@ def misspelled_items(buf: bytes, off: int = 0, end: int | None = None) -> tuple[
         if good is not None:
             return buf.count(b"\n", off, m.start()), m.group().strip().decode("utf-8", "replace"), good
     return None
+
+
+def no_timestep_error(orig: str, plain: str) -> "TrajectoryFormatError":
+    """Refuse a file in which the frame index found no ``ITEM: TIMESTEP`` line, saying why where the start of the
+    file tells: a misspelled item, a compression trajmodes does not read, else not a LAMMPS text dump."""
+    with open(plain, "rb") as f:
+        head = f.read(1 << 16)
+    found = misspelled_items(head)
+    if found is not None:
+        k, bad, good = found
+        return TrajectoryFormatError(orig, f"no 'ITEM: TIMESTEP' line found; {bad!r} is not an item of a LAMMPS "
+                                          f"dump: it should read {good!r}", line=k + 1,
+                                    fix=f"Correct that line to {good!r} (the frame index matches the ITEM: lines "
+                                        "exactly)")
+    packed = compression_of(head)
+    if packed is not None:
+        return TrajectoryFormatError(orig, f"it is {packed[0]}-compressed", fix=packed[1])
+    return TrajectoryFormatError(orig, "no 'ITEM: TIMESTEP' found: this is not a LAMMPS text dump",
+                                fix="Pass format= to read it as another format")
+
 
 
 def misspelling_error(found: tuple[int, str, str], line_offset: int = 0) -> HeaderError:

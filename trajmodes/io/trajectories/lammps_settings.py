@@ -42,9 +42,12 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
         return _checked(model, st.settings(model.path, None, None, model.commands, None), False)
     world = tuple(model.world_variables)
     writers: list = []
+    resets: list = []                                     # (index, step or None where not known) of reset_timestep
     for k, c in enumerate(model.commands):
         if c.name == "dump" and len(c.args) >= 5 and _writes(c, dump_stem, world):
             writers.append(_Writer(k, c))
+        if c.name == "reset_timestep" and c.args:
+            resets.append((k, _integer(c)))
         st.apply(c)
         if c.name == "minimize":
             for w in writers:
@@ -64,6 +67,7 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
                     for prev in writers[:n]:
                         prev.replaced = True              # the file is written anew: its earlier frames are gone
             w.steps.append(st.timestep_at(c))
+            w.runs.append(k)
             w.everys.add(st.dumps[w.id][0])
             if st.dt_reset:
                 fid, style, where = next(iter(st.dt_reset.values()))
@@ -76,6 +80,10 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
         w = writers[-1]
         return _checked(model, st.settings(model.path, w.id, w.cmd, model.commands, None), False)
     found = live[0].settings
+    runs = [k for w in live for k in w.runs]
+    between = tuple(r for k, r in resets if runs and min(runs) < k < max(runs))
+    if between:
+        found = replace(found, step_resets=between)
     steps = [x for w in live for x in w.steps]
     unknown = [x[2] for x in steps if x[2] is not None]
     values = list(dict.fromkeys(x[0] for x in steps))
@@ -141,6 +149,17 @@ class _Writer:
         self.minimize = None                  # where a minimize wrote frames of it (not MD frames)
         self.rerun = None                     # where its first run is a rerun (the steps are another run's)
         self.everys: set = set()
+        self.runs: list = []                  # the index of each run (and in-run timestep command) while defined
+
+
+def _integer(c: Command) -> int | None:
+    """The step a ``reset_timestep`` command sets, None where it is not known (a value not known, not an integer)."""
+    if c.unknown is not None:
+        return None
+    try:
+        return int(c.args[0])
+    except ValueError:
+        return None
 
 
 def _writes(c: Command, dump_stem: str, world: tuple = ()) -> bool:
@@ -205,6 +224,11 @@ class LammpsSettings:
         to a log) on (the potential's range, the charges, the path-integral fix are read from them).
     dump_line : str
         Where the ``dump`` command is.
+    step_resets : tuple of int or None
+        The steps ``reset_timestep`` commands set between the first and the last run that write the dump (an
+        equilibration and a production in one file: its steps go back there, and the frames after are a new segment
+        of the run, not a restart's repeats: :class:`~trajmodes.io.trajectories.restarts.StepLine`); None for one whose
+        value is not known.
     """
 
     path: str
@@ -221,6 +245,7 @@ class LammpsSettings:
     dump_line: str = ""
     unknown_masses: tuple = ()
     commands_problem: str | None = None
+    step_resets: tuple = ()
 
     def mass_of(self, t: int) -> float | None:
         """The mass the ``mass`` commands give LAMMPS type ``t`` (the input's mass unit; the last command for it),

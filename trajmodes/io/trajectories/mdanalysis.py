@@ -1,8 +1,8 @@
 """Frame source for any trajectory MDAnalysis reads (DCD, XTC, TRR, NetCDF, H5MD, ...).
 
-MDAnalysis' base units are Angstrom, ps and kJ/mol: positions and cells are
-used as they are, velocities (A/ps) too, forces are converted from
-kJ/(mol A) to eV/A.
+MDAnalysis' base units are Å, ps and kJ/mol: positions and cells are
+used as they are, velocities (Å/ps) too, forces are converted from
+kJ/(mol Å) to eV/Å.
 """
 from __future__ import annotations
 
@@ -248,8 +248,8 @@ class MDAnalysisSource(FrameSource):
 
     Notes
     -----
-    Positions and cells in Angstrom, velocities in A/ps, forces converted from
-    MDAnalysis' kJ/(mol A) to eV/A (for readers that convert to MDAnalysis base
+    Positions and cells in Å, velocities in Å/ps, forces converted from
+    MDAnalysis' kJ/(mol Å) to eV/Å (for readers that convert to MDAnalysis base
     units, and for in-memory data, which MDAnalysis holds in base units).
     Frame times are the file's own where it holds one for each frame (.trr and .xtc frame headers, read without
     reading the frames; other formats as MDAnalysis reads them), checked as every reader's
@@ -542,7 +542,7 @@ class MDAnalysisSource(FrameSource):
     def read(self, frames, fields=None) -> dict:
         """Read frames by index; see :meth:`FrameSource.read`.
 
-        Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a,
+        Returns positions (Å), velocities (Å/ps), forces (eV/Å), cells (Å, rows a,
         b, c; NaN without a box) and origins (zeros), atoms in id order.
         """
         frames = np.asarray(frames, dtype=np.int64).ravel()

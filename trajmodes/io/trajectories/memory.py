@@ -13,15 +13,15 @@ class ArraySource(FrameSource):
     Parameters
     ----------
     positions : array_like (n_frames, n_atoms, 3)
-        Angstrom, unwrapped (continuous in time) or wrapped into the cell.
+        Å, unwrapped (continuous in time) or wrapped into the cell.
     cell : array_like (3, 3) or (n_frames, 3, 3)
-        Rows a, b, c in Angstrom.
+        Rows a, b, c in Å.
     species : sequence of str (n_atoms,)
         Element symbols.
     masses : array_like (n_atoms,), optional
         amu; default the standard atomic weights of ``species``.
     velocities, forces : array_like (n_frames, n_atoms, 3), optional
-        Angstrom/ps and eV/Angstrom.
+        Å/ps and eV/Å.
     frame_interval : float
         Time between frames in ps.
     unwrapped : bool
@@ -29,7 +29,7 @@ class ArraySource(FrameSource):
     potential_energy : array_like (n_frames,), optional
         Potential energy of every frame (the whole cell), eV: the per-frame quantity ``potential_energy``.
     origins : array_like (3,) or (n_frames, 3), optional
-        The cell's origin (LAMMPS' xlo ylo zlo), Angstrom; default zero.
+        The cell's origin (LAMMPS' xlo ylo zlo), Å; default zero.
 
     Any array with numpy slicing works (``np.memmap`` and h5py datasets included): frames are copied
     chunk by chunk when a task asks for them, never all at once.
@@ -114,9 +114,9 @@ def displacement_source(supercell, displacements, forces, *, paths=None) -> tupl
     Parameters
     ----------
     supercell : Crystal
-        The ideal supercell (Angstrom, amu).
+        The ideal supercell (Å, amu).
     displacements, forces : array_like (n_sets, N, 3)
-        Angstrom and eV/Angstrom (finite- or random-displacement data of phonopy, phono3py, hiPhive, ...).
+        Å and eV/Å (finite- or random-displacement data of phonopy, phono3py, hiPhive, ...).
     paths : list of str, optional
         The files the data came from (the source's ``paths``).
 

@@ -27,9 +27,10 @@ import numpy as np
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.trajectories.base import FrameSource
 
-__all__ = ["order_by_first_step", "first_of_each_step", "RestartedRun", "SAME_FRAME_A", "CELL_JUMP"]
+__all__ = ["order_by_first_step", "first_of_each_step", "StepLine", "RestartedRun", "same_configuration",
+           "SAME_FRAME_A", "CELL_JUMP"]
 
-#: A: two frames whose positions (minimum image) and cells all agree this closely are the same configuration (the
+#: Å: two frames whose positions (minimum image) and cells all agree this closely are the same configuration (the
 #: print precision of every format is finer; one MD step moves some atom by more, 1e-3 A at 300 K in 1 fs)
 SAME_FRAME_A = 1e-5
 #: the largest relative change of the cell from one file to the next: fixed-cell runs (every frame's cell the same)
@@ -73,6 +74,102 @@ def first_of_each_step(steps) -> np.ndarray:
     return steps > prev
 
 
+class StepLine:
+    """The MD steps of one file's frames, in the order written, made one time line: a step that goes back is a
+    restart that wrote its frames again (dropped, as :func:`first_of_each_step` drops them) unless it goes back to where
+    a ``reset_timestep`` of the run's input set the steps (an equilibration and a production in one dump: the steps
+    count anew between two runs), which starts a new segment of the same run. A segment's steps continue those of
+    the segment before (:attr:`last`): its first frame, written at the reset, is the configuration the run before
+    ended in; where that is the frame before it (``same``: the run's last step was dumped) it is dropped as a repeat,
+    else it follows one dump interval after it (the run's end was between two dumped steps).
+
+    Stateful, so that a file read piece by piece (``trajmodes watch``) is joined as the whole file is.
+
+    Parameters
+    ----------
+    resets : sequence of int or None
+        The steps ``reset_timestep`` commands set between the runs that write the file
+        (:attr:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings.step_resets`); None for one whose value is not
+        known (then any step that goes back lands on it).
+    every : int
+        The dump interval in MD steps (0: not known; the steps between the frames read are taken).
+    """
+
+    def __init__(self, resets=(), every: int = 0):
+        self.resets = tuple(resets)
+        self.every = max(int(every or 0), 0)
+        self.top = None        # the largest step of the current segment
+        self.last = None       # the continued step of the last frame kept
+        self.offset = 0        # continued step = step + offset, in the current segment
+        self.stride = self.every or 1
+        self.segment = 0       # the current segment (one more at every reset)
+        self.repeats = 0       # frames dropped as restart repeats (not those at a reset)
+        self.first_repeat = None   # the first of them among the frames of the last call
+
+    def lands(self, step: int) -> bool:
+        """Whether ``step``, below the steps of the current segment, is the first dumped step at or after a reset."""
+        if self.top is None or step > self.top:
+            return False
+        return any(r is None or r <= step < r + self.stride and r < self.top for r in self.resets)
+
+    def add(self, steps, same=None) -> tuple:
+        """Join the next frames, at MD ``steps``.
+
+        Parameters
+        ----------
+        steps : sequence of int
+        same : callable, optional
+            ``same(j, k)``: whether frame ``k`` of these is the configuration of frame ``j`` (the last one kept, -1:
+            the last kept before these); asked only of the first frame of a segment. Without it, never.
+
+        Returns
+        -------
+        keep : ndarray of bool
+            The frames kept.
+        continued : ndarray of int
+            Every frame's step on the one time line (of a dropped frame, the step of the frame it repeats or follows).
+        segment : ndarray of int
+            Every frame's segment.
+        """
+        steps = np.asarray(steps, dtype=np.int64)
+        n = len(steps)
+        self.first_repeat = None
+        keep, cont, seg = np.ones(n, bool), np.empty(n, np.int64), np.empty(n, np.int64)
+        if n and (self.top is None or steps[0] > self.top) and (n == 1 or (np.diff(steps) > 0).all()):
+            cont[:] = steps + self.offset                 # steps that only go forward: one stretch
+            seg[:] = self.segment
+            self._forward(steps)
+            self.last, self.top = int(cont[-1]), int(steps[-1])
+            return keep, cont, seg
+        kept = -1
+        for k, s in enumerate(steps.tolist()):
+            if self.top is None or s > self.top:
+                cont[k] = s + self.offset
+                if self.top is not None and s - self.top > 0 and not self.every:
+                    self.stride = s - self.top
+                self.top, self.last, kept = s, int(cont[k]), k
+            elif self.lands(s):
+                self.segment += 1
+                if same is not None and same(kept, k):
+                    keep[k], self.offset = False, self.last - s       # the configuration the run before ended in
+                else:
+                    self.offset = self.last + self.stride - s
+                    self.last, kept = s + self.offset, k
+                cont[k], self.top = s + self.offset, s
+            else:
+                keep[k], cont[k] = False, s + self.offset          # a restart wrote it again
+                self.repeats += 1
+                self.first_repeat = k if self.first_repeat is None else self.first_repeat
+            seg[k] = self.segment
+        return keep, cont, seg
+
+    def _forward(self, steps: np.ndarray) -> None:
+        if not self.every and len(steps) > 1:
+            self.stride = max(int(np.median(np.diff(steps))), 1)
+        elif not self.every and self.top is not None:
+            self.stride = max(int(steps[0]) - self.top, 1)
+
+
 def _ends(part: FrameSource) -> dict:
     """Positions and cells of the first and last frame of ``part``."""
     k = [0, part.n_frames - 1] if part.n_frames > 1 else [0]
@@ -80,7 +177,7 @@ def _ends(part: FrameSource) -> dict:
     return dict(positions=d["positions"][[0, -1]], cells=d["cells"][[0, -1]])
 
 
-def _same_frame(a_pos, a_cell, b_pos, b_cell) -> bool:
+def same_configuration(a_pos, a_cell, b_pos, b_cell) -> bool:
     """Whether two frames are the same configuration (:data:`SAME_FRAME_A`)."""
     from trajmodes.lattice.geometry import minimum_image
     if np.all(np.isfinite(a_cell)) and np.all(np.isfinite(b_cell)):
@@ -204,11 +301,12 @@ class RestartedRun(FrameSource):
             if k and not absolute:
                 a, b = ends[k - 1], ends[k]
                 for j in range(k):                       # a file given twice (two names, a copy) is no restart
-                    if _same_frame(ends[j]["positions"][0], ends[j]["cells"][0], b["positions"][0], b["cells"][0]):
+                    if same_configuration(ends[j]["positions"][0], ends[j]["cells"][0], b["positions"][0],
+                                          b["cells"][0]):
                         raise TrajectoryFormatError(p.paths[0], f"its first frame is the first frame of "
                                                                 f"{self.parts[j].paths[0]}: the same run twice",
                                                     fix="Give each file of the run once")
-                if _same_frame(a["positions"][-1], a["cells"][-1], b["positions"][0], b["cells"][0]):
+                if same_configuration(a["positions"][-1], a["cells"][-1], b["positions"][0], b["cells"][0]):
                     keep[0] = False                      # the restart's first frame is the last one written
                     s = s - s[0] + last
                 else:
@@ -244,7 +342,7 @@ class RestartedRun(FrameSource):
                 continue                                  # it goes back to a step no kept frame has
             fi = self.parts[k].read(np.array([local[i]]), fields=("positions",))
             fj = self.parts[part[j]].read(np.array([local[j]]), fields=("positions",))
-            if not _same_frame(fj["positions"][0], fj["cells"][0], fi["positions"][0], fi["cells"][0]):
+            if not same_configuration(fj["positions"][0], fj["cells"][0], fi["positions"][0], fi["cells"][0]):
                 raise TrajectoryFormatError(
                     self.parts[k].paths[0],
                     f"its MD step {int(steps[i])} (frame {int(local[i])}) is also a step of "

@@ -1,6 +1,6 @@
 """The registry's entries of single structures: a VASP POSCAR / CONTCAR and a LAMMPS data file, each with its test on
 a file's name and first bytes and its reading as a :class:`~trajmodes.lattice.structure.Structure`
-(:func:`trajmodes.io.read_structure`; the first frame of a trajectory is a structure too). Units are metal (A, amu)."""
+(:func:`trajmodes.io.read_structure`; the first frame of a trajectory is a structure too). Units are metal (Å, amu)."""
 from __future__ import annotations
 
 import os

@@ -34,8 +34,8 @@ from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K
                                                   LAMMPS_ENERGY, LAMMPS_PRESSURE, LATTICE, PBC, PLAIN_PROPERTIES,
                                                   PROPERTIES, ROW_STATUS, STEP, STRESS, TIME, TYPES, VIRIAL, WIDTH,
                                                   column_tokens, comment_at, comment_tensor, comment_value,
-                                                  committee_size, member_role, parse_comment, parse_pbc,
-                                                  parse_properties, stated_time_unit, xyz_frame_index,
+                                                  committee_size, ipi_ase_output, member_role, parse_comment,
+                                                  parse_pbc, parse_properties, stated_time_unit, xyz_frame_index,
                                                   time_unit_factor)
 from trajmodes.lattice.elements import masses_of
 
@@ -64,10 +64,10 @@ class XYZSource(FrameSource):
         The file (``.gz`` is decompressed once into the cache directory).
     units : str, optional
         LAMMPS unit style of the numbers in the file; converted to metal on reading. Default: the style the comment
-        line states (``units=real``: A, fs, kcal/mol), else ``"metal"`` (Angstrom, ps, A/ps, eV/A); a style given
+        line states (``units=real``: Å, fs, kcal/mol), else ``"metal"`` (Å, ps, Å/ps, eV/Å); a style given
         here that differs from the file's is refused. ``"<style>:fs"`` (or ``:ps``, ``:ns``) reads ``time=`` and the
         velocities in that time unit, ``"<style>:A/fs"`` the velocities alone. ``momenta`` are taken in ASE units
-        (amu A / t_ASE) whatever the style. Velocities and ``time=`` are checked against each other (the frames'
+        (amu Å / t_ASE) whatever the style. Velocities and ``time=`` are checked against each other (the frames'
         displacements over the time between them) whatever the units stated.
     lj_scales : dict, optional
         ``{"sigma": A, "epsilon": eV, "mass": amu}`` for ``units="lj"``.
@@ -81,18 +81,18 @@ class XYZSource(FrameSource):
     frame_fields : tuple of str
         ``potential_energy`` from the comment's ``energy=`` (eV after conversion), and ``pressure_tensor`` with
         its ``pressure`` (GPa, positive when compressed) from ASE's ``stress="..."`` (9 values, or 6 in Voigt
-        order xx yy zz yz xz xy; energy/length^3 of the unit style, eV/A^3 in metal, positive under tension:
+        order xx yy zz yz xz xy; energy/length^3 of the unit style, eV/Å³ in metal, positive under tension:
         P = -stress) or else ``virial="..."`` (9 values, energy unit; P = virial / V, with V from the frame's
         Lattice). A key on the first or last frame must be on every frame.
     committee_size : int
         The members of a committee of learned potentials whose forces the atom lines carry
         (:data:`~trajmodes.io.trajectories.xyz_format.COMMITTEE_ARRAYS`, ``forces_0`` ... ``forces_{M-1}``), 0 without.
-        :meth:`read` returns them as ``committee_forces`` (frames, members, atoms, 3) eV/A where ``fields`` is None or
+        :meth:`read` returns them as ``committee_forces`` (frames, members, atoms, 3) eV/Å where ``fields`` is None or
         names them; without a ``forces`` column the frames' ``forces`` are the members' mean.
     extra_shapes : dict
         The per-frame shape of each field beyond :attr:`fields` that :meth:`read` returns when asked for by name:
         ``committee_forces`` (members, atoms, 3) and ``force_std`` (atoms,) or (atoms, 3), the force uncertainty
-        sigma in eV/A (``force_std``, ``forces_std``, ``force_uncertainty``, ...; a variance column, MACE's
+        sigma in eV/Å (``force_std``, ``forces_std``, ``force_uncertainty``, ...; a variance column, MACE's
         ``forces_var``, is read as its square root).
 
     Notes
@@ -120,6 +120,8 @@ class XYZSource(FrameSource):
         that ASE's extended XYZ reader may take it."""
         refuse_lammps_options(paths[0], fmt, options)
         refuse_several_files(paths, fmt)
+        if (refused := ipi_ase_output(paths[0])) is not None:
+            raise refused
         try:
             return cls(paths[0], units=units, lj_scales=lj_scales, md_timestep=md_timestep,
                        frame_interval=frame_interval)
@@ -437,7 +439,7 @@ class XYZSource(FrameSource):
     def read(self, frames, fields=None) -> dict:
         """Read frames by index (ascending); see :meth:`FrameSource.read`.
 
-        Returns positions (A), velocities (A/ps), forces (eV/A), cells (A, rows a, b, c;
+        Returns positions (Å), velocities (Å/ps), forces (eV/Å), cells (Å, rows a, b, c;
         NaN without a Lattice) and origins (zeros), atoms in id order; and the :attr:`frame_fields` asked for.
         """
         frames = np.asarray(frames, dtype=np.int64).ravel()
@@ -600,9 +602,9 @@ class XYZSource(FrameSource):
 
     def _stated_units(self, kv: dict, line: int) -> None:
         """The unit style (``units=real``: a LAMMPS unit style), the time unit of ``time=`` and the velocity unit
-        where the comment line states them (CP2K's comment: fs; GPUMD's ``dump_beads`` files: fs and A/fs,
+        where the comment line states them (CP2K's comment: fs; GPUMD's ``dump_beads`` files: fs and Å/fs,
         :func:`~trajmodes.io.trajectories.gpumd.is_bead_dump`), applied to the conversion (times in ps, velocities
-        in A/ps). A velocity unit stated alone (``velocity_unit=A/fs``) says nothing of ``time=``: its unit stays the
+        in Å/ps). A velocity unit stated alone (``velocity_unit=A/fs``) says nothing of ``time=``: its unit stays the
         style's, and the velocities are checked against the frames' displacements over those times."""
         self._stated_style(kv, line)
         try:
@@ -628,7 +630,7 @@ class XYZSource(FrameSource):
             self._conv = dataclasses.replace(self._conv, time=tt, velocity=self._conv.length / tv)
 
     def _stated_style(self, kv: dict, line: int) -> None:
-        """``units=<LAMMPS unit style>`` on the comment line (``real``: A, fs, kcal/mol, A/fs, g/mol): the file's
+        """``units=<LAMMPS unit style>`` on the comment line (``real``: Å, fs, kcal/mol, Å/fs, g/mol): the file's
         numbers are converted from that style; a different style given as ``units=`` is refused."""
         style = comment_value(kv, "units", "unit")
         if not isinstance(style, str) or style.strip().lower() not in _units.STYLES:
@@ -909,7 +911,7 @@ class XYZSource(FrameSource):
 
     @property
     def velocity_time_unit(self) -> float:
-        """ps per time unit of the velocities as read (1: A/ps; 1e-3: A/fs, given, stated or the style's)."""
+        """ps per time unit of the velocities as read (1: Å/ps; 1e-3: Å/fs, given, stated or the style's)."""
         return self._conv.length / self._conv.velocity
 
     @property

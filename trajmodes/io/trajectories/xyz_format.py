@@ -23,14 +23,14 @@ import numpy as np
 from trajmodes import _fastparse
 from trajmodes import units as _units
 from trajmodes.errors import TrajectoryFormatError
-from trajmodes.io.filesystem import load_index, pread_all, save_index
+from trajmodes.io.filesystem import load_index, pread_all, read_head, save_index
 
 __all__ = ["ROLES", "WIDTH", "TYPES", "PLAIN_PROPERTIES", "LATTICE", "TIME", "STEP", "ENERGY", "STRESS", "VIRIAL",
            "LAMMPS_ENERGY", "LAMMPS_PRESSURE", "ASE_STRESS", "PROPERTIES", "PBC", "ROW_STATUS", "Layout",
            "parse_comment", "parse_pbc", "comment_value", "parse_properties", "column_tokens", "comment_at",
            "comment_tensor", "scan_xyz_windows", "TIME_UNITS", "CP2K_COMMENT", "stated_time_unit",
            "time_unit_factor", "COMMITTEE_ARRAYS", "MEMBER_COLUMN", "FORCE_STD", "FORCE_VAR", "committee_columns",
-           "member_role", "committee_size"]
+           "member_role", "committee_size", "ipi_ase_output"]
 
 #: Properties names understood, mapped to their role
 ROLES = {"species": "species", "element": "species", "elements": "species", "symbols": "species",
@@ -161,7 +161,7 @@ def stated_time_unit(kv: dict) -> tuple[float | None, float | None, str]:
 #: these names; or one array of 3 columns per member, :data:`MEMBER_COLUMN` (``forces_0`` ... ``forces_{M-1}``)
 COMMITTEE_ARRAYS = ("forces_committee", "committee_forces", "forces_comm", "committee_force", "force_committee")
 MEMBER_COLUMN = re.compile(r"^(?:forces?|committee_forces?|forces?_committee|forces_comm)_?(\d+)$", re.IGNORECASE)
-#: a force uncertainty sigma per atom (1 column) or per component (3 columns), eV/A in metal units; or its variance
+#: a force uncertainty sigma per atom (1 column) or per component (3 columns), eV/Å in metal units; or its variance
 #: (MACE's ``forces_var``), whose square root is taken
 FORCE_STD = ("force_std", "forces_std", "force_uncertainty", "forces_uncertainty", "force_sigma", "forces_sigma")
 FORCE_VAR = ("forces_var", "force_var", "forces_variance", "force_variance")
@@ -375,3 +375,25 @@ def scan_xyz_windows(path: str, window: int | None = None):
             pos = int(st[-1])
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
     return cat(starts), cat(counts), complete, bad
+
+
+#: i-PI's ``format="ase"`` output: an extended XYZ comment line with i-PI's own comment, naming one quantity and its
+#: unit
+IPI_ASE_COMMENT = re.compile(rb'ipi_comment="[^"\n]*?(\w+)\{ase\}')
+
+
+def ipi_ase_output(path: str) -> TrajectoryFormatError | None:
+    """The error for a file of an i-PI run written with ``format="ase"`` (one quantity per file, ``sim.pos_0.extxyz``,
+    ``sim.for_0.extxyz``, ...: read alone, its positions have neither forces nor times); None for any other file."""
+    head = read_head(path)
+    m = IPI_ASE_COMMENT.search(head.split(b"\n", 2)[1]) if head.count(b"\n") > 1 else None
+    if m is None:
+        return None
+    return TrajectoryFormatError(
+        path, "a file of an i-PI run written with format=\"ase\" (its ipi_comment names "
+              f"{m.group(1).decode()}{{ase}}): "
+              "i-PI writes the positions, forces and velocities of such a run to separate files, and their steps and "
+              "time step to its comment and input, which an extended XYZ file read alone does not join",
+        fix="Write the trajectories with i-PI's default format=\"xyz\" (<trajectory filename=\"pos\"> "
+            "positions{angstrom} </trajectory>, and forces, velocities likewise): trajmodes reads the positions file "
+            "with its forces and velocities files beside it")

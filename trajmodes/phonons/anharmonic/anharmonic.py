@@ -192,7 +192,13 @@ class Anharmonic:
 
     def isotope_gamma(self, gps) -> np.ndarray:
         """Isotope-scattering Gamma (THz, half width) of every branch at grid points ``gps``, (nq, 3n), or (nt, nq,
-        3n) with ``occupation_factors="off-shell"``; zeros without ``isotopes``."""
+        3n) with ``occupation_factors="off-shell"``; zeros without ``isotopes``.
+
+        Parameters
+        ----------
+        gps : array of int (nq,)
+            Grid-point indices of the mesh (``self.grid``; as :meth:`grid_points` gives them).
+        """
         if self.mass_variances is None:
             return np.zeros((len(gps), self.interaction.n_branches))
         it, off = self.interaction, self.occupation_factors == "off-shell"
@@ -213,7 +219,13 @@ class Anharmonic:
     # -- the q-points results are given on ----------------------------------------------------------
     def grid_points(self, qpoints=None) -> np.ndarray:
         """Grid indices of ``qpoints``: None, the irreducible points of the mesh; else grid indices (int) or
-        reduced q (n, 3) that must lie on the mesh."""
+        reduced q (n, 3) that must lie on the mesh.
+
+        Parameters
+        ----------
+        qpoints : None, int array or (n, 3) reduced, optional
+            Grid indices (int) or reduced coordinates (no 2 pi) of points of the mesh; None: its irreducible points.
+        """
         if qpoints is None:
             return self.grid.irreducible.copy()
         q = np.asarray(qpoints)
@@ -345,6 +357,10 @@ class Anharmonic:
         tasks = [dask.delayed(_self_energies)(me, gps[s:s + per_task], kwargs)
                  for s in range(0, len(gps), per_task)]
         kw = {} if self.scheduler is None else {"scheduler": self.scheduler}
+        if self.scheduler is None and client is None and dask.config.get("scheduler", None) is None:
+            # Dask's threads named: Dask would import distributed (17 MB) only to find that no client is made
+            import dask.threaded
+            kw = {"scheduler": dask.threaded.get}
         # the tasks run side by side on the cores: BLAS inside each on one thread (threaded BLAS under threaded
         # tasks oversubscribes the cores, 7x slower on 2 cores for the small products of the lattice sum)
         with one_blas_thread():
@@ -353,7 +369,13 @@ class Anharmonic:
 
     def dataset_coords(self, gps) -> dict:
         """The coordinates of every result Dataset at grid points ``gps``: temperature, reduced q, grid point, star
-        weight, harmonic frequency."""
+        weight, harmonic frequency.
+
+        Parameters
+        ----------
+        gps : array of int (nq,)
+            Grid-point indices of the mesh (``self.grid``; as :meth:`grid_points` gives them).
+        """
         q = self.grid.qpoints[gps]
         q = q - np.rint(q)                                                          # components in [-0.5, 0.5]
         q[q == 0] = 0.0
@@ -451,14 +473,26 @@ class Anharmonic:
         Delta(0) already (O. Hellman, I. A. Abrikosov and S. I. Simak, Phys. Rev. B 84, 180301 (2011); O. Hellman
         et al., Phys. Rev. B 87, 104111 (2013)): the shift of their lines is Delta(nu0) - Delta(0), not the full
         bubble Delta(nu0) of :meth:`shifts`, which counts Delta(0) twice. Delta(0) is finite (the sum terms are
-        regular at nu = 0, the difference terms stay finite where nu' = nu'') and Delta is even in nu."""
+        regular at nu = 0, the difference terms stay finite where nu' = nu'') and Delta is even in nu.
+
+        Parameters
+        ----------
+        qpoints : None, int array or (n, 3) reduced, optional
+            As :meth:`linewidths`' (default the irreducible points of the mesh).
+        """
         gps = self.grid_points(qpoints)
         res = self._map(gps, imag=False, static=True)
         return np.stack([r.delta_static for r in res], axis=1)
 
     def triplet_count(self, qpoints=None) -> int:
         """How many triplets, reduced by symmetry (:meth:`trajmodes.lattice.grid.Grid.triplets`), the sums at
-        ``qpoints`` (as :meth:`linewidths`; default the irreducible points) run over: the measure of their cost."""
+        ``qpoints`` (as :meth:`linewidths`; default the irreducible points) run over: the measure of their cost.
+
+        Parameters
+        ----------
+        qpoints : None, int array or (n, 3) reduced, optional
+            As :meth:`linewidths`' (default the irreducible points of the mesh).
+        """
         return int(sum(len(self.grid.triplets(int(q))) for q in self.grid_points(qpoints)))
 
     def cost_words(self, qpoints=None, frequencies=None, real: bool = False, at_least: float = 1e8) -> str:
@@ -468,7 +502,20 @@ class Anharmonic:
         "; about 8 min on 2 cores, 64 MB per core (one q-point timed: 1,203 triplets in 4.1 s)". The time is
         measured on the point with the fewest triplets that fill one block
         (:func:`~trajmodes.phonons.anharmonic.interaction.triplet_block`), computed once more when its turn comes,
-        and scaled by the triplets over the cores the tasks run on (Dask's workers, else every core)."""
+        and scaled by the triplets over the cores the tasks run on (Dask's workers, else every core).
+
+        Parameters
+        ----------
+        qpoints : None, int array or (n, 3) reduced, optional
+            As :meth:`linewidths`' (default the irreducible points of the mesh).
+        frequencies : (nw,) THz, optional
+            The frequencies the self-energy is evaluated on (as :meth:`spectral_function`); None: each branch at its
+            own harmonic frequency (as :meth:`linewidths`).
+        real : bool
+            Whether the real part (the shift) is computed too: the q-point timed computes it.
+        at_least : float
+            The size, triplets x (3n)^3 (dimensionless count of terms), under which no cost is given (returns "").
+        """
         import os
         import time
         import dask
@@ -512,7 +559,13 @@ class Anharmonic:
         return (np.stack([r.delta for r in res], axis=1), np.stack([r.delta_static for r in res], axis=1))
 
     def shifts(self, qpoints=None):
-        """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``."""
+        """Bubble frequency shifts (and linewidths): :meth:`linewidths` with ``shifts=True``.
+
+        Parameters
+        ----------
+        qpoints : None, int array or (n, 3) reduced, optional
+            As :meth:`linewidths`' (default the irreducible points of the mesh).
+        """
         return self.linewidths(qpoints, shifts=True)
 
     def spectral_function(self, qpoints, frequencies=None, n_points: int = 401, epsilon: float | None = None):
@@ -594,7 +647,7 @@ class Anharmonic:
         -------
         xarray.Dataset: ``kappa`` (temperature, cartesian, cartesian2) W/(m K), ``mode_kappa`` (temperature, q,
         branch, cartesian, cartesian2), ``heat_capacity`` (temperature, q, branch) eV/K, ``group_velocity``
-        (q, branch, cartesian) THz A, and the linewidths (``gamma``, ``linewidth``, ``lifetime``) on the irreducible
+        (q, branch, cartesian) THz Å, and the linewidths (``gamma``, ``linewidth``, ``lifetime``) on the irreducible
         points. With ``"lbte"`` also ``kappa_rta`` and ``mode_kappa_rta`` (the RTA from the same widths) and
         ``collision_eigenvalues`` (temperature, mode) THz; attributes ``pinv_cutoff`` and ``n_dropped`` (per
         temperature, the eigenvalues left out); with ``isotopes``, whose scattering goes on the diagonal of the
@@ -712,13 +765,30 @@ class Anharmonic:
         widths ``gamma`` (THz, (n_temperatures, nq, 3n), e.g. ``linewidths()["gamma"].values``) at ``grid_points``
         (default: the irreducible points): :func:`trajmodes.phonons.anharmonic.coherence.wigner_conductivity` given
         :meth:`three_phonon_sums`, which documents ``options`` and the result
-        (:class:`~trajmodes.phonons.anharmonic.coherence.WignerConductivity`)."""
+        (:class:`~trajmodes.phonons.anharmonic.coherence.WignerConductivity`).
+
+        Parameters
+        ----------
+        gamma : array_like (n_temperatures, nq, 3n)
+            Half widths Gamma, THz, at ``grid_points``, in the order of :attr:`temperatures`.
+        grid_points : array_like of int (nq,), optional
+            One grid point of every star of the mesh; default the irreducible points (``self.grid.irreducible``).
+        **options
+            Passed to :func:`~trajmodes.phonons.anharmonic.coherence.wigner_conductivity` (``velocity``,
+            ``heat_capacity``, ``degenerate_pairs``, ``direction``), which documents them.
+        """
         from trajmodes.phonons.anharmonic.coherence import wigner_conductivity
         return wigner_conductivity(self.three_phonon_sums(), gamma, grid_points, **options)
 
     def transport(self, gps) -> ModeTransport:
         """:class:`~trajmodes.phonons.anharmonic.transport.ModeTransport` at grid points ``gps``: the mode heat capacities (nt,
-        n, 3n) eV/K (quantum or classical, as the occupations) and group velocities (n, 3n, 3) THz A."""
+        n, 3n) eV/K (quantum or classical, as the occupations) and group velocities (n, 3n, 3) THz Å.
+
+        Parameters
+        ----------
+        gps : array of int (nq,)
+            Grid-point indices of the mesh (``self.grid``; as :meth:`grid_points` gives them).
+        """
         from trajmodes.phonons.harmonic.statistics import mode_heat_capacity
         tv = self.transport_velocities(gps)
         return ModeTransport(mode_heat_capacity(self.frequencies[gps], self.temperatures, self.occupation,
@@ -726,7 +796,13 @@ class Anharmonic:
 
     def transport_velocities(self, gps) -> TransportVelocities:
         """:class:`~trajmodes.phonons.anharmonic.transport.TransportVelocities` at grid points ``gps``: the group velocities
-        (n, 3n, 3) THz A as the conductivity takes them, and the cutoff frequency (THz)."""
+        (n, 3n, 3) THz Å as the conductivity takes them, and the cutoff frequency (THz).
+
+        Parameters
+        ----------
+        gps : array of int (nq,)
+            Grid-point indices of the mesh (``self.grid``; as :meth:`grid_points` gives them).
+        """
         from trajmodes.phonons.anharmonic.conductivity import kappa_velocities
         cut = self.interaction.cutoff_frequency
         v = kappa_velocities(self.phonons, self.grid.qpoints[gps], self.degeneracy_tol, cut, self.symprec)
@@ -734,7 +810,19 @@ class Anharmonic:
 
     def kappa_rta(self, C, v, tau, gps) -> RTAConductivity:
         """:func:`trajmodes.phonons.anharmonic.conductivity.kappa_rta` on one point of every star (``gps``), each standing for
-        its star, the tensor averaged over the point group: :class:`~trajmodes.phonons.anharmonic.transport.RTAConductivity`."""
+        its star, the tensor averaged over the point group: :class:`~trajmodes.phonons.anharmonic.transport.RTAConductivity`.
+
+        Parameters
+        ----------
+        C : array (n_temperatures, nq, 3n)
+            Mode heat capacities, eV/K (as :meth:`transport` gives them).
+        v : array (nq, 3n, 3)
+            Group velocities, THz Å (as :meth:`transport_velocities` gives them).
+        tau : array (n_temperatures, nq, 3n)
+            Lifetimes, ps; non-finite or non-positive values contribute nothing.
+        gps : array of int (nq,)
+            One grid point of every star of the mesh (``self.grid``), e.g. its irreducible points.
+        """
         from trajmodes.phonons.anharmonic.conductivity import irreducible_kappa_rta
         return irreducible_kappa_rta(C, v, tau, self.grid, gps, self.force_constants.primitive.volume,
                                      self._point_group())
@@ -742,7 +830,13 @@ class Anharmonic:
     def gruneisen(self, qpoints=None):
         """Mode Grueneisen parameters from fc3 (:func:`trajmodes.phonons.anharmonic.gruneisen.mode_gruneisen`) at any reduced
         q-points (default: the irreducible points of the mesh): xarray Dataset ``gruneisen`` (q, branch),
-        dimensionless, with ``frequency_harmonic``."""
+        dimensionless, with ``frequency_harmonic``.
+
+        Parameters
+        ----------
+        qpoints : array_like (n, 3) or (3,), optional
+            Reduced q (primitive reciprocal basis, no 2 pi), on the mesh or not; default the irreducible points.
+        """
         import xarray as xr
         from trajmodes.phonons.anharmonic.gruneisen import mode_gruneisen
         if qpoints is None:

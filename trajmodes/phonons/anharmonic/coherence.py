@@ -46,8 +46,8 @@ kappa_P + kappa_C (5^3, 300 K: 65.578 against 65.694 W/(m K)).
 As in the RTA, each irreducible q stands for its star: the tensor of its pairs is averaged over the point group and
 weighted by the star's size (:func:`trajmodes.phonons.anharmonic.conductivity.star_average`).
 
-Units: frequencies and half widths THz, velocities THz A (100 m/s), heat capacities eV/K per mode, V the
-primitive-cell volume A^3; kappa W/(m K).
+Units: frequencies and half widths THz, velocities THz Å (100 m/s), heat capacities eV/K per mode, V the
+primitive-cell volume Å³; kappa W/(m K).
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def wigner_kappa(frequencies, velocity_operators, heat_capacity_matrices, gamma,
     Parameters
     ----------
     frequencies : (nq, nb) THz
-    velocity_operators : (nq, 3, nb, nb) complex, THz A
+    velocity_operators : (nq, 3, nb, nb) complex, THz Å
     (:func:`trajmodes.phonons.harmonic.velocities.velocity_operator`)
     heat_capacity_matrices : (nt, nq, nb, nb) eV/K (:func:`trajmodes.phonons.harmonic.statistics.heat_capacity_matrix`)
     gamma : (nt, nq, nb) THz
@@ -112,7 +112,7 @@ def wigner_kappa(frequencies, velocity_operators, heat_capacity_matrices, gamma,
     weights : (nq,)
         How many q-points of the mesh every q stands for; the sum is divided by their total.
     volume : float
-        Primitive-cell volume, A^3.
+        Primitive-cell volume, Å³.
     rotations : (nr, 3, 3), optional
         Cartesian point group: each q's tensor is averaged over it
         (:func:`trajmodes.phonons.anharmonic.conductivity.star_average`).

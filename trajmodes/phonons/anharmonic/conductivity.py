@@ -6,7 +6,7 @@ molecular-dynamics run (:func:`trajmodes.modes.peaks.fit_peaks`).
 
 The mode heat capacities C_lambda are those of :func:`trajmodes.phonons.harmonic.statistics.mode_heat_capacity`.
 
-Units: C_lambda in eV/K per mode, v in THz A (= 100 m/s), tau in ps, V the primitive-cell volume in A^3;
+Units: C_lambda in eV/K per mode, v in THz Å (= 100 m/s), tau in ps, V the primitive-cell volume in Å³;
 kappa in W/(m K).
 """
 from __future__ import annotations
@@ -34,13 +34,13 @@ def kappa_rta(heat_capacity, velocities, lifetimes, weights, volume: float, rota
     Parameters
     ----------
     heat_capacity : (nt, nq, nb) eV/K
-    velocities : (nq, nb, 3) THz A
+    velocities : (nq, nb, 3) THz Å
     lifetimes : (nt, nq, nb) ps; non-finite or non-positive values contribute nothing
     weights : (nq,)
         How many q-points of the full sum every q stands for (the star sizes of irreducible points, or ones);
         the sum is divided by their total N.
     volume : float
-        Primitive-cell volume, A^3.
+        Primitive-cell volume, Å³.
     rotations : (nr, 3, 3), optional
         Cartesian point-group rotations (:func:`trajmodes.lattice.symmetry.cartesian_rotations`): when the q are
         irreducible points the tensor of each is averaged over them (R kappa R^T), which is the sum over the star.
@@ -68,7 +68,7 @@ def irreducible_kappa_rta(heat_capacity, velocities, lifetimes, grid: Grid, grid
                           point_group) -> RTAConductivity:
     """:func:`kappa_rta` on one point of every star of ``grid`` (``grid_points``), each standing for its star (the
     star's size its weight), the tensor averaged over ``point_group`` (n_ops, 3, 3) Cartesian rotations;
-    ``volume`` the primitive cell's, A^3."""
+    ``volume`` the primitive cell's, Å³."""
     w = grid.weights[grid.irreducible_of[np.asarray(grid_points)]]                  # the star of each point
     return kappa_rta(heat_capacity, velocities, lifetimes, w, volume, point_group)
 
@@ -83,7 +83,7 @@ def star_average(tensors, rotations) -> np.ndarray:
 
 def kappa_velocities(phonons, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
                      symprec: float = SYMPREC) -> np.ndarray:
-    """Group velocities (nq, 3n, 3) in THz A as the conductivity takes them: at the first-zone image of each
+    """Group velocities (nq, 3n, 3) in THz Å as the conductivity takes them: at the first-zone image of each
     reduced q, averaged over its little group (phonopy's convention; :meth:`Phonons.group_velocities` with
     ``symmetrize``)."""
     q = first_zone(np.atleast_2d(np.asarray(qpoints, dtype=float)), phonons.force_constants.primitive.reciprocal_cell)

@@ -65,7 +65,7 @@ class QuartetStrengths:
     Attributes
     ----------
     strength : ndarray (T, 3n, 3n, 3n, 3n)
-        N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2, eV^2; zero where a mode is at or below the cutoff.
+        N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2, eV²; zero where a mode is at or below the cutoff.
     q3 : ndarray of int (T,)
         Grid indices of q3 = -q - q1 - q2.
     """
@@ -149,7 +149,7 @@ class FourPhonon:
 
     def reciprocal_fc4(self, q, q1, q2, q3) -> np.ndarray:
         """Mass-weighted fourth-order constants in reciprocal space for a block of quartets of q-points:
-        (T, 3n, 3n, 3n, 3n) complex, rows 3k + a, eV/(A^4 amu^2); q (3,), q1, q2, q3 (T, 3) reduced with
+        (T, 3n, 3n, 3n, 3n) complex, rows 3k + a, eV/(Å⁴ amu²); q (3,), q1, q2, q3 (T, 3) reduced with
         q + q1 + q2 + q3 integral."""
         q1, q2, q3 = (np.atleast_2d(x) for x in (q1, q2, q3))
         T, n = len(q1), self.force_constants.n_prim
@@ -168,7 +168,7 @@ class FourPhonon:
         return out.reshape(T, 3 * n, 3 * n, 3 * n, 3 * n)
 
     def strength(self, q: int, q1, q2) -> QuartetStrengths:
-        """N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2 for pairs of grid points (q1, q2), q3 = -q - q1 - q2, in eV^2:
+        """N^2 |Phi(q s, q1 s1, q2 s2, q3 s3)|^2 for pairs of grid points (q1, q2), q3 = -q - q1 - q2, in eV²:
         (T, 3n, 3n, 3n, 3n), zero where a mode is at or below the cutoff; and the grid indices of q3 (T,), as
         :class:`QuartetStrengths`."""
         g = self.grid
@@ -211,7 +211,7 @@ class FourPhonon:
         smearing : float or None
             Standard deviation of the Gaussian delta functions, THz; None with ``variances``.
         occupation : {"quantum", "classical"}
-        variances : (N, 3n) THz^2, optional
+        variances : (N, 3n) THz², optional
             Adaptive Gaussians instead of ``smearing``: the variance of each delta function is the sum of its four
             modes' (:func:`trajmodes.phonons.anharmonic.selfenergy.adaptive_variances`, TDEP's
             ``thermal_conductivity``).
@@ -343,7 +343,7 @@ class FourPhononSums:
     keywords : dict
         The keyword arguments of :meth:`FourPhonon.gamma` and :meth:`FourPhonon.collision` for the temperatures
         (K), occupation, and delta functions: ``smearing`` (THz), or ``smearing=None`` and the adaptive
-        ``variances`` (THz^2); ``calculator.gamma(q, **keywords)``.
+        ``variances`` (THz²); ``calculator.gamma(q, **keywords)``.
     """
 
     calculator: FourPhonon

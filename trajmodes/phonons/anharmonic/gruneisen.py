@@ -13,7 +13,7 @@ harmonic constants between primitive atom k (row of the compact layout) and supe
 
     dPhi_ab(k, j) / d eps_cd = sum_M sum_e Psi_abe(k, j, M) [delta_ec r_d(k -> M) + X_ecd(kappa_M)],
 
-r(k -> M) the shortest supercell image vector from k to M, averaged over its equally short images (A),
+r(k -> M) the shortest supercell image vector from k to M, averaged over its equally short images (Å),
 kappa_M the primitive atom of M, and X the first-order internal displacements of the sublattices
 (:func:`internal_strain`). The volume derivative is the trace, a uniform dilation eps_cd = delta_cd eta
 with d ln V = 3 eta. Its dynamical matrix dD(q) is the lattice sum of dPhi with the phases and 1/m weights
@@ -21,7 +21,7 @@ of the harmonic one, and
 
     gamma_s(q) = -<e_s| dD(q) |e_s> / (6 omega_s^2),
 
-omega_s^2 the eigenvalue of D(q) (eV/(A^2 amu)) and e_s its eigenvector; both dD and omega^2 carry the same
+omega_s^2 the eigenvalue of D(q) (eV/(Å² amu)) and e_s its eigenvector; both dD and omega^2 carry the same
 units, so gamma is dimensionless.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ GAMMA_TOL = 1e-5
 
 
 def mean_image_vectors(phonons: "Phonons") -> np.ndarray:
-    """Vectors from every primitive atom k to every supercell atom j, (n_prim, N, 3) in A.
+    """Vectors from every primitive atom k to every supercell atom j, (n_prim, N, 3) in Å.
 
     Each is the shortest image r_j + R - r_k of :meth:`trajmodes.Phonons.image_pairs`; where several images
     are equally short (the atom lies on the Wigner-Seitz boundary of k) it is their mean.
@@ -76,7 +76,7 @@ def internal_strain(phonons: "Phonons", vectors: np.ndarray | None = None) -> np
     Returns
     -------
     ndarray, shape (n_prim, 3, 3, 3)
-        X in A per unit strain; zero for one atom per primitive cell.
+        X in Å per unit strain; zero for one atom per primitive cell.
     """
     fc = phonons.force_constants
     n = fc.n_prim
@@ -90,7 +90,7 @@ def internal_strain(phonons: "Phonons", vectors: np.ndarray | None = None) -> np
 
 
 def _volume_constants(phonons: "Phonons", fc3: np.ndarray) -> np.ndarray:
-    """Trace over c = d of dPhi_ab(k, j) / d eps_cd, compact (n_prim, N, 3, 3), eV/A^2 (module docstring)."""
+    """Trace over c = d of dPhi_ab(k, j) / d eps_cd, compact (n_prim, N, 3, 3), eV/Å² (module docstring)."""
     fc = phonons.force_constants
     r = mean_image_vectors(phonons)
     x = np.einsum("kacc->ka", internal_strain(phonons, r))                         # (n, 3) A
@@ -149,7 +149,7 @@ def mode_gruneisen(phonons: "Phonons", force_constants: "ForceConstants", qpoint
     phonons : trajmodes.Phonons
         Harmonic phonons: frequencies, eigenvectors, image pairs, and the fc2 of the internal relaxation.
     force_constants : trajmodes.ForceConstants
-        Carries ``fc3`` (compact, eV/A^3) on the supercell of ``phonons.force_constants``.
+        Carries ``fc3`` (compact, eV/Å³) on the supercell of ``phonons.force_constants``.
     qpoints : array_like, shape (nq, 3) or (3,)
         Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     degeneracy_tol : float

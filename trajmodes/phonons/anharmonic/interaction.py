@@ -70,7 +70,7 @@ class Interaction:
     Parameters
     ----------
     force_constants : ForceConstants
-        With third-order constants ``fc3`` (compact layout, eV/A^3) on ``force_constants.supercell``. Attribute
+        With third-order constants ``fc3`` (compact layout, eV/Å³) on ``force_constants.supercell``. Attribute
         ``force_constants``.
     grid : Grid
         The q-mesh (:class:`trajmodes.lattice.grid.Grid`).
@@ -157,7 +157,7 @@ class Interaction:
         self._inv_sqrt_m = np.repeat(1 / np.sqrt(fc.primitive.masses), 3)          # per branch row 3k + a
 
     def _centre_table(self, k: int, psi: np.ndarray, images: tuple, other: np.ndarray | None = None) -> dict:
-        """The lattice-sum table of centre atom ``k`` for constants ``psi`` (N, N, 3, 3, 3) eV/A^3: the atoms with
+        """The lattice-sum table of centre atom ``k`` for constants ``psi`` (N, N, 3, 3, 3) eV/Å³: the atoms with
         a nonzero constant (``used``), the rows of their images, and the pairs (l'k', l''k'') with a nonzero constant,
         grouped by (k', k'') and padded to the largest group: ``pair_a``, ``pair_b`` (n n, Pmax) rows of used atoms
         (the padding a zero row, ``len(used)``) and ``psi`` (n n, 27, Pmax) Psi[k, l'k', l''k'', a, b, c].
@@ -212,7 +212,7 @@ class Interaction:
         dm : DynamicalMatrix, optional
             For the shortest images and multiplicities (default: that of the phonons).
         tol : float, optional
-            Angstrom (default: the image tolerance of ``dm``, 1e-5 A).
+            Å (default: the image tolerance of ``dm``, 1e-5 Å).
 
         Returns
         -------
@@ -317,7 +317,7 @@ class Interaction:
         Returns
         -------
         (T, 3n, 3n, 3n) complex: e^{i 2 pi G.r0k} sum_{l'l''} Psi(0k, l'k', l''k'') e^{..q1..} e^{..q2..}
-        / sqrt(m m' m''), rows 3k + a, eV/(A^3 amu^3/2). With ``make_r0_average`` the mean of this sum and the
+        / sqrt(m m' m''), rows 3k + a, eV/(Å³ amu^3/2). With ``make_r0_average`` the mean of this sum and the
         two with the atoms of q1 and of q2 as the origin (phono3py's ``make_r0_average``).
         """
         n = self.force_constants.n_prim
@@ -326,7 +326,7 @@ class Interaction:
         return out * (m[:, None, None] * m[None, :, None] * m[None, None, :])
 
     def _bare_reciprocal_fc3(self, q: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
-        """:meth:`reciprocal_fc3` without the masses, (T, n, 3, n, 3, n, 3) complex, eV/A^3."""
+        """:meth:`reciprocal_fc3` without the masses, (T, n, 3, n, 3, n, 3) complex, eV/Å³."""
         n = self.force_constants.n_prim
         G = q[None, :] + q1 + q2
         out = np.empty((len(G), n, 3, n, 3, n, 3), dtype=complex)
@@ -348,7 +348,7 @@ class Interaction:
 
     # -- strengths ---------------------------------------------------------------------------
     def strength(self, q: int, q1, q2, live=None) -> np.ndarray:
-        """|Phi(q s, q' s', q'' s'')|^2 for triplets of grid points, in eV^2 (without the 1/N of the q-sum).
+        """|Phi(q s, q' s', q'' s'')|^2 for triplets of grid points, in eV² (without the 1/N of the q-sum).
 
         Parameters
         ----------
@@ -388,7 +388,7 @@ class Interaction:
 
     def _strength_block(self, q: int, q1: np.ndarray, q2: np.ndarray, qp: np.ndarray,
                         out: np.ndarray | None = None) -> np.ndarray:
-        """|N^1/2 Phi|^2 (T, 3n, 3n, 3n) eV^2 of a block of triplets: the bare transform of fc3 contracted with the
+        """|N^1/2 Phi|^2 (T, 3n, 3n, 3n) eV² of a block of triplets: the bare transform of fc3 contracted with the
         eigenvectors weighted by 1 / sqrt(m omega) (:meth:`weighted_eigenvectors`), A with e of q (the same for every
         triplet), C with e'' and B with e', three batched matrix products that leave (T, s, s', s'') in place, in two
         complex arrays of the block's size (each product written into the one its input does not occupy); written

@@ -91,7 +91,7 @@ def isotope_gamma(frequencies, eigenvectors, mass_variances, grid: Grid, grid_po
         Grid indices of the q at which Gamma_iso is wanted; None: ``grid.irreducible``.
     smearing : float or None
         Gaussian standard deviation of the delta functions (THz); None: the linear tetrahedron method.
-    reciprocal_cell : (3, 3) 1/A, rows, optional
+    reciprocal_cell : (3, 3) 1/Å, rows, optional
         The primitive reciprocal cell, for the tetrahedra (it fixes the main diagonal they are cut along).
     deltas : DeltaWeights, optional
         Instead of ``smearing`` and ``reciprocal_cell``: take the smearing (fixed or adaptive) and the tetrahedra

@@ -12,7 +12,7 @@ in half widths (THz), the units of Gamma:
 
 with q'' = -q - q' (mod G), Gamma the imaginary part of the self-energy (:mod:`trajmodes.phonons.anharmonic.selfenergy`,
 the same triplet sums) and |Phi|^2 the strengths of :class:`trajmodes.phonons.anharmonic.interaction.Interaction` (N
-|Phi|^2, eV^2, as in :mod:`trajmodes.phonons.anharmonic.selfenergy`). The second term couples mode (q s) to (q' s')
+|Phi|^2, eV², as in :mod:`trajmodes.phonons.anharmonic.selfenergy`). The second term couples mode (q s) to (q' s')
 through the third phonon (q'' s'') of every process that changes both (the scattering-in the RTA leaves out). With
 b_lambda = sqrt(C_lambda) v_lambda (C the mode heat capacity, v the group velocity) the conductivity is
 
@@ -421,10 +421,10 @@ def solve_lbte(cm: CollisionMatrix, velocities, heat_capacities, volume: float, 
     Parameters
     ----------
     cm : CollisionMatrix
-    velocities : (n_q, 3n, 3) THz A, on ``cm.grid_points``
+    velocities : (n_q, 3n, 3) THz Å, on ``cm.grid_points``
     heat_capacities : (nt, n_q, 3n) eV/K (zero for modes that take no part)
     volume : float
-        Primitive-cell volume, A^3.
+        Primitive-cell volume, Å³.
     n_points : int
         N, the number of points of the mesh.
     pinv_cutoff : float
@@ -478,7 +478,7 @@ def lbte_conductivity(sums: ThreePhononSums, transport: ModeTransport, reducible
     ----------
     sums : ThreePhononSums
     transport : ModeTransport
-        The mode heat capacities (nt, n_rows, 3n) eV/K and group velocities (n_rows, 3n, 3) THz A on the rows' grid
+        The mode heat capacities (nt, n_rows, 3n) eV/K and group velocities (n_rows, 3n, 3) THz Å on the rows' grid
         points (:func:`row_points`).
     reducible, pinv_cutoff, scattering_in, average_degenerate, gamma_isotope, four_phonon, four_phonon_sample,
     four_phonon_seed, four_phonon_scattering_in, scheduler :
@@ -492,7 +492,7 @@ def lbte_conductivity(sums: ThreePhononSums, transport: ModeTransport, reducible
     in the relaxation-time approximation from the same Gamma; ``gamma`` (nt, n_irr, 3n) THz (isotope and
     four-phonon scattering included), ``gamma_isotope`` (n_irr, 3n) THz or None and ``gamma_four_phonon``
     (nt, n_irr, 3n) THz or None; ``heat_capacity``
-    (nt, n_irr, 3n) eV/K; ``group_velocity`` (n_irr, 3n, 3) THz A; ``grid_points`` (n_irr,); ``eigenvalues``
+    (nt, n_irr, 3n) eV/K; ``group_velocity`` (n_irr, 3n, 3) THz Å; ``grid_points`` (n_irr,); ``eigenvalues``
     (nt, M) and ``n_dropped`` (nt,) of the collision matrix.
     """
     grid = sums.grid

@@ -20,7 +20,7 @@ With the target at Gamma and a mesh of N points, the three-phonon part is::
     X(s, s', s'') = sum F(0, q', -q') e_s(Gamma) e_s'(q') e_s''(q')*,
 
 F the mass-weighted third-order constants in reciprocal space
-(:meth:`trajmodes.phonons.anharmonic.interaction.Interaction.reciprocal_fc3`, eV/(A^3 amu^3/2), the first atom as the
+(:meth:`trajmodes.phonons.anharmonic.interaction.Interaction.reciprocal_fc3`, eV/(Å³ amu^3/2), the first atom as the
 origin of the lattice sums, as TDEP's), n the Bose-Einstein occupations, g normalised Gaussians and C = hbar / (32 (2
 pi)^4) in these units (TDEP's pi / 16 in Hartree atomic units; the normalisation of
 :mod:`trajmodes.phonons.anharmonic.selfenergy`). The isotope part is::
@@ -39,7 +39,7 @@ g2_k the mass variances (:func:`trajmodes.lattice.isotopes.mass_variances`). Wha
   least 1, to ``ceil((c + 4 sigma) n / W_max)``, at most n (n, not n - 1, over W_max: the cut is near, not at, 4
   sigma; :func:`~trajmodes.phonons.anharmonic.spectral.windowed_gaussians`). The mirrored terms at negative energies act
   near W = 0.
-* Widths, per mode of a mesh point: three-phonon ``sigma = r |v| / sqrt(2)`` with r = (3 / (4 pi V N))^(1/3) (1/A, no
+* Widths, per mode of a mesh point: three-phonon ``sigma = r |v| / sqrt(2)`` with r = (3 / (4 pi V N))^(1/3) (1/Å, no
   2 pi: the radius of a sphere of one mesh cell's volume) and v the group velocity (A THz); a pair of modes takes
   ``sqrt(sigma'^2 + sigma''^2)``. Isotopes: ``sigma = sqrt(0.083333333333 sum_i (sum_x |v_x| m_ix)^2)``, m_i the edges
   of the mesh cell (:meth:`~trajmodes.lattice.grid.Grid.microzone`). Both are clamped to [s_b / 4, 4 s_b], s_b the
@@ -267,7 +267,7 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
         writes). They must diagonalise the dynamical matrix there. When ``q_direction`` is (1, 0, 0) the mesh's Gamma
         takes them too (TDEP diagonalises the same matrix twice).
     symprec : float
-        spglib tolerance (A) for the point group of the mesh and the classes of atoms.
+        spglib tolerance (Å) for the point group of the mesh and the classes of atoms.
     chunk : int
         Pairs of modes put on the energy axis at once (memory about ``chunk * n_energies * 48`` bytes).
 
@@ -281,7 +281,7 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
         ``spectralfunction_per_site`` (site, frequency) and ``spectralfunction_per_unique_atom`` (unique_atom,
         frequency) in 1/THz, ``harmonic_frequencies`` (branch; THz), ``eigenvectors_re`` and ``eigenvectors_im``
         (component, branch), ``dynamical_matrix_re`` and ``dynamical_matrix_im`` (D times THZ^2 with the LO-TO limit,
-        THz^2), ``q_point`` (reduced) and ``incident_wavevector`` (Cartesian, unit); and ``default_smearing``
+        THz²), ``q_point`` (reduced) and ``incident_wavevector`` (Cartesian, unit); and ``default_smearing``
         (branch; s_b, THz). Attributes: ``temperature`` (K), ``mesh``, ``n_irreducible``, ``smearing_scale``,
         ``isotopes``.
 
@@ -447,7 +447,7 @@ def _lineshape_dataset(pr, symprec, axis, im3, im_iso, re3, nu0, e0, D0, s_b, q0
 
 
 def _checked_eigenvectors(eigenvectors, D, nu0) -> np.ndarray:
-    """``eigenvectors`` as a complex (nb, nb) array, if they are orthonormal and diagonalise D (eV/(A^2 amu)) with the
+    """``eigenvectors`` as a complex (nb, nb) array, if they are orthonormal and diagonalise D (eV/(Å² amu)) with the
     eigenvalues of the frequencies ``nu0`` (THz), in their order."""
     e = np.asarray(eigenvectors, dtype=complex)
     nb = len(nu0)

@@ -1,6 +1,6 @@
 """First-order quartic anharmonicity: the loop shift of every phonon and the quartic free energy.
 
-The fourth-order term of the crystal's energy, V4 = 1/24 sum Chi_ijlm u_i u_j u_l u_m (Chi in eV/A^4, the constants
+The fourth-order term of the crystal's energy, V4 = 1/24 sum Chi_ijlm u_i u_j u_l u_m (Chi in eV/Å⁴, the constants
 of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`), averaged over the harmonic crystal at temperature T:
 
 - **Renormalised second order.** <d2 V4 / du_i du_j> = 1/2 sum_lm Chi_ijlm C_lm, with C_lm = <u_l u_m> the
@@ -73,7 +73,7 @@ def _pair_vectors(force_constants, first, second) -> np.ndarray:
 
 def displacement_covariance(force_constants, temperature: float, first, second, mesh=None,
                             occupation: str = "quantum", phonons=None) -> np.ndarray:
-    """<u_first u_second> of the harmonic crystal at ``temperature``, (n_pairs, 3, 3) in A^2.
+    """<u_first u_second> of the harmonic crystal at ``temperature``, (n_pairs, 3, 3) in Å².
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def displacement_covariance(force_constants, temperature: float, first, second, 
 def quartic_renormalisation(force_constants, temperature: float, mesh=None, occupation: str = "quantum",
                             phonons=None) -> np.ndarray:
     """Delta Phi = 1/2 sum_lm Chi_ijlm <u_l u_m>, the first-order quartic change of the second order at
-    ``temperature`` (K): compact layout (n_prim, N, 3, 3), eV/A^2 (``mesh``, ``occupation`` as
+    ``temperature`` (K): compact layout (n_prim, N, 3, 3), eV/Å² (``mesh``, ``occupation`` as
     :func:`displacement_covariance`)."""
     q4 = quartic_constants(force_constants)
     pairs, inv = np.unique(q4.sites[:, 2:], axis=0, return_inverse=True)
@@ -135,7 +135,7 @@ def quartic_renormalisation(force_constants, temperature: float, mesh=None, occu
 
 
 def _half_chi(force_constants, q4, inv, C) -> np.ndarray:
-    """1/2 Chi : C in compact layout, (..., n_prim, N, 3, 3) eV/A^2, from covariances C (..., n_pairs, 3, 3) A^2 of the
+    """1/2 Chi : C in compact layout, (..., n_prim, N, 3, 3) eV/Å², from covariances C (..., n_pairs, 3, 3) Å² of the
     unique pairs of atoms 3 and 4 of the quartets (``inv`` maps each quartet to its pair)."""
     contrib = 0.5 * np.einsum("eabcd,...ecd->...eab", q4.blocks, C[..., inv.reshape(-1), :, :])
     out = np.zeros(C.shape[:-3] + (force_constants.n_prim, force_constants.n_atoms, 3, 3))

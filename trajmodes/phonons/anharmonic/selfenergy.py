@@ -2,7 +2,7 @@
 shift), and the spectral function, from interaction strengths on a q-mesh.
 
 In ordinary frequency (THz) and per q-point of the mesh (N points), with |Phi|^2 the strengths of
-:class:`trajmodes.phonons.anharmonic.interaction.Interaction` (N |Phi|^2, eV^2):
+:class:`trajmodes.phonons.anharmonic.interaction.Interaction` (N |Phi|^2, eV²):
 
     Gamma(nu) = 9 / (2 pi hbar^2 N) sum_{q' s' s''} |Phi|^2 { (n' + n'' + 1) delta(nu - nu' - nu'')
                                              + (n' - n'') [delta(nu + nu' - nu'') - delta(nu - nu' + nu'')] }
@@ -53,11 +53,11 @@ def lifetimes(gamma) -> np.ndarray:
 
 
 def adaptive_variances(velocities, microzone, weights, cutoff_mask=None, baseline: float = 1e-4) -> np.ndarray:
-    """Per-mode variances (THz^2) of the adaptive Gaussian smearing, from the group velocities.
+    """Per-mode variances (THz²) of the adaptive Gaussian smearing, from the group velocities.
 
     A mode's Gaussian is as wide as its frequency changes across one cell of the q-mesh: with m_j the three
-    edges of the mesh's cell (rows of :meth:`trajmodes.lattice.grid.Grid.microzone`, 1/A, no 2 pi) and v the
-    group velocity (A/ps),
+    edges of the mesh's cell (rows of :meth:`trajmodes.lattice.grid.Grid.microzone`, 1/Å, no 2 pi) and v the
+    group velocity (Å/ps),
 
         sigma_s^2(q) = max_j 1/2 (|v_x| m_jx + |v_y| m_jy + |v_z| m_jz)^2 / (2 pi)^2,
 
@@ -71,8 +71,8 @@ def adaptive_variances(velocities, microzone, weights, cutoff_mask=None, baselin
 
     Parameters
     ----------
-    velocities : (n, 3n, 3) A/ps (= THz A), at one point of every star of the mesh.
-    microzone : (3, 3) 1/A, rows: the edges of the mesh's cell.
+    velocities : (n, 3n, 3) Å/ps (= THz Å), at one point of every star of the mesh.
+    microzone : (3, 3) 1/Å, rows: the edges of the mesh's cell.
     weights : (n,) the stars' sizes (for the mesh average).
     cutoff_mask : (n, 3n) bool, optional
         True where a mode takes no part (acoustic at Gamma, imaginary): its own term is 0, it keeps the baseline.
@@ -81,7 +81,7 @@ def adaptive_variances(velocities, microzone, weights, cutoff_mask=None, baselin
 
     Returns
     -------
-    (n, 3n) variances in THz^2.
+    (n, 3n) variances in THz².
     """
     v = np.abs(np.asarray(velocities, dtype=float))
     m = np.asarray(microzone, dtype=float)
@@ -108,19 +108,19 @@ class DeltaWeights:
         ``variances`` (:func:`adaptive_variances`); None: the linear tetrahedron method on the mesh, with the vertex
         frequencies of imaginary modes taken as 0 and the weights averaged over the degenerate sets of q' and
         q'' (closer than ``degeneracy_tol``, THz).
-    reciprocal_cell : (3, 3) 1/A, rows; for the tetrahedra.
+    reciprocal_cell : (3, 3) 1/Å, rows; for the tetrahedra.
     sigma_cutoff : float, optional
         Gaussians only: where all three arguments nu -+ nu' -+ nu'' of a (q', s', q'', s'') term lie farther than
         ``sigma_cutoff * sigma`` from zero, its three weights are zero; where one lies within, all three are the
         untruncated Gaussians (phono3py's ``sigma_cutoff_width``, ``--sigma-cutoff``, and its ``g_zero``). None:
         Gaussians everywhere.
-    variances : (N, 3n) THz^2, with ``sigma="adaptive"`` (or ``"adaptive-tdep2023"``)
+    variances : (N, 3n) THz², with ``sigma="adaptive"`` (or ``"adaptive-tdep2023"``)
         Every mode's variance on every grid point (:func:`adaptive_variances` mapped onto the stars, or
         :func:`trajmodes.phonons.anharmonic.tdep2023.tdep2023_variances`).
     truncate : float, optional
         Gaussians only: each of the three Gaussians is zero where its argument lies ``truncate`` standard deviations
         or more from zero, on its own (TDEP's ``thermal_conductivity_2023`` with 4). None (default): no such cut.
-    isotope_variances : (N, 3n) THz^2, optional
+    isotope_variances : (N, 3n) THz², optional
         For :func:`trajmodes.phonons.anharmonic.isotope.isotope_gamma` with ``deltas=``: the variance of the Gaussian of
         an isotope scattering into each mode, that mode's alone (TDEP 2023); None: as the three-phonon delta functions
         (with adaptive Gaussians the two modes' variances summed).
@@ -179,7 +179,7 @@ class DeltaWeights:
         """Weights (3, T, nw, 3n, 3n) in 1/THz for the triplets and frequencies ``nu`` (nw,) in THz:
         [0] delta(nu - nu' - nu''), [1] delta(nu + nu' - nu''), [2] delta(nu - nu' + nu'').
 
-        ``variance`` (nw,) THz^2, adaptive smearing only: the variance of the mode at q that each frequency
+        ``variance`` (nw,) THz², adaptive smearing only: the variance of the mode at q that each frequency
         stands for (default: every branch of q, for ``nu`` its harmonic frequencies)."""
         nu = np.atleast_1d(np.asarray(nu, dtype=float))
         f1 = self.frequencies[triplets.q1][:, None, :, None]                      # (T, 1, s', 1)
@@ -290,7 +290,7 @@ def delta_weights(grid: Grid, frequencies, smearing, primitive, degeneracy_tol: 
     isotopes with the width of the mode scattered into).
 
     ``grid`` the mesh, ``frequencies`` (N, 3n) THz its phonons, ``primitive`` the primitive cell; ``degeneracy_tol``
-    and ``cutoff_frequency`` THz, ``sigma_cutoff`` as :class:`DeltaWeights`; ``velocities`` (n_irr, 3n, 3) THz A, the
+    and ``cutoff_frequency`` THz, ``sigma_cutoff`` as :class:`DeltaWeights`; ``velocities`` (n_irr, 3n, 3) THz Å, the
     group velocities of the irreducible points as the conductivity takes them, for the adaptive widths only."""
     variances = isotope_variances = truncate = None
     reciprocal = primitive.reciprocal_cell
@@ -332,7 +332,7 @@ def imaginary_part(strength, deltas, n1, n2, weights, n_points: int, occupation:
 
     Parameters
     ----------
-    strength : (T, 3n, 3n, 3n) N |Phi|^2 in eV^2 (:meth:`Interaction.strength`).
+    strength : (T, 3n, 3n, 3n) N |Phi|^2 in eV² (:meth:`Interaction.strength`).
     deltas : (3, T, nw, 3n, 3n) from :class:`DeltaWeights` (nw frequency points).
     n1, n2 : (nt, T, 3n) occupations at q' and q''.
     weights : (T,) triplet weights.
@@ -395,7 +395,7 @@ def real_part(strength, f1, f2, n1, n2, weights, n_points: int, nu, epsilon: flo
 
     Parameters
     ----------
-    strength : (T, 3n, 3n, 3n) eV^2; f1, f2 : (T, 3n) THz at q', q'';
+    strength : (T, 3n, 3n, 3n) eV²; f1, f2 : (T, 3n) THz at q', q'';
     n1, n2 : (nt, T, 3n); weights : (T,); n_points : N.
     diagonal : bool
         ``nu`` are the modes' own frequencies (nw = 3n): branch s at nu_s only, (nt, 3n) (as :func:`imaginary_part`).

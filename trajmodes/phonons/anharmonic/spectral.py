@@ -54,7 +54,7 @@ def kramers_kronig(axis, imaginary) -> np.ndarray:
     ``Re Sigma(W_i) = (2 / pi) d sum_j c_j W_j Im Sigma(W_j) a_ij / (a_ij^2 + eta^2)``, ``a_ij = W_i^2 - W_j^2``, d the
     step, c_j = 1/2 at the two ends and 1 elsewhere: the trapezoid rule for the principal value of
     ``(2 / pi) int W' Im Sigma(W') / (W^2 - W'^2) dW'`` (the term j = i is zero; nothing beyond the grid). TDEP works
-    in Hartree with eta = 1e-8 of the step; the same regulariser of a_ij in THz^2 is eta = 1e-8 d
+    in Hartree with eta = 1e-8 of the step; the same regulariser of a_ij in THz² is eta = 1e-8 d
     :data:`trajmodes.units.HARTREE_THZ` (it moves the result by about 1e-9 relative).
 
     Parameters

@@ -11,7 +11,7 @@ Widths (``smearing="adaptive-tdep2023"``), in ordinary frequency (THz), per mode
     sigma_s(q) = clamp(r |v_s(q)| / sqrt(2), d_b / 4, 4 d_b),     r = (3 / (4 pi V N))^(1/3)
 
 with v the group velocity (A THz, as the conductivity takes it: :meth:`Anharmonic.transport_velocities`), r the
-radius (1/A, no 2 pi) of a sphere of the volume of one cell of the mesh (V the primitive volume in A^3, N the points
+radius (1/Å, no 2 pi) of a sphere of the volume of one cell of the mesh (V the primitive volume in Å³, N the points
 of the mesh), and d_b the default width of the band *index* b of the mode (the bands in ascending frequency at every
 q: :func:`trajmodes.phonons.anharmonic.spectral.tdep_band_widths`, the largest gap between the band's sorted
 frequencies over the irreducible points, at least a fifth of the largest such gap). A three-phonon delta function is
@@ -24,7 +24,7 @@ Isotope scattering takes the width of the mode scattered into alone (not the two
 
     w_s'(q') = clamp(sqrt(sum_j (sum_x |v_x| m_jx)^2 / 12), d_b' / 4, 4 d_b')
 
-with m_j the edges of the mesh cell (rows of :meth:`trajmodes.lattice.grid.Grid.microzone`, 1/A) and v the velocity
+with m_j the edges of the mesh cell (rows of :meth:`trajmodes.lattice.grid.Grid.microzone`, 1/Å) and v the velocity
 at q' itself (this width is not invariant under rotations: the velocities of a star are its representative's rotated
 by the operations of the mesh), cut at 4 w as well.
 
@@ -78,12 +78,12 @@ def tdep2023_sigmas(velocities, band_widths, volume: float, n_points: int) -> np
 
     Parameters
     ----------
-    velocities : (..., 3n, 3) A THz
-        Group velocities (A/ps).
+    velocities : (..., 3n, 3) Å THz
+        Group velocities (Å/ps).
     band_widths : (3n,) THz
         d_b of every band index (:func:`trajmodes.phonons.anharmonic.spectral.tdep_band_widths`).
     volume : float
-        The primitive volume, A^3.
+        The primitive volume, Å³.
     n_points : int
         N, the number of points of the mesh.
 
@@ -100,8 +100,8 @@ def tdep2023_isotope_sigmas(velocities, microzone, band_widths) -> np.ndarray:
 
     Parameters
     ----------
-    velocities : (..., 3n, 3) A THz, at the mode's own q (not rotation invariant).
-    microzone : (3, 3) 1/A, rows the edges m_j of the mesh cell (:meth:`trajmodes.lattice.grid.Grid.microzone`).
+    velocities : (..., 3n, 3) Å THz, at the mode's own q (not rotation invariant).
+    microzone : (3, 3) 1/Å, rows the edges m_j of the mesh cell (:meth:`trajmodes.lattice.grid.Grid.microzone`).
     band_widths : (3n,) THz, d_b.
 
     Returns
@@ -113,8 +113,8 @@ def tdep2023_isotope_sigmas(velocities, microzone, band_widths) -> np.ndarray:
 
 
 def tdep2023_variances(grid: Grid, primitive, frequencies, velocities) -> tuple[np.ndarray, np.ndarray]:
-    """The variances (THz^2) of ``smearing="adaptive-tdep2023"`` on every point of ``grid``, (N, 3n) each, from the
-    ``frequencies`` (N, 3n) THz of the mesh and the group velocities (n_irr, 3n, 3) THz A of its irreducible points
+    """The variances (THz²) of ``smearing="adaptive-tdep2023"`` on every point of ``grid``, (N, 3n) each, from the
+    ``frequencies`` (N, 3n) THz of the mesh and the group velocities (n_irr, 3n, 3) THz Å of its irreducible points
     (:meth:`~trajmodes.phonons.anharmonic.anharmonic.Anharmonic.transport_velocities`): the three-phonon sigma^2 of
     every mode (from its star's representative: |v| is invariant) and the isotope w^2 (from the velocity at each
     point, the representative's rotated). ``primitive``: the primitive cell (its volume and reciprocal cell)."""
@@ -171,7 +171,7 @@ def off_shell_scattering_in(strength, deltas, nu, f1, f2, temperatures, cutoff_f
 
     Parameters
     ----------
-    strength : (T, 3n, 3n, 3n) eV^2 (N |Phi|^2); deltas : (3, T, 3n, 3n, 3n) 1/THz at the branches of q (nu);
+    strength : (T, 3n, 3n, 3n) eV² (N |Phi|^2); deltas : (3, T, 3n, 3n, 3n) 1/THz at the branches of q (nu);
     nu : (3n,) THz at q; f1, f2 : (T, 3n) THz at q' and q''; temperatures : (nt,) K;
     cutoff_frequency : THz, modes at or below it take no part.
 

@@ -48,7 +48,7 @@ class ThreePhononSums:
     sigma_cutoff : float or None
         Gaussian widths beyond which a delta is zero (phono3py's ``--sigma-cutoff``); None: none.
     primitive : Crystal
-        The primitive cell (its volume, A^3, and reciprocal cell).
+        The primitive cell (its volume, Å³, and reciprocal cell).
     point_group : ndarray (n_ops, 3, 3)
         The crystal's point group as Cartesian rotations, each once (the average over the star of a q).
     """
@@ -76,7 +76,7 @@ class ModeTransport:
         Heat capacity of every mode, eV/K (quantum or classical, as the occupations; zero at or below the cutoff
         frequency).
     group_velocity : ndarray (n_q, 3n, 3)
-        Group velocities, THz Angstrom (= 100 m/s), averaged over the little group of each q
+        Group velocities, THz Å (= 100 m/s), averaged over the little group of each q
         (:func:`trajmodes.phonons.anharmonic.conductivity.kappa_velocities`).
     """
 
@@ -93,7 +93,7 @@ class TransportVelocities:
     Attributes
     ----------
     group_velocity : ndarray (n_q, 3n, 3)
-        Group velocities, THz Angstrom (= 100 m/s) (:func:`trajmodes.phonons.anharmonic.conductivity.kappa_velocities`).
+        Group velocities, THz Å (= 100 m/s) (:func:`trajmodes.phonons.anharmonic.conductivity.kappa_velocities`).
     cutoff_frequency : float
         THz: modes at or below it take no part.
     """
@@ -183,7 +183,7 @@ class LBTEConductivity:
     heat_capacity : ndarray (n_temperatures, n_irr, 3n)
         Mode heat capacities, eV/K.
     group_velocity : ndarray (n_irr, 3n, 3)
-        THz Angstrom (= 100 m/s).
+        THz Å (= 100 m/s).
     grid_points : ndarray of int (n_irr,)
         The irreducible grid points.
     eigenvalues : ndarray (n_temperatures, M)

@@ -2,7 +2,7 @@
 neighbour shell, with paired block-bootstrap error bars, and the smallest cutoff beyond which they stop moving.
 
 A fit at too short a cutoff truncates the force constants: in bcc Zr at 1300 K (EAM of M. I. Mendelev and
-G. J. Ackland, Philos. Mag. Lett. 87, 349 (2007), range 7.6 A) a 6 A cutoff gives 3.34 THz at H against the converged
+G. J. Ackland, Philos. Mag. Lett. 87, 349 (2007), range 7.6 Å) a 6 Å cutoff gives 3.34 THz at H against the converged
 3.69, and 0.59 THz for the soft TA1 mode at N against 0.74. TDEP's default (O. Hellman et al., Phys. Rev. B 87, 104111
 (2013); F. Knoop et al., J. Open Source Softw. 9, 6150 (2024)) is the largest cutoff the supercell holds; hiPhive
 (F. Eriksson, E. Fransson and P. Erhart, Adv. Theory Simul. 2, 1800184 (2019)) chooses by cross-validation. Here one
@@ -61,8 +61,8 @@ class CutoffConvergence:
     Attributes
     ----------
     table : xarray.Dataset
-        One row per cutoff (dimension ``cutoff``, A; coordinate ``shell``, the outermost neighbour shell held, A):
-        ``n_params``, ``r2``, ``rmse`` and ``cv_rmse`` (eV/A) of the second order, ``condition_number``; at the
+        One row per cutoff (dimension ``cutoff``, Å; coordinate ``shell``, the outermost neighbour shell held, Å):
+        ``n_params``, ``r2``, ``rmse`` and ``cv_rmse`` (eV/Å) of the second order, ``condition_number``; at the
         special points (dimension ``q``, coordinates ``label`` and ``qpoint``, reduced) and every ``branch``:
         ``frequency`` and ``frequency_err`` (THz), ``difference`` (the row's frequency minus the reference row's, THz)
         and ``difference_err`` (its paired bootstrap error, THz); per row ``largest_difference`` (THz), ``largest_z``
@@ -73,7 +73,7 @@ class CutoffConvergence:
         ``decided_by`` (which criterion ended the scan: "the statistical test", "the tolerance", either with " and the
         potential's range", or "none: the longest row").
     cutoff2 : float
-        The chosen cutoff, A.
+        The chosen cutoff, Å.
     converged : bool
         False when even the two largest rows differ beyond their error bars (or no error bar could be made).
     notes : tuple of str
@@ -250,7 +250,7 @@ def _compare_rows(scan, nu, S, level, z, rtol, atol, notes: list) -> _Rows:
 
 
 def _potential_floor(scan, ref: int, minimum: float, notes: list) -> int:
-    """The first row that holds the potential's range ``minimum`` (A): its cutoff reaches it or its next shell lies
+    """The first row that holds the potential's range ``minimum`` (Å): its cutoff reaches it or its next shell lies
     beyond it; the reference row ``ref``, with a note, when no row up to it does."""
     nxt = np.concatenate([scan.shell[1:], [-np.inf]])
     reach = np.flatnonzero((scan.cutoff >= minimum - SHELL_TOL) | (nxt > minimum + SHELL_TOL))

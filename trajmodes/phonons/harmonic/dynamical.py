@@ -160,7 +160,7 @@ class DynamicalMatrix:
         weight : ndarray (n_pairs,)
             1 / (number of equally short images of the pair): a pair shared by m images contributes 1/m each.
         vectors : ndarray (n_pairs, 3)
-            The image vector r_j + R - r_k in Angstrom.
+            The image vector r_j + R - r_k in Å.
         """
         if self.columns is None:
             ridx, kk, jj, kp, w, _ = self.pairs
@@ -228,13 +228,13 @@ class DynamicalMatrix:
         return np.broadcast_to(d.reshape(-1, 3), q.shape) @ self.force_constants.primitive.reciprocal_cell
 
     def _nac_block(self, qs: np.ndarray, dirs) -> np.ndarray:
-        """Non-analytic part of D for a block of q, (nq, n, 3, n, 3), mass-weighted, eV/(A^2 amu)."""
+        """Non-analytic part of D for a block of q, (nq, n, 3, n, 3), mass-weighted, eV/(Å² amu)."""
         C = self.nac.term(self, qs, dirs)
         m = 1 / np.sqrt(self.force_constants.primitive.masses)
         return C * (m[:, None, None, None] * m[None, None, :, None])
 
     def __call__(self, qpoints, q_direction=None) -> np.ndarray:
-        """Dynamical matrices, shape (nq, 3n, 3n) complex, in eV/(A^2 amu); Hermitian.
+        """Dynamical matrices, shape (nq, 3n, 3n) complex, in eV/(Å² amu); Hermitian.
 
         ``qpoints`` (nq, 3) or (3,) reduced; ``q_direction`` the reduced direction of approach to q = 0 with
         the non-analytic correction (see :meth:`trajmodes.Phonons.dynamical_matrix`)."""
@@ -260,7 +260,7 @@ class DynamicalMatrix:
 
     def of_constants(self, fc_compacts, qpoints, columns=None) -> np.ndarray:
         """Dynamical matrices of other compact force constants on this crystal and its images, without the
-        non-analytic part: (nq, n_sets, 3n, 3n) complex, eV/(A^2 amu).
+        non-analytic part: (nq, n_sets, 3n, 3n) complex, eV/(Å² amu).
 
         D(q) is linear in Phi, so the matrices of a linear family of constants (the tensors of a symmetry basis, the
         differences of bootstrap resamples) are those of its members, summed with the same weights; this builds them
@@ -270,7 +270,7 @@ class DynamicalMatrix:
         Parameters
         ----------
         fc_compacts : array_like (n_sets, n, N, 3, 3) or (n_sets, n, C, 3, 3)
-            Compact constants (eV/A^2) on the supercell of this matrix's force constants; with ``columns``, on those
+            Compact constants (eV/Å²) on the supercell of this matrix's force constants; with ``columns``, on those
             supercell atoms only (:meth:`~trajmodes.forceconstants.clusters.IFCBasis.compact_columns`), zero
             elsewhere.
         qpoints : array_like (nq, 3)
@@ -313,9 +313,9 @@ class DynamicalMatrix:
     def with_derivative(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """D(q) (nq, 3n, 3n) and its Cartesian gradient dD/dq (nq, 3, 3n, 3n) for one block of q.
 
-        The gradient is with respect to Cartesian q in 1/A without 2 pi (q_cart = q_red @ rec), as
+        The gradient is with respect to Cartesian q in 1/Å without 2 pi (q_cart = q_red @ rec), as
         phonopy's ``DerivativeOfDynamicalMatrix``: each term of the sum gains i 2 pi (r_k'R - r_k),
-        units eV/(A^2 amu) * A.
+        units eV/(Å² amu) * Å.
         """
         n, nq = self.force_constants.n_prim, len(q)
         e = self.live_phase(q)                                    # (n_live, nq)
@@ -344,7 +344,7 @@ class DynamicalMatrix:
         return D, dD
 
     def derivative(self, qpoints) -> np.ndarray:
-        """dD/dq_cart, shape (nq, 3, 3n, 3n) complex, eV/(A^2 amu) * A (see :meth:`with_derivative`)."""
+        """dD/dq_cart, shape (nq, 3, 3n, 3n) complex, eV/(Å² amu) * Å (see :meth:`with_derivative`)."""
         q = np.atleast_2d(np.asarray(qpoints, dtype=float))
         n3 = self.n_branches
         out = np.empty((len(q), 3, n3, n3), dtype=complex)
@@ -499,5 +499,5 @@ def per_q(q_direction, nq: int):
 
 
 def frequencies_from_eigenvalues(eig: np.ndarray) -> np.ndarray:
-    """Frequencies nu = sqrt(eigenvalue) in THz from eigenvalues of D in eV/(A^2 amu); imaginary as negative."""
+    """Frequencies nu = sqrt(eigenvalue) in THz from eigenvalues of D in eV/(Å² amu); imaginary as negative."""
     return np.sign(eig) * np.sqrt(np.abs(eig)) * THZ

@@ -3,7 +3,7 @@
 Born & Huang's method of long waves. With Phi_R(k, k') the supercell constants summed over the
 Wigner-Seitz images (multiplicity-weighted, as the dynamical matrix uses them) and x = r_k'R - r_k the
 Cartesian bond vector, the long-wavelength expansion of the acoustic branches gives, per unit volume V
-of the primitive cell (eV/A^3),
+of the primitive cell (eV/Å³),
 
     A_ab,cd = (1/V) [ -1/2 sum_{k k' R} Phi_ab x_c x_d  -  sum Gamma_{k m, a c} S0^+_{k m, k' n} Gamma_{k' n, b d} ]
 
@@ -17,8 +17,8 @@ constants follow from Huang's relation
 
 which reproduces the Christoffel matrix exactly. C has the full Voigt symmetry only when Huang's
 conditions A_ab,cd = A_cd,ab hold (a stress-free reference); :func:`huang_residual` measures that, and
-:func:`elastic_constants` returns the Voigt-symmetrised C. Units: 1 eV/A^3 = 160.2176634 GPa;
-v^2 in eV/amu = 9.6485332e7 m^2/s^2. The non-analytic (polar) part is not included.
+:func:`elastic_constants` returns the Voigt-symmetrised C. Units: 1 eV/Å³ = 160.2176634 GPa;
+v^2 in eV/amu = 9.6485332e7 m²/s². The non-analytic (polar) part is not included.
 """
 from __future__ import annotations
 
@@ -36,17 +36,17 @@ _V_MS = np.sqrt(EV_J / AMU_KG)
 
 
 def density(crystal) -> float:
-    """Mass density in amu/A^3 (x 1.66053907 for g/cm^3)."""
+    """Mass density in amu/Å³ (x 1.66053907 for g/cm³)."""
     return float(crystal.masses.sum() / crystal.volume)
 
 
 def bracket_tensor(force_constants, relaxed: bool = True) -> np.ndarray:
-    """The long-wave tensor A_ab,cd (3, 3, 3, 3) in eV/A^3, symmetric in (c, d); see the module notes.
+    """The long-wave tensor A_ab,cd (3, 3, 3, 3) in eV/Å³, symmetric in (c, d); see the module notes.
 
     Parameters
     ----------
     force_constants : ForceConstants
-        Harmonic, eV/A^2.
+        Harmonic, eV/Å².
     relaxed : bool
         Include the internal-relaxation term (multi-atom bases).
     """
@@ -77,7 +77,7 @@ def full_tensor(A: np.ndarray) -> np.ndarray:
 
 
 def huang_residual(force_constants, relaxed: bool = True) -> float:
-    """max |A_ab,cd - A_cd,ab| / max |A| (dimensionless) of the harmonic ``force_constants`` (eV/A^2): zero for a
+    """max |A_ab,cd - A_cd,ab| / max |A| (dimensionless) of the harmonic ``force_constants`` (eV/Å²): zero for a
     stress-free reference (Huang's conditions)."""
     A = bracket_tensor(force_constants, relaxed)
     return float(np.abs(A - A.transpose(2, 3, 0, 1)).max() / np.abs(A).max())
@@ -89,7 +89,7 @@ def elastic_constants(force_constants, relaxed: bool = True) -> np.ndarray:
     Parameters
     ----------
     force_constants : ForceConstants
-        Harmonic, eV/A^2.
+        Harmonic, eV/Å².
     relaxed : bool
         With the internal-relaxation correction (relaxed-ion constants; True) or clamped-ion (False).
 
@@ -115,7 +115,7 @@ def christoffel_velocities(C_voigt, rho: float, directions) -> np.ndarray:
     ----------
     C_voigt : (6, 6) GPa
     rho : float
-        Density in amu/A^3 (:func:`density`).
+        Density in amu/Å³ (:func:`density`).
     directions : (ndir, 3) or (3,)
         Cartesian propagation directions (normalised here).
     """

@@ -11,7 +11,7 @@ splitting. Two schemes, both as phonopy (4.x) computes them so that the frequenc
         C_kk'(q) = f [ sum_G Z_k^T K K^T Z_k' / (K.eps.K) exp(-K.eps.K / 4 Lambda^2) e^{i 2pi G.(r_k - r_k')}
                        - delta_kk' sum_k'' (same at q = 0, G != 0) ],   f = (e^2 / 4 pi eps0) 4 pi / V,
 
-    (K without 2 pi, 1/A; the K = 0 term is left out, or replaced by the q -> 0 limit q^ q^T / (q^.eps.q^)
+    (K without 2 pi, 1/Å; the K = 0 term is left out, or replaced by the q -> 0 limit q^ q^T / (q^.eps.q^)
     along a given direction). The supercell constants already hold the dipole part on the commensurate
     grid: it is removed there (short-range constants Phi_sr = Phi - F^-1[C(q_c)]), the short-range part
     interpolated with the Wigner-Seitz images, and C(q) added back at any q. G-sphere and Lambda as
@@ -45,7 +45,7 @@ __all__ = ["GonzeLee", "WangNAC", "nac_strategy", "charge_term"]
 
 
 def charge_term(q_cart: np.ndarray, born: np.ndarray, epsilon: np.ndarray, factor: float) -> np.ndarray:
-    """f (q.Z_k)_a (q.Z_k')_b / (q.eps.q), shape (nq, n, 3, n, 3) in eV/A^2 (``factor`` = f in eV/A^2 * A^2).
+    """f (q.Z_k)_a (q.Z_k')_b / (q.eps.q), shape (nq, n, 3, n, 3) in eV/Å² (``factor`` = f in eV/Å² * Å²).
 
     Rows with q = 0 are zero.
     """
@@ -66,12 +66,12 @@ class GonzeLee:
     born : (n, 3, 3) array, e
     epsilon : (3, 3) array
     factor : float
-        e^2 / (4 pi eps0) in eV*A (:data:`NAC_FACTOR`).
+        e^2 / (4 pi eps0) in eV Å (:data:`NAC_FACTOR`).
     num_G_points : int
         Sets the G-sphere radius (phonopy's 300).
     ewald_lambda : float, optional
         For short-range constants (TDEP's convention, :attr:`ForceConstants.short_range`): the Ewald parameter they
-        were made with, 1/A with 2 pi (TDEP's lambda / bohr). The G-sum is then converged for it
+        were made with, 1/Å with 2 pi (TDEP's lambda / bohr). The G-sum is then converged for it
         (:meth:`~trajmodes.forceconstants.dipole.DipoleEwald.converged`) and the supercell constants are taken as
         they are (nothing removed on the commensurate grid): C(q) is added to their interpolation at every q.
     """
@@ -91,7 +91,7 @@ class GonzeLee:
         self.G, self.Lambda, self.dd_q0 = self.ewald.G, self.ewald.Lambda, self.ewald.dd_q0
 
     def matrix(self, q_cart: np.ndarray, q_dir_cart=None) -> np.ndarray:
-        """Dipole-dipole term C(q), shape (nq, n, 3, n, 3), eV/A^2 (not mass-weighted).
+        """Dipole-dipole term C(q), shape (nq, n, 3, n, 3), eV/Å² (not mass-weighted).
 
         ``q_dir_cart`` (3,) or (nq, 3): the direction of approach used where G + q = 0.
         """
@@ -105,7 +105,7 @@ class GonzeLee:
         return self.matrix(qs @ self.rec, dirs)
 
     def supercell_constants(self, fc) -> np.ndarray | None:
-        """The dipole part on the supercell, compact layout (n, N, 3, 3), eV/A^2: the inverse lattice
+        """The dipole part on the supercell, compact layout (n, N, 3, 3), eV/Å²: the inverse lattice
         Fourier transform of C(q) over the commensurate q (taken in the first Brillouin zone); None for
         short-range constants (nothing to remove)."""
         if self.short_range:

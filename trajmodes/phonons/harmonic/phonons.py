@@ -24,7 +24,7 @@ class Phonons:
     force_constants : ForceConstants
         Carries the supercell, the primitive cell and the supercell map (attribute ``force_constants``).
     tol : float
-        Length tolerance in Angstrom for equally short supercell images (Wigner-Seitz treatment).
+        Length tolerance in Å for equally short supercell images (Wigner-Seitz treatment).
     chunk : int
         Largest number of q-points per block (bounds memory: about ``chunk * (nR + 2 (3 n)^2) * 16``
         bytes per thread, nR the lattice vectors in use).
@@ -43,7 +43,7 @@ class Phonons:
         setting means what it means for phonopy's full constants (attribute ``force_constants`` keeps the constants
         given).
     nac_factor : float, optional
-        e^2 / (4 pi eps0) in eV*A (default ``force_constants.nac_factor``, else
+        e^2 / (4 pi eps0) in eV Å (default ``force_constants.nac_factor``, else
         :data:`trajmodes.phonons.harmonic.nac.NAC_FACTOR`, = phonopy's). Short-range constants take the one their dipole
         part was made with, and refuse another.
 
@@ -133,7 +133,7 @@ class Phonons:
                          direction=(1.0, 2.0, 3.0), symmetrize: bool = False, symprec: float = SYMPREC) -> np.ndarray:
         """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * Å.
 
-        Analytic: :math:`v_s = \\langle e_s | \\partial D / \\partial q | e_s \\rangle / (2 \\nu_s)` (D in THz^2), from
+        Analytic: :math:`v_s = \\langle e_s | \\partial D / \\partial q | e_s \\rangle / (2 \\nu_s)` (D in THz²), from
         the exact gradient of the same Wigner-Seitz-weighted sum as :meth:`dynamical_matrix`. 1 THz*A = 100 m/s. With
         the non-analytic correction its part of dD/dq is a central difference (step 1e-5 1/Å); at q = 0
         the correction is left out (the analytic limit).
@@ -194,17 +194,42 @@ class Phonons:
     def frequencies(self, qpoints, q_direction=None) -> np.ndarray:
         """Phonon frequencies nu in THz, shape (nq, 3n), ascending; imaginary modes as negative numbers.
 
-        ``q_direction``: see :meth:`dynamical_matrix` (LO-TO limit at q = 0 with the NAC)."""
+        Parameters
+        ----------
+        qpoints : array_like, shape (nq, 3) or (3,)
+            Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
+        q_direction : array_like, shape (3,) or (nq, 3), optional
+            With the non-analytic correction: the direction (reduced) along which q -> 0 is approached, used only
+            at q = 0; see :meth:`dynamical_matrix`.
+        """
         return self.dm.frequencies(qpoints, q_direction)
 
     def eigenvectors(self, qpoints, q_direction=None) -> np.ndarray:
         """Mode eigenvectors, shape (nq, 3n, 3n) complex; column s is mode s (phonopy convention),
-        row 3k + a is atom k, direction a; in the order of :meth:`frequencies`."""
+        row 3k + a is atom k, direction a; in the order of :meth:`frequencies`.
+
+        Parameters
+        ----------
+        qpoints : array_like, shape (nq, 3) or (3,)
+            Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
+        q_direction : array_like, shape (3,) or (nq, 3), optional
+            With the non-analytic correction: the direction (reduced) along which q -> 0 is approached, used only
+            at q = 0; see :meth:`dynamical_matrix`.
+        """
         return self.frequencies_and_eigenvectors(qpoints, q_direction).eigenvectors
 
     def frequencies_and_eigenvectors(self, qpoints, q_direction=None) -> FrequenciesAndEigenvectors:
         """Both at once: a :class:`FrequenciesAndEigenvectors` named tuple, ``frequencies`` (nq, 3n) THz and
-        ``eigenvectors`` (nq, 3n, 3n) complex (``f, e = ...`` unpacks it)."""
+        ``eigenvectors`` (nq, 3n, 3n) complex (``f, e = ...`` unpacks it).
+
+        Parameters
+        ----------
+        qpoints : array_like, shape (nq, 3) or (3,)
+            Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
+        q_direction : array_like, shape (3,) or (nq, 3), optional
+            With the non-analytic correction: the direction (reduced) along which q -> 0 is approached, used only
+            at q = 0; see :meth:`dynamical_matrix`.
+        """
         return self.dm.frequencies_and_eigenvectors(qpoints, q_direction)
 
     def band_structure(self, path=None, npoints: int = 51, labels=None, with_group_velocities: bool = False,

@@ -38,7 +38,7 @@ def tetrahedra(mesh, reciprocal_cell, microzone=None, steps=None) -> np.ndarray:
         The mesh (one int n is n x n x n), or the address box of a generalised grid (``Grid.mesh`` of
         :class:`trajmodes.lattice.grid.Grid`, with ``microzone`` and ``steps``; a supercell matrix itself is refused).
     reciprocal_cell : (3, 3)
-        Rows b1, b2, b3 (1/A); fixes the shortest main diagonal of the mesh cell.
+        Rows b1, b2, b3 (1/Å); fixes the shortest main diagonal of the mesh cell.
     microzone : (3, 3), optional
         Cartesian edges (rows) of the grid's cell when it is not b_i / n_i (:meth:`Grid.microzone`).
     steps : (3, 3) int, optional

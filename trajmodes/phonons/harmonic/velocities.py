@@ -14,7 +14,7 @@ __all__ = ["group_velocities", "degenerate_velocities", "velocity_operator", "VE
 
 def group_velocities(dm: DynamicalMatrix, qpoints, degeneracy_tol: float = 1e-4, cutoff_frequency: float = 1e-4,
                      direction=(1.0, 2.0, 3.0), operations=None) -> np.ndarray:
-    """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * A.
+    """Group velocities v = d nu / d q_cart (= d omega / d k), shape (nq, 3n, 3), in THz * Å.
 
     See :meth:`trajmodes.Phonons.group_velocities` for the parameters; ``operations``, the point group on
     reduced q, switches on :func:`symmetrize_velocities`.
@@ -73,7 +73,7 @@ VELOCITY_OPERATORS = ("simoncelli", "matrix")
 
 def velocity_operator(f, e, dD, direction=(1.0, 2.0, 3.0), degeneracy_tol: float = 1e-4,
                       cutoff_frequency: float = 1e-4, definition: str = "simoncelli") -> np.ndarray:
-    """The velocity operator between the branches of every q, (nq, 3, nb, nb) complex, THz A (= 100 m/s).
+    """The velocity operator between the branches of every q, (nq, 3, nb, nb) complex, THz Å (= 100 m/s).
 
     Two definitions, which share the diagonal (the group velocities, :func:`degenerate_velocities`) and differ off it
     by the factor 2 sqrt(nu_s nu_s') / (nu_s + nu_s') (1 for degenerate pairs, < 1 otherwise):
@@ -98,7 +98,7 @@ def velocity_operator(f, e, dD, direction=(1.0, 2.0, 3.0), degeneracy_tol: float
     ----------
     f : (nq, nb) THz, ascending
     e : (nq, nb, nb) complex, eigenvectors as columns (:meth:`trajmodes.Phonons.frequencies_and_eigenvectors`)
-    dD : (nq, 3, nb, nb) complex, dD/dq_cart in eV/(A^2 amu) A (:meth:`trajmodes.Phonons.dynamical_matrix_derivative`)
+    dD : (nq, 3, nb, nb) complex, dD/dq_cart in eV/(Å² amu) Å (:meth:`trajmodes.Phonons.dynamical_matrix_derivative`)
     direction : (3,) Cartesian
     definition : {"simoncelli", "matrix"}
     """
@@ -125,10 +125,10 @@ def velocity_operator(f, e, dD, direction=(1.0, 2.0, 3.0), degeneracy_tol: float
 def sound_velocities(frequencies, cell: np.ndarray, directions, dq: float = 2e-3) -> np.ndarray:
     """Slopes of the three acoustic branches at q -> 0 along each direction, m/s, (ndir, 3) ascending.
 
-    v = nu(q) / |q| (q without 2 pi, so nu/q = omega/k) at |q| = dq and 2 dq (Cartesian, 1/A), then
+    v = nu(q) / |q| (q without 2 pi, so nu/q = omega/k) at |q| = dq and 2 dq (Cartesian, 1/Å), then
     Richardson-extrapolated to q = 0 (v(q) = v0 + a q^2 + ...): error O(dq^4). ``frequencies`` maps reduced
     q-points (nq, 3) to frequencies (nq, nb) in THz (:meth:`trajmodes.Phonons.frequencies`), ``cell`` is the
-    primitive cell (rows, A).
+    primitive cell (rows, Å).
     """
     n = np.atleast_2d(np.asarray(directions, dtype=float))
     n = n / np.linalg.norm(n, axis=1, keepdims=True)

@@ -167,7 +167,7 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     Parameters
     ----------
     force_constants : ForceConstants
-        With ``fc3`` (eV/A^3); its ``fc2`` gives the phonons unless ``phonons`` is given.
+        With ``fc3`` (eV/Å³); its ``fc2`` gives the phonons unless ``phonons`` is given.
     temperatures : float or array_like
         K (>= 0).
     mesh : int, (3,) int or (3, 3) int
@@ -177,7 +177,7 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     phonons : Phonons, optional
         Harmonic phonons of the second-order constants to use (default ``Phonons(force_constants)``).
     symprec : float
-        Tolerance (A) of the point group that reduces the mesh.
+        Tolerance (Å) of the point group that reduces the mesh.
     cutoff_frequency : float
         THz; modes at or below it (and imaginary ones) take no part.
     chunk : int

@@ -322,7 +322,7 @@ _CUBIC_BYTES = 64 * 2 ** 20
 
 
 def frame_energies(force_constants, u: np.ndarray, convolutions: dict | None = None) -> dict:
-    """The energies of the displacements ``u`` (T, N, 3) in A (atoms in the order of the constants' supercell) under
+    """The energies of the displacements ``u`` (T, N, 3) in Å (atoms in the order of the constants' supercell) under
     every order of ``force_constants``, per frame in eV (T,).
 
     Returns
@@ -466,7 +466,7 @@ def free_energy_from_frames(force_constants, trajectory, temperature: float, mes
     ----------
     force_constants : ForceConstants
         On the run's supercell (same atoms; in any order, and in any origin: every atom of the run's reference is
-        placed on the constants' site of its species within 0.5 A). The cells may differ by a small strain (the
+        placed on the constants' site of its species within 0.5 Å). The cells may differ by a small strain (the
         displacements are measured in fractional coordinates of the run's reference cell, as a fit measures them).
     trajectory : Trajectory
         The frames, with the potential energy of every frame (:attr:`Trajectory.potential_energy`: a LAMMPS log, a
@@ -514,7 +514,7 @@ def free_energy_from_frames(force_constants, trajectory, temperature: float, mes
     reference = Structure(sites, ref.cell, ref.species, ref.masses, ref.origin)
     with_cell = bool(getattr(trajectory.source, "has_cell", False))
     layer = ("positions", "potential_energy")
-    u = trajectory.displacements(layer=layer, reference=reference)
+    u = trajectory.displacements(layer=layer, reference=reference, drift="removed")
     energy = trajectory.field("potential_energy", layer)
     cells = trajectory.field("cells", layer) if with_cell else None
     conv = _convolutions(fc)

@@ -18,7 +18,7 @@ convention, which the attributes state. All free energies are classical (no zero
 correction) and per atom in eV.
 
 With U the engine's potential (Gibbs-Bogoliubov inequality, R. P. Feynman, *Statistical Mechanics* (1972), sec. 3.4;
-A. Isihara, J. Phys. A 1, 539 (1968)), applied once with each ensemble as the reference:
+Å. Isihara, J. Phys. A 1, 539 (1968)), applied once with each ensemble as the reference:
 
     F_h + <U - U_h>_U  <=  F  <=  F_h + <U - U_h>_h
 

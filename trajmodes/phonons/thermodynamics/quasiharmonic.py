@@ -51,7 +51,7 @@ def _voigt_volume_gradient(volume: float) -> np.ndarray:
 
 
 def stepped(crystal: Crystal, dx: np.ndarray) -> Crystal:
-    """``crystal`` moved by the step ``dx`` (6 + 3n): Voigt strains, then Cartesian internal displacements (A)."""
+    """``crystal`` moved by the step ``dx`` (6 + 3n): Voigt strains, then Cartesian internal displacements (Å)."""
     n = crystal.n_atoms
     return deformed(crystal, dx[:6], dx[6:].reshape(n, 3))
 
@@ -112,7 +112,7 @@ class FreeEnergyPoint:
 @dataclass(frozen=True)
 class FreeEnergyDerivatives:
     """Analytic derivatives per cell with respect to the Voigt strains (6) and the internal displacements (3n): arrays
-    (6 + 3n,) of dF/dx (eV, eV/A), dF_vib/dx, dS/dx and dC_V/dx (eV/K, eV/(K A))."""
+    (6 + 3n,) of dF/dx (eV, eV/Å), dF_vib/dx, dS/dx and dC_V/dx (eV/K, eV/(K Å))."""
 
     free_energy: np.ndarray
     vibrational_free_energy: np.ndarray
@@ -191,12 +191,12 @@ class QuasiHarmonic:
 
     @staticmethod
     def _permutations(crystal: Crystal, W, t, tol: float):
-        """The atom each operation moves every atom onto, (n_ops, n); -1 where none lies within ``tol`` (A)."""
+        """The atom each operation moves every atom onto, (n_ops, n); -1 where none lies within ``tol`` (Å)."""
         perm, _, dist = site_images(crystal, W, t)
         return np.where(dist < tol, perm, -1)
 
     def _symmetry(self, crystal: Crystal):
-        """The reference's operations this geometry still obeys (to 1e-9 A and 1e-10 in the metric): Cartesian
+        """The reference's operations this geometry still obeys (to 1e-9 Å and 1e-10 in the metric): Cartesian
         rotations (m, 3, 3), atom permutations (m, n), the irreducible q, their weights (star sizes over N) and
         whether each is Gamma."""
         R = cartesian_rotations(self._W, crystal.cell)
@@ -229,7 +229,7 @@ class QuasiHarmonic:
 
     # -- phonons at one geometry --------------------------------------------------------------------------------
     def _phonons(self, crystal: Crystal, derivatives: bool, qpoints=None, gamma=None):
-        """Frequencies (nq, nb) THz and, with ``derivatives``, d(nu^2)/dx (nx, nq, nb) THz^2 for the 6 strains and
+        """Frequencies (nq, nb) THz and, with ``derivatives``, d(nu^2)/dx (nx, nq, nb) THz² for the 6 strains and
         3n internal coordinates at this geometry (degenerate sets: diagonal elements, whose sums are exact), at
         ``qpoints`` (default: every point of the mesh up to time reversal)."""
         pot = self.potential

@@ -2,7 +2,7 @@
 force constants on their supercell (TDEP's ``canonical_configuration``; D. West and S. K. Estreicher, Phys. Rev. Lett.
 96, 115504 (2006)).
 
-The supercell's Gamma-point dynamical matrix D = M^-1/2 Phi M^-1/2 (3N, 3N), eV/(A^2 amu), from the full layout of
+The supercell's Gamma-point dynamical matrix D = M^-1/2 Phi M^-1/2 (3N, 3N), eV/(Å² amu), from the full layout of
 the force constants, is diagonalised: eigenvalues omega_s^2, eigenvectors e_s. Its three eigenvalues smallest in
 magnitude (the translations) are left out; every other mode s gets its own normal random weights xi_s, xi'_s:
 
@@ -34,7 +34,7 @@ The velocities are drawn with the same E_s. The samples are independent beads (o
 :func:`mode_configurations` is TDEP's ``canonical_configuration --modes``: one configuration per sign and mode, the
 mode alone at its thermal amplitude, deterministic.
 
-Units: displacements and positions A, velocities A/ps, frequencies THz (ordinary, not angular).
+Units: displacements and positions Å, velocities Å/ps, frequencies THz (ordinary, not angular).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class SupercellModes:
     Attributes
     ----------
     eigenvalues : ndarray (3N,)
-        omega^2 of the mass-weighted dynamical matrix, eV/(Angstrom^2 amu), ascending.
+        omega^2 of the mass-weighted dynamical matrix, eV/(Å² amu), ascending.
     frequencies : ndarray (3N,)
         THz (ordinary); the three translations exactly 0, imaginary modes negative.
     eigenvectors : ndarray (3N, 3N)
@@ -76,7 +76,7 @@ class SupercellModes:
 
 def nonanalytic_supercell_term(force_constants, q_direction) -> np.ndarray:
     """The non-analytic term of the supercell's Gamma point along ``q_direction`` (module docstring), (3N, 3N) in
-    eV/A^2, for constants with Born charges (the charges of each primitive atom on its supercell images)."""
+    eV/Å², for constants with Born charges (the charges of each primitive atom on its supercell images)."""
     from trajmodes.units import NAC_FACTOR
     if force_constants.born is None:
         raise ValueError("q_direction needs Born charges and a dielectric tensor (these constants have none)")
@@ -111,7 +111,7 @@ def supercell_modes(force_constants, masses=None, allow_imaginary: bool = False,
     Returns
     -------
     SupercellModes
-        ``eigenvalues`` (3N,) omega^2 in eV/(A^2 amu) (ascending), ``frequencies`` (3N,) THz (the three translations
+        ``eigenvalues`` (3N,) omega^2 in eV/(Å² amu) (ascending), ``frequencies`` (3N,) THz (the three translations
         exactly 0, imaginary modes negative), ``eigenvectors`` (3N, 3N) mass-weighted, columns; ``translations`` (3N,)
         bool; ``masses`` (N,) amu.
     """
@@ -178,7 +178,7 @@ def check_n_beads(n_beads, temperature, occupation: str) -> int | None:
 
 def _bead_energies(eigenvalues, temperature, n_beads):
     """lambda_s <x_s^2>_P of one bead of the P-bead ring polymer (eV; module docstring): k_B T sum_k lambda_s /
-    (lambda_s + lambda_k), lambda_k = omega_k^2 in eV/(A^2 amu), omega_k = (2 P k_B T / hbar) sin(pi k / P)."""
+    (lambda_s + lambda_k), lambda_k = omega_k^2 in eV/(Å² amu), omega_k = (2 P k_B T / hbar) sin(pi k / P)."""
     T = float(temperature)
     omega_k = 2 * n_beads * KB_EV * T / (H_EV_PS / (2 * np.pi)) * np.sin(np.pi * np.arange(n_beads) / n_beads)
     lam = np.asarray(eigenvalues, dtype=float)[:, None]
@@ -289,8 +289,8 @@ def mode_configurations(force_constants, temperature: float, occupation: str = "
     Returns
     -------
     xarray.Dataset
-        ``displacements``, ``positions`` (mode, sign, atom, cartesian) in A, ``velocities`` in A/ps, ``frequency``
-        (mode) in THz (ascending, the translations left out), ``amplitude`` (mode) A_s in A sqrt(amu); attributes
+        ``displacements``, ``positions`` (mode, sign, atom, cartesian) in Å, ``velocities`` in Å/ps, ``frequency``
+        (mode) in THz (ascending, the translations left out), ``amplitude`` (mode) A_s in Å sqrt(amu); attributes
         as :func:`canonical_configurations`.
     """
     import xarray as xr

@@ -76,7 +76,7 @@ class SelfConsistentPhonons:
     temperature : float
         Temperature (K) of the canonical ensemble the configurations are drawn from and of the constants.
     cutoff2 : float or None
-        Pair cutoff of the fitted constants, A (None: every pair of the supercell).
+        Pair cutoff of the fitted constants, Å (None: every pair of the supercell).
     occupation : {"classical", "quantum"}, optional
         Mode energies of the sampling: k_B T (classical, the default: what classical MD samples) or hbar omega
         (n + 1/2) (quantum: the zero-point motion; the default with ``n_beads``).
