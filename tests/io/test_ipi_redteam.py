@@ -285,8 +285,15 @@ def test_restart_checkpoint_with_another_step_warned_of_without_a_time_column(tm
     with pytest.warns(UserWarning, match=r"RESTART states a time step of 2 fs, .*input\.xml 1 fs: the run was "
                                          r"restarted with another time step"):
         open_source(str(tmp_path / "sim.pos_0.xyz"))
+    from trajmodes.workflows.watch_frames import ipi_timestep                   # the watch counts the steps too
+    with pytest.warns(UserWarning, match=r"restarted with another time step.*the times, --every and the predicted "
+                                         r"lengths of this watch count the steps with the input's step"):
+        assert ipi_timestep(str(tmp_path / "sim.pos_0.xyz")) == pytest.approx(1e-3)
     os.utime(restart, (t - 10.0, t - 10.0))                   # older than the input: the input's run came after
     open_source(str(tmp_path / "sim.pos_0.xyz"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ipi_timestep(str(tmp_path / "sim.pos_0.xyz")) == pytest.approx(1e-3)
 
 
 def test_times_unchanged_where_the_properties_agree_with_the_input(tmp_path):

@@ -265,9 +265,12 @@ def test_an_ipi_path_integral_run_is_refused_with_what_to_do(tmp_path):
         FrameFollower(str(tmp_path / "sim.for_1.xyz")).poll()
 
 
-def test_ipi_forces_without_a_step_of_the_positions_or_without_a_file_are_refused(tmp_path):
-    _hand_written_ipi(tmp_path, force_steps=(0, 20, 40))
-    with pytest.raises(ValueError, match=r"sim.for_0.xyz has no frame of step 10.*same <trajectory stride"):
+def test_ipi_forces_of_another_stride_than_a_multiple_of_the_positions_or_no_file_are_refused(tmp_path):
+    """Forces every 15 steps, positions every 10: few steps have both; refused naming both strides and the i-PI
+    ``stride`` attribute to set (forces every 20 steps are taken: the test below)."""
+    _hand_written_ipi(tmp_path, force_steps=(0, 15, 30, 45))
+    with pytest.raises(ValueError, match=r"sim.for_0.xyz is written every 15 steps and sim.pos_0.xyz every 10: .*"
+                                         r"set the stride attribute of the forces <trajectory> .* to 10"):
         FrameFollower(str(tmp_path / "sim.pos_0.xyz")).poll()
     (tmp_path / "sim.for_0.xyz").unlink()
     with pytest.raises(ValueError, match=r"no forces file beside it.*filename=\"for\""):
@@ -466,3 +469,127 @@ def test_a_finished_ipi_run_followed_without_replay_stops_at_its_last_step(class
     updates = list(w.follow())
     assert updates and updates[-1].frames_read == 121
     assert w.finished is not None and "<total_steps> 600" in w.finished and "step 600" in w.finished, w.finished
+
+
+# ------------------------------------------------------------------------------ i-PI files written at other strides
+def _ipi_selected(src, folder, kind, keep) -> None:
+    """The file of ``kind`` of the run ``src`` written into ``folder`` with only its frames ``keep`` (indices)."""
+    text, ends = _ipi_frames(src / f"sim.{kind}_0.xyz")
+    starts = [0] + ends[:-1]
+    (folder / f"sim.{kind}_0.xyz").write_bytes(b"".join(text[starts[i]:ends[i]] for i in keep))
+
+
+def _fitted_as_fit(update, folder):
+    """The constants and temperature ``trajmodes fit`` (its reading, ``open_run``) fits to the frames of the run in
+    ``folder`` from the update's first frame, asserted equal to the update's."""
+    from trajmodes.forceconstants import EffectiveForceConstants
+    from trajmodes.workflows.reading import open_run
+    run = open_run(str(folder / "sim.pos_0.xyz")).trajectory
+    fit = EffectiveForceConstants(cutoff2=4.0, segments=5, folds=update.estimator.folds).fit(run[update.first_frame:])
+    np.testing.assert_allclose(update.estimator.params_[2], fit.params_[2], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(update.estimator.temperature_, fit.temperature_, rtol=1e-12)
+    return run
+
+
+def _replayed(folder, **kw):
+    w = Watch(WatchSettings(str(folder / "sim.pos_0.xyz"), cutoff2=4.0, block_frames=4, segments=5, n_resamples=10,
+                            **dict(dict(replay=True), **kw)))
+    return w, list(w.follow())
+
+
+@pytest.mark.parametrize("written", ["every 10 steps", "once"])
+def test_ipi_velocities_written_more_rarely_than_the_positions_are_left_out(classical_ipi_run, tmp_path, written):
+    """Velocities every 10 steps (the positions every 5), or written once (stride="100000": the first step only): the
+    run is fitted from its positions and forces, every step, as ``trajmodes fit`` fits the run written without
+    velocities, the temperature unknown, and one line says why (before: "sim.vel_0.xyz has no frame of step 5 ...
+    run it again", or, written once, the replay stalled at one frame: "holds 1 complete frames")."""
+    src = classical_ipi_run
+    (tmp_path / "without").mkdir()
+    for folder in (tmp_path, tmp_path / "without"):
+        (folder / "input.xml").write_bytes((src / "input.xml").read_bytes())
+        for k in ("pos", "for"):
+            (folder / f"sim.{k}_0.xyz").write_bytes((src / f"sim.{k}_0.xyz").read_bytes())
+    _ipi_selected(src, tmp_path, "vel", range(0, 121, 2) if written != "once" else [0])
+    said = (r"sim.vel_0.xyz is written every 10 steps, the positions every 5: the temperature is left unknown"
+            if written != "once" else
+            r"sim.vel_0.xyz holds no frame after step 0, while the positions have step \d+: the temperature is left "
+            r"unknown")
+    with pytest.warns(UserWarning, match=said) as caught:
+        w, updates = _replayed(tmp_path)
+    assert sum("temperature is left unknown" in str(c.message) for c in caught) == 1
+    last = updates[-1]
+    assert last.frames_read == 121 and np.isnan(last.temperature) and "T unknown" in last.table(0.05)
+    np.testing.assert_allclose(w._series["time"], np.arange(121) * 5e-3, rtol=0, atol=1e-9)
+    _fitted_as_fit(last, tmp_path / "without")
+
+
+def test_ipi_velocities_written_once_do_not_hold_a_live_watch_past_the_runs_end(classical_ipi_run, tmp_path):
+    """Followed live (no --replay, no --idle before the safety net here), a run whose velocities were written once:
+    the watch waits for them while the run may still write them; once its input's <total_steps> is reached it leaves
+    them out and fits every step (before: it waited for a velocities frame of step 5 forever)."""
+    src = classical_ipi_run
+    (tmp_path / "input.xml").write_bytes((src / "input.xml").read_bytes())
+    for k in ("pos", "for"):
+        (tmp_path / f"sim.{k}_0.xyz").write_bytes((src / f"sim.{k}_0.xyz").read_bytes())
+    _ipi_selected(src, tmp_path, "vel", [0])
+    w = Watch(WatchSettings(str(tmp_path / "sim.pos_0.xyz"), cutoff2=4.0, block_frames=4, segments=5,
+                            n_resamples=10, poll=0.05, idle=60.0))
+    with pytest.warns(UserWarning, match=r"sim.vel_0.xyz holds no frame after step 0.*temperature is left unknown"):
+        updates = list(w.follow())
+    assert updates[-1].frames_read == 121 and np.isnan(updates[-1].temperature)
+    assert w.finished is not None and "<total_steps> 600" in w.finished
+
+
+def test_ipi_forces_written_every_other_positions_step_fit_the_steps_with_both(classical_ipi_run, tmp_path):
+    """Forces every 10 steps, positions and velocities every 5: the steps that have forces are fitted (61 of 121),
+    with one line saying half the positions are unused, as ``trajmodes fit`` fits the run written with every file at
+    a stride of 10, its temperature too (before: refused, "sim.for_0.xyz has no frame of step 5")."""
+    src = classical_ipi_run
+    (tmp_path / "common").mkdir()
+    for folder in (tmp_path, tmp_path / "common"):
+        (folder / "input.xml").write_bytes((src / "input.xml").read_bytes())
+    for k in IPI_KINDS:
+        _ipi_selected(src, tmp_path / "common", k, range(0, 121, 2))
+        if k != "for":
+            (tmp_path / f"sim.{k}_0.xyz").write_bytes((src / f"sim.{k}_0.xyz").read_bytes())
+    _ipi_selected(src, tmp_path, "for", range(0, 121, 2))
+    with pytest.warns(UserWarning, match=r"sim.for_0.xyz is written every 10 steps, the positions every 5: only the "
+                                         r"steps with forces are fitted, and 1 in 2 of the positions' frames \(50%\) "
+                                         r"are unused; .* stride=\"5\"") as caught:
+        w, updates = _replayed(tmp_path)
+    assert sum("are unused" in str(c.message) for c in caught) == 1
+    last = updates[-1]
+    assert last.frames_read == 61 and np.isfinite(last.temperature)
+    np.testing.assert_allclose(w._series["time"], np.arange(61) * 10e-3, rtol=0, atol=1e-9)
+    _fitted_as_fit(last, tmp_path / "common")
+
+
+def test_an_ipi_velocities_file_behind_the_positions_is_waited_for_and_named(tmp_path):
+    """While the run is written, velocities behind the positions (their next step may still come) are waited for: no
+    step is taken before the velocities are known to have the positions' steps, a wait that lasts a poll names the
+    file and its last step, and the steps are taken with the velocities once written; where the files are whole
+    (a replay, the run ended), velocities that end before the positions' steps are left out instead."""
+    from tests.quantum.support import write_ipi_file
+    _hand_written_ipi(tmp_path, steps=(0, 10, 20, 30))
+    v = np.random.default_rng(2).random((4, 2, 3))
+    kw = dict(species=["Ar", "Ar"], abc=(5, 5, 5, 90, 90, 90), quantity="velocities", unit="atomic_unit")
+    write_ipi_file(tmp_path / "sim.vel_0.xyz", v[:1], steps=(0,), **kw)
+    f = FrameFollower(str(tmp_path / "sim.pos_0.xyz"))
+    assert len(f.poll()) == 0
+    with pytest.warns(UserWarning, match=r"waiting for sim.vel_0.xyz: its last frame is step 0, the positions' is "
+                                         r"step 30"):
+        assert len(f.poll()) == 0
+    write_ipi_file(tmp_path / "sim.vel_0.xyz", v, steps=(0, 10, 20, 30), **kw)
+    got = f.poll()
+    assert len(got) == 4 and Path(f.take(got)).with_name("sim.vel_0.xyz").read_bytes() == (
+        tmp_path / "sim.vel_0.xyz").read_bytes()
+    f.close()
+    write_ipi_file(tmp_path / "sim.vel_0.xyz", v[:1], steps=(0,), **kw)
+    f = FrameFollower(str(tmp_path / "sim.pos_0.xyz"))
+    f.ended = True
+    with pytest.warns(UserWarning, match=r"sim.vel_0.xyz holds no frame after step 0, while the positions have step "
+                                         r"30: the temperature is left unknown"):
+        got = f.poll()
+    assert len(got) == 4 and not Path(f.take(got)).with_name("sim.vel_0.xyz").exists()
+    assert Path(f.take(got)).with_name("sim.for_0.xyz").exists()
+    f.close()

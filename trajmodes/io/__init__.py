@@ -141,6 +141,7 @@ _LAZY = {
     "gpumd_model_masses": "trajectories.gpumd", "ipi_input_beside": "trajectories.ipi_files",
     "positions_file_of": "trajectories.ipi_files", "properties_timestep": "trajectories.ipi_files",
     "sibling_path": "trajectories.ipi_files", "ipi_bead_count": "trajectories.ipi",
+    "restart_timestep_change": "trajectories.ipi",
     # one time line of a dump's MD steps (restarts, reset_timestep), the same configuration in two frames
     "StepLine": "trajectories.restarts", "same_configuration": "trajectories.restarts",
     # what a path is

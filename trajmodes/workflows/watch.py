@@ -316,6 +316,7 @@ class Watch:
                                     "of its dump, XYZ file, OUTCAR, vasprun.xml or i-PI positions file")
         self.settings = settings
         self.follower = FrameFollower(settings.path, settings.format)
+        self.follower.ended = settings.replay     # a finished run's files are whole: one that stopped is not waited for
         self.history: list[WatchUpdate] = []
         self.last: WatchUpdate | None = None
         self.reached_at: WatchUpdate | None = None
@@ -707,6 +708,11 @@ class Watch:
                     self.finished = self.follower.finished()         # a run that says it ended is not waited for
                 last = s.replay or self.finished is not None or (
                     s.idle is not None and time.monotonic() - quiet_since >= s.idle)
+                if not got and last and not self.follower.ended:
+                    # the run's files are whole: read once more, a file that stopped (an i-PI velocities file
+                    # written more rarely than the positions) not waited for
+                    self.follower.ended = True
+                    continue
                 if (got and self._due()) or (not got and last and self.growing is not None and (
                         self.last is None or self.last.frames_read < self.growing.n_frames) and
                         self.growing.n_frames >= MIN_BLOCKS * s.block_frames):     # at the end: the frames since

@@ -14,9 +14,10 @@ header runs to its first ``<calculation>`` and an ionic step is a ``<calculation
 the atoms and the initial structure) is read once and written before the new steps of every private file. A
 classical i-PI run (:class:`IPIRun`) writes its positions, forces and velocities to separate XYZ files
 (``PREFIX.pos_0.xyz``, ``PREFIX.for_0.xyz``, ``PREFIX.vel_0.xyz``), each at its own time: a step is taken once its
-frame is complete in all of them, and the private files are named as the run's, for i-PI's reader
-(:mod:`trajmodes.io.trajectories.ipi`) to join them. A file that shrinks or is replaced (a new run written over it)
-is refused: its frames would not be the ones already fitted.
+frame is complete in all of them (forces written every n times the positions' stride: the steps that have both;
+velocities whose steps are not the positions': left out, the temperature unknown), and the private files are named
+as the run's, for i-PI's reader (:mod:`trajmodes.io.trajectories.ipi`) to join them. A file that shrinks or is
+replaced (a new run written over it) is refused: its frames would not be the ones already fitted.
 """
 from __future__ import annotations
 
@@ -149,6 +150,9 @@ class FrameFollower:
         self._run = None                  # an i-PI run: its files, followed together (:class:`IPIRun`)
         self._first = None                # the first bytes of the first frame: is it still the run followed?
         self._last_step = None            # a LAMMPS dump: the MD step of the last frame taken
+        #: whether the run's files are whole (a replay; a run that ended or went quiet): an i-PI file that has no
+        #: frame of the positions' next step has stopped (:class:`IPIRun`), it is not waited for
+        self.ended = False
 
     @property
     def bytes_read(self) -> int:
@@ -206,6 +210,7 @@ class FrameFollower:
         if self.format == "ipi":
             if self._run is None:
                 self._run = IPIRun(self.path)
+            self._run.ended = self.ended
             new = self._run.poll(max_frames, self._new_take)
             self.frames += len(new)
             return new
@@ -472,6 +477,14 @@ class IPIRun:
     their comment lines, in order where they state none); the frames of the files ahead are kept until the others
     have them.
 
+    Each file may have its own ``stride``: a finer one's steps between the positions' are passed over; forces written
+    every ``n`` times the positions' stride have the steps that hold both fitted (the others unused, said once); the
+    velocities, which give only the temperature, are left out (the temperature unknown, said once, as of a run written
+    without them) where their steps are not all the positions' (a coarser stride, or a file that stopped), which the
+    first take waits to know. A file only behind the positions (its next step may still come) is waited for, and a
+    wait that lasts a poll is said; once the files are whole (:attr:`ended`: a replay, the run ended or went quiet), a
+    file that ends before the positions' step is not waited for.
+
     Parameters
     ----------
     path : str
@@ -480,8 +493,8 @@ class IPIRun:
     Raises
     ------
     ValueError
-        A path-integral run (several beads: fitted over its beads by ``trajmodes fit`` once it has finished), or a run
-        without a forces file.
+        A path-integral run (several beads: fitted over its beads by ``trajmodes fit`` once it has finished), a run
+        without a forces file, or (by :meth:`poll`) forces whose steps are not every n-th of the positions'.
     """
 
     def __init__(self, path: str):
@@ -509,8 +522,17 @@ class IPIRun:
             f._kept = []
         self.pending = {field: [] for field in self.paths}     # complete frames not taken: (step, start, end, bytes)
         self.top = {field: None for field in self.paths}       # the largest step read of each file
+        self.strides = {field: None for field in self.paths}   # the steps between its last two frames, per file
         self.stride = 1                   # the steps between the last two frames of the positions file
         self.repeats = 0                  # frames of the positions file left out: their step was read before
+        #: whether the run's files are whole (a replay; the run has ended): a file without the positions' next step
+        #: has stopped, it is not waited for
+        self.ended = False
+        self.left_out: dict = {}          # the files left out (the velocities): why, in words
+        self.taken = 0                    # steps taken
+        self.unused = 0                   # frames of the positions file without forces at their step: not fitted
+        self._said = set()                # the lines said once (the coarser forces, a file that stopped)
+        self._waiting = None              # the file the last poll waited for and its last step
 
     @property
     def bytes_read(self) -> int:
@@ -518,14 +540,15 @@ class IPIRun:
 
     def mark(self) -> tuple:
         return ({k: (f.position, f.frames) for k, f in self.files.items()},
-                {k: list(v) for k, v in self.pending.items()}, dict(self.top), self.repeats, self.stride)
+                {k: list(v) for k, v in self.pending.items()}, dict(self.top), self.repeats, self.stride,
+                dict(self.strides), self.taken, self.unused)
 
     def rewind(self, state: tuple) -> None:
-        at, pending, top, self.repeats, self.stride = state
+        at, pending, top, self.repeats, self.stride, strides, self.taken, self.unused = state
         for k, f in self.files.items():
             f.position, f.frames = at[k]
         self.pending = {k: list(v) for k, v in pending.items()}
-        self.top = dict(top)
+        self.top, self.strides = dict(top), dict(strides)
 
     def _read(self, field: str, max_frames: int | None) -> int:
         """Poll the file of ``field``: its new complete frames join its pending ones, with their steps."""
@@ -541,72 +564,192 @@ class IPIRun:
             if top is not None and step <= top:       # i-PI restarted from an earlier checkpoint writes them again
                 self.repeats += field == "positions"
                 continue
-            if field == "positions" and top is not None:
-                self.stride = step - top
+            if top is not None:
+                self.strides[field] = step - top
+                if field == "positions":
+                    self.stride = step - top
             top = step
             self.pending[field].append((step, a, b, data))
         self.top[field] = top
         return len(got)
 
+    def _followed(self) -> list:
+        """The files followed besides the positions (those not left out)."""
+        return [k for k in self.paths if k != "positions" and k not in self.left_out]
+
     def finished(self) -> str | None:
-        """Why the run has written its last frame (its input's ``<total_steps>`` reached: no step of the positions'
-        stride is left before it), in words; None where it has not or the input does not say."""
+        """Why the run has written its last frame (its input's ``<total_steps>`` reached: no step of its stride is
+        left before it in any file followed), in words; None where it has not or the input does not say. A
+        velocities file not yet known to follow the positions' steps (a frame written once) is not waited for."""
         from trajmodes.io import ipi_input_beside
-        tops = list(self.top.values())               # a step is taken once every file holds it
-        top = None if None in tops else min(tops)
-        inp = ipi_input_beside(self.paths["positions"]) if top is not None else None
-        if inp is None or inp.total_steps is None or top + max(self.stride, 1) <= inp.total_steps:
+        fields = [k for k in ["positions"] + self._followed()
+                  if k != "velocities" or self.strides[k] is not None]
+        if any(self.top[k] is None for k in fields):
             return None
+        inp = ipi_input_beside(self.paths["positions"])
+        if inp is None or inp.total_steps is None or any(
+                self.top[k] + max(self.strides[k] or self.stride, 1) <= inp.total_steps for k in fields):
+            return None
+        top = min(self.top[k] for k in fields)
         return (f"the i-PI run has finished: {os.path.basename(inp.path)} says <total_steps> {inp.total_steps}, and "
                 f"its files hold step {top}, the last of its stride; every frame is read")
+
+    def _has(self, k: str, j: int, step: int) -> str:
+        """Whether file ``k`` holds ``step`` at ``j`` of its pending frames (the frames before it passed): "has";
+        "past" where it passes the step by (a later step is there, or its stride steps over it); "stopped" where the
+        files are whole and it ends before the step; "wait" where the step may still be written."""
+        queue, top, stride = self.pending[k], self.top[k], self.strides[k]
+        if j < len(queue):
+            return "has" if queue[j][0] == step else "past"
+        if top is not None and stride is not None and top + stride > step:
+            return "past"
+        return "stopped" if self.ended else "wait"
+
+    def _left_out_velocities(self, step: int, state: str) -> None:
+        """Leave the velocities out (before any step is taken): their steps are not all the positions'."""
+        k, name = "velocities", os.path.basename(self.paths["velocities"])
+        top, v, p = self.top[k], self.strides[k], self.strides["positions"]
+        if state == "past" and v is not None and p is not None:
+            why = f"{name} is written every {v} steps, the positions every {p}"
+        elif state == "past" or top is None:
+            why = f"{name} has no frame of step {step}, which the positions have"
+        else:
+            why = f"{name} holds no frame after step {top}, while the positions have step {self.top['positions']}"
+        self.left_out[k] = (f"{why}: the temperature is left unknown (the velocities only give the temperature; the "
+                            "constants are fitted from the positions and forces, as of a run written without "
+                            "velocities); for the temperature, give the velocities <trajectory> of the i-PI input the "
+                            f"positions' stride=\"{p or self.stride}\"")
+        self.pending[k] = []
+        warnings.warn(f"{self.paths['positions']}: {self.left_out[k]}", UserWarning, stacklevel=6)
+
+    def _coarser_forces(self, step: int, j: int) -> None:
+        """A positions frame of ``step`` that the forces file passes by (its next frame after ``j`` of its pending
+        ones): unused where the forces' stride is a multiple of the positions' (said once); refused where not."""
+        k, name = "forces", os.path.basename(self.paths["forces"])
+        queue, f, p = self.pending[k], self.strides[k], self.strides["positions"]
+        if f is None or p is None:
+            return                        # the strides not known yet (one frame read): this step unused
+        nxt = queue[j][0] if j < len(queue) else self.top[k] + f
+        if f % p or (nxt - step) % p:
+            raise ValueError(f"{name} is written every {f} steps and {os.path.basename(self.paths['positions'])} "
+                             f"every {p}: the forces' stride is not a multiple of the positions' (their steps are not "
+                             "among the positions' steps), so few or no steps have both to fit; set the stride "
+                             f"attribute of the forces <trajectory> in the i-PI input to {p} (the positions' stride) "
+                             "or a multiple of it, and run it again")
+        if "coarser" not in self._said:
+            self._said.add("coarser")
+            warnings.warn(f"{self.paths['positions']}: {name} is written every {f} steps, the positions every {p}: "
+                          f"only the steps with forces are fitted, and {f // p - 1} in {f // p} of the positions' "
+                          f"frames ({1 - p / f:.0%}) are unused; give the forces <trajectory> of the i-PI input the "
+                          f"positions' stride=\"{p}\" to use them all", UserWarning, stacklevel=6)
+
+    def _stopped(self, k: str, step: int) -> None:
+        """Say once that file ``k``, whose steps were taken, has no frame of the positions' ``step`` and never will
+        (the files are whole): the positions from it on are not fitted."""
+        if ("stopped", k) in self._said:
+            return
+        self._said.add(("stopped", k))
+        warnings.warn(f"{self.paths[k]} ends at step {self.top[k]}: the frames of "
+                      f"{os.path.basename(self.paths['positions'])} from step {step} on, which have no {k}, are not "
+                      "fitted", UserWarning, stacklevel=6)
+
+    def _wait(self, k: str, step: int) -> None:
+        """A poll that waits for file ``k`` (its frame of ``step`` not written yet): said where the poll before
+        waited for it at the same last step (a wait that lasts a poll), once a wait."""
+        now = (k, self.top[k])
+        if self._waiting == now and ("wait",) + now not in self._said:
+            self._said.add(("wait",) + now)
+            last = "it holds no frame yet" if self.top[k] is None else f"its last frame is step {self.top[k]}"
+            warnings.warn(f"waiting for {os.path.basename(self.paths[k])}: {last}, the positions' is step "
+                          f"{self.top['positions']} (a file that i-PI writes more rarely than the positions, or no "
+                          "longer, is known to once the run has ended)", UserWarning, stacklevel=5)
+        self._waiting = now
+
+    def _rows(self, max_frames: int | None):
+        """The steps to take now: (rows, positions frames passed, at, unused, waited): each row (start, end, its
+        positions frame, the other files' frames), the pending positions frames passed (taken or unused), the pending
+        frames of each other file passed, the positions frames unused (the forces pass their step by) and the file
+        waited for with the step (or None)."""
+        pos = self.pending["positions"]
+        while True:
+            others = self._followed()
+            rows, at, used, unused, waited = [], {k: 0 for k in others}, 0, 0, None
+            for step, a, b, data in pos:
+                if max_frames is not None and len(rows) >= max_frames:
+                    break
+                row, state = {}, "has"
+                for k in others:
+                    queue, j = self.pending[k], at[k]
+                    while j < len(queue) and queue[j][0] < step:      # a finer stride: steps without positions
+                        j += 1
+                    at[k] = j
+                    state = self._has(k, j, step)
+                    if state != "has":
+                        break
+                    row[k] = queue[j][3]
+                if state == "has":
+                    for k in others:
+                        at[k] += 1
+                    rows.append((a, b, data, row))
+                    used += 1
+                    continue
+                if state == "wait":
+                    waited = (k, step)
+                    break
+                if k == "forces" and state == "past":              # a coarser stride: this step has no forces
+                    self._coarser_forces(step, at[k])
+                    used, unused = used + 1, unused + 1
+                    continue
+                if k == "velocities" and not self.taken:           # the temperature left unknown
+                    self._left_out_velocities(step, state)
+                    break
+                if state == "past":                                # a followed file's stride changed
+                    raise ValueError(f"{self.paths[k]} has no frame of step {step}, which {self.paths['positions']} "
+                                     f"has, though it had the steps before: i-PI wrote the {k} with another stride; "
+                                     "write them with the positions' <trajectory stride=...> and run it again")
+                self._stopped(k, step)
+                break
+            if "velocities" in others and "velocities" in self.left_out:
+                continue                  # the steps again, without the velocities
+            return rows, used, at, unused, waited
 
     def poll(self, max_frames: int | None, new_take) -> NewFrames:
         """The steps complete in every file since the last poll (at most ``max_frames``), their files written into
         the folder ``new_take()`` gives. Frames whose step is not past the steps read before in their file (i-PI
         restarted from a checkpoint older than its last frames writes those steps again, in every file) are left
-        out with a warning, the first frame of each step kept, as ``trajmodes fit`` keeps it of a LAMMPS dump."""
+        out with a warning, the first frame of each step kept, as ``trajmodes fit`` keeps it of a LAMMPS dump. The
+        first steps are taken once the velocities are known to have the positions' steps (two of them, or the files
+        whole)."""
         before = self.repeats
         self._read("positions", max_frames)
-        others = [k for k in self.paths if k != "positions"]
-        for k in others:           # a file behind the positions (a replay reads a few frames at a time) reads on
-            while (self._read(k, max_frames) and self.pending["positions"]
-                   and self.pending[k][-1][0] < self.pending["positions"][-1][0]):
+        for k in self._followed():  # a file behind the positions (a replay reads a few frames at a time) reads on
+            while (self._read(k, max_frames) and self.pending["positions"] and self.top[k] is not None
+                   and self.top[k] < self.pending["positions"][-1][0]):
                 pass
         if self.repeats > before:
             warnings.warn(f"{self.paths['positions']}: {self.repeats - before} new frame(s) repeat MD steps already "
                           "read (i-PI restarted from a checkpoint older than its last frames writes them again) and "
                           "were left out in every file of the run (the first frame of each step kept)", UserWarning,
                           stacklevel=4)
+        rows, used, at, unused, waited = self._rows(max_frames)
+        if waited is not None:
+            self._wait(*waited)
+        else:
+            self._waiting = None
+        others = self._followed()
+        if not self.taken and "velocities" in others and len(rows) < 2 and not self.ended:
+            return _no_frames()           # whether the velocities have the positions' steps: known at the second
         pos = self.pending["positions"]
-        rows, at = [], {k: 0 for k in others}
-        for step, a, b, data in pos:
-            if max_frames is not None and len(rows) >= max_frames:
-                break
-            row = {}
-            for k in others:
-                queue, j = self.pending[k], at[k]
-                while j < len(queue) and queue[j][0] < step:      # a finer stride: steps without positions
-                    j += 1
-                at[k] = j
-                if j == len(queue):
-                    break
-                if queue[j][0] != step:
-                    raise ValueError(f"{self.paths[k]} has no frame of step {step}, which {self.paths['positions']} "
-                                     f"has: i-PI writes the {k} with a stride that does not divide the positions'; "
-                                     "write them with the same <trajectory stride=...> and run it again")
-                row[k] = queue[j][3]
-            if len(row) < len(others):
-                break                      # not yet written in every file
-            for k in others:
-                at[k] += 1
-            rows.append((a, b, data, row))
-        if not rows:
-            return _no_frames()
-        del pos[:len(rows)]
+        del pos[:used]
+        self.unused += unused
         for k in others:
             del self.pending[k][:at[k]]
+        if not rows:
+            return _no_frames()
+        self.taken += len(rows)
         folder = new_take()
-        for k, p in self.paths.items():
+        for k in ["positions"] + others:
+            p = self.paths[k]
             with open(os.path.join(folder, os.path.basename(p)), "wb") as out:
                 out.writelines(r[2] if k == "positions" else r[3][k] for r in rows)
         return NewFrames(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.int64),
@@ -628,9 +771,10 @@ def in_run(error: Exception, follower: FrameFollower, state: tuple) -> Exception
     position, frames, _, _, lines = state
     head = follower.head.count(b"\n") if follower.head is not None else 0
     frame, line = error.frame, error.line
-    if follower.format == "ipi":              # a take joins the run's files: its frames are steps of all three
+    if follower.format == "ipi":              # a take joins the run's files: its frames are steps of all three (the
+        #                                       frame in the positions file unknown where some of it were unused)
         path = os.path.join(os.path.dirname(follower._run.paths["positions"]), os.path.basename(error.path))
-        kept = path == follower._run.paths["positions"] and frame is not None
+        kept = path == follower._run.paths["positions"] and frame is not None and not follower._run.unused
         frame, line = (frame + frames if kept else None), None
     else:
         path = follower.path
@@ -642,11 +786,19 @@ def in_run(error: Exception, follower: FrameFollower, state: tuple) -> Exception
 
 def ipi_timestep(path: str) -> float | None:
     """The MD time step (ps) of the i-PI run of ``path``: the ``<timestep>`` of its input beside it, else from its
-    properties file (``PREFIX.out``); None where neither says it (yet)."""
-    from trajmodes.io import ipi_input_beside, positions_file_of, properties_timestep
+    properties file (``PREFIX.out``); None where neither says it (yet). Warns where the run was restarted with
+    another time step (the watch's times, the steps x this one, are then wrong after the restart: its frequencies
+    are not, nor `trajmodes fit`'s times, taken from the properties file)."""
+    from trajmodes.io import ipi_input_beside, positions_file_of, properties_timestep, restart_timestep_change
     pos = positions_file_of(os.fspath(path))
     inp = ipi_input_beside(pos)
     if inp is not None and inp.md_timestep is not None:
+        said = restart_timestep_change(pos, inp)
+        if said is not None:
+            warnings.warn(f"{said}: the times, --every and the predicted lengths of this watch count the steps with "
+                          f"the input's step (the frequencies do not depend on them); `trajmodes fit` on the "
+                          f"finished run takes the times from the properties file where it writes time{{picosecond}}",
+                          UserWarning, stacklevel=3)
         return float(inp.md_timestep)
     got = properties_timestep(pos)
     return None if got is None else float(got[0])

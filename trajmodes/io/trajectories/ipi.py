@@ -591,26 +591,13 @@ class IPISource(FrameSource):
         self.times, self.md_timestep, self.time_axis = axis.times, axis.md_timestep, axis.source
 
     def _check_restart_timestep(self) -> None:
-        """Warn where i-PI's checkpoint ``RESTART`` beside the files, written after the input, states another
-        ``<timestep>`` than the input (a run restarted with another time step, whose frames' times the steps x the
-        input's step do not give), the properties file giving no times to take instead."""
-        inp = self.ipi_input
-        restart = os.path.join(os.path.dirname(self.path), "RESTART")
-        if inp.md_timestep is None or not os.path.isfile(restart) or os.path.getsize(restart) > 64 << 20:
-            return
-        if os.path.getmtime(restart) <= os.path.getmtime(inp.path):
-            return
-        try:
-            got = read_ipi_input(restart)
-        except TrajectoryFormatError:
-            return
-        if got is None or got.md_timestep is None or math.isclose(got.md_timestep, inp.md_timestep, rel_tol=1e-6):
-            return
-        warnings.warn(f"{self.path}: the i-PI checkpoint {restart} states a time step of {got.md_timestep * 1e3:g} fs, "
-                      f"{inp.path} {inp.md_timestep * 1e3:g} fs: the run was restarted with another time step, and "
-                      "the frames' times (their steps x the input's step) are wrong after the restart. Write "
-                      "time{picosecond} into the <properties> of the input (the times are then matched by step), or "
-                      "give --md-timestep for a run of one time step", UserWarning, stacklevel=6)
+        """Warn where the run was restarted with another time step (:func:`restart_timestep_change`), the
+        properties file giving no times to take instead."""
+        said = restart_timestep_change(self.path, self.ipi_input)
+        if said is not None:
+            warnings.warn(f"{said}. Write time{{picosecond}} into the <properties> of the input (the times are then "
+                          "matched by step), or give --md-timestep for a run of one time step", UserWarning,
+                          stacklevel=6)
 
     def _properties_times(self, found) -> tuple[np.ndarray | None, str]:
         """The time of every frame from the ``time`` column of the properties file beside it (matched by step), where
@@ -719,3 +706,25 @@ def ipi_bead_count(path: str) -> str:
             raise
         return f"not checked ({e.what})"
 
+
+def restart_timestep_change(path: str, inp) -> str | None:
+    """What is wrong with the times of the i-PI run of the output file ``path`` (its input ``inp``, an
+    :class:`~trajmodes.io.trajectories.ipi_files.IPIInput` or None): where i-PI's checkpoint ``RESTART`` beside the
+    files, written after the input, states another ``<timestep>`` than the input (a run restarted with another time
+    step), a sentence saying so (the frames' times, their steps x the input's step, are wrong after the restart);
+    None otherwise (no input, no checkpoint, one written before the input, one of the same step, one too large to
+    read)."""
+    restart = os.path.join(os.path.dirname(os.path.abspath(path)), "RESTART")
+    if inp is None or inp.md_timestep is None or not os.path.isfile(restart) or os.path.getsize(restart) > 64 << 20:
+        return None
+    if os.path.getmtime(restart) <= os.path.getmtime(inp.path):
+        return None
+    try:
+        got = read_ipi_input(restart)
+    except TrajectoryFormatError:
+        return None
+    if got is None or got.md_timestep is None or math.isclose(got.md_timestep, inp.md_timestep, rel_tol=1e-6):
+        return None
+    return (f"{path}: the i-PI checkpoint {restart} states a time step of {got.md_timestep * 1e3:g} fs, {inp.path} "
+            f"{inp.md_timestep * 1e3:g} fs: the run was restarted with another time step, and the frames' times "
+            "(their steps x the input's step) are wrong after the restart")
