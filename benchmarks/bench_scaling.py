@@ -19,14 +19,19 @@ Results: ``benchmarks/results/scaling.{json,md}`` (``--report``: the Markdown ag
 collects the Markdown into docs/benchmarks.md.
 
     python benchmarks/bench_scaling.py --serial-share [--cells 10] [--size-gb 0.25] [--workdir DIR]
+                                       [--share-stages fit,project,sqw,anharmonic]
 
 ``--serial-share``: where no more cores are lent, the share of each streaming stage that more cores cannot shorten.
 ``fit`` (with a triplet cutoff, so that ``anharmonic`` has third-order constants), ``project``, ``sqw`` and
 ``anharmonic`` (on the fitted constants, its default mesh) each run once as a user runs them, in a fresh process
 pinned to one core, with a Dask callback that records when tasks run: the *parallel part* is the time during which a
-task of Dask's scheduler runs (the work the cores share: read and parse chunks, build rows, project, sum phases, the
-q-points' self-energies), the *serial share* s the rest of the wall time from before the imports to the command's
-return (imports, the frame index, symmetry and tables, solves, writing the outputs). Amdahl's law predicts the
+task of Dask's threaded or process scheduler runs (the work the cores share: read and parse chunks, build
+rows, project, sum phases, the q-points' self-energies), the *serial share* s the rest of the wall time from before
+the imports to the exit of the process the user waits for (imports, the frame index, symmetry and tables, solves,
+writing the outputs), and the tasks of Dask's synchronous scheduler, which run one after another in the caller at any
+number of cores (the peak fits of ``project`` below ``PARALLEL_MIN_FITS`` fits: they were counted as parallel before).
+``trajmodes`` runs its command in a forked child (``trajmodes.cli.interrupt.supervise``): the child reports the
+tasks, the parent the wall time (:func:`combined`). Amdahl's law predicts the
 speed-up at n cores 1 / (s + (1 - s) / n) and the efficiency that over n; an upper bound, since tasks are counted as
 parallel even where one waits for another. Results: ``benchmarks/results/serial_share.{json,md}``.
 """
@@ -49,6 +54,8 @@ from bench_large import COMMON, PATH, measure  # noqa: E402
 
 RESULTS = HERE / "results"
 COMMANDS = ("fit", "project", "run", "sqw")
+#: the stages ``--serial-share`` times, in order (``--share-stages``)
+SHARE_STAGES = ("fit", "project", "sqw", "anharmonic")
 GOAL = 0.70
 
 
@@ -168,28 +175,94 @@ class Busy(Callback):
     def __init__(self):
         super().__init__()
         self.lock, self.active, self.since, self.busy, self.tasks = threading.Lock(), 0, 0.0, 0.0, 0
+        self.started, self.inline, self.inline_tasks = {}, 0.0, 0
     def _pretask(self, key, dsk, state):
         with self.lock:
+            now = time.perf_counter()
             if self.active == 0:
-                self.since = time.perf_counter()
+                self.since = now
             self.active += 1
+            self.started[key] = now
     def _posttask(self, key, result, dsk, state, id):
         with self.lock:
+            now = time.perf_counter()
             self.active -= 1
             self.tasks += 1
             if self.active == 0:
-                self.busy += time.perf_counter() - self.since
+                self.busy += now - self.since
+            took = now - self.started.pop(key, now)
+            if id is None:            # the synchronous scheduler: the task ran in the caller, one after another
+                self.inline += took
+                self.inline_tasks += 1
 busy = Busy()
 busy.register()
-sys.argv = ["trajmodes"] + sys.argv[1:]
+module = sys.argv[1]
+sys.argv = [module] + sys.argv[2:]
 code = 0
 try:
-    runpy.run_module("trajmodes", run_name="__main__")
+    runpy.run_module(module, run_name="__main__")
 except SystemExit as e:
     code = e.code or 0
-print("SERIAL-SHARE " + json.dumps(dict(wall_s=time.perf_counter() - t0, task_s=busy.busy, tasks=busy.tasks,
-                                        rc=code)))
+print("SERIAL-SHARE " + json.dumps(dict(wall_s=time.perf_counter() - t0, task_s=busy.busy - busy.inline,
+                                        tasks=busy.tasks - busy.inline_tasks, inline_s=busy.inline,
+                                        inline_tasks=busy.inline_tasks, rc=code)), flush=True)
 """
+
+
+def combined(stdout: str) -> dict:
+    """The one record of a run of :data:`_TIMED` from the ``SERIAL-SHARE`` lines in its ``stdout``.
+
+    ``trajmodes`` runs its command in a forked child (:func:`trajmodes.cli.interrupt.supervise`): the child, which
+    inherits the callback and the start time, prints a line with the command's tasks when its command returns, and
+    the parent, which ran no task, one when it has waited for the child's exit. The wall time is the longest (the
+    parent's: what the user waits for, the child's interpreter shutdown included), the tasks and their time the sum,
+    the status the last line's (the parent's). Reading only the first line (as before) took the child's wall time,
+    which leaves out its shutdown (0.9 s of 12.5 s for ``anharmonic`` on 4,000 atoms).
+
+    Parameters
+    ----------
+    stdout : str
+        The captured standard output of the timed process.
+
+    Returns
+    -------
+    dict
+        ``wall_s`` (s), ``task_s`` (s, the tasks of the schedulers that spread them over the cores), ``tasks``,
+        ``inline_s`` (s) and ``inline_tasks`` (the tasks of Dask's synchronous scheduler: serial), ``rc`` and
+        ``processes`` (the lines found).
+    """
+    lines = [json.loads(ln.split(" ", 1)[1]) for ln in stdout.splitlines() if ln.startswith("SERIAL-SHARE ")]
+    if not lines:
+        raise ValueError("no SERIAL-SHARE line in the timed process's output: it did not reach its end")
+    return dict(wall_s=max(r["wall_s"] for r in lines), task_s=sum(r["task_s"] for r in lines),
+                tasks=sum(r["tasks"] for r in lines), inline_s=sum(r.get("inline_s", 0.0) for r in lines),
+                inline_tasks=sum(r.get("inline_tasks", 0) for r in lines), rc=lines[-1]["rc"],
+                processes=len(lines))
+
+
+def timed(argv: list, name: str, env: dict | None = None) -> dict:
+    """Run ``python -m argv[0] argv[1:]`` as :data:`_TIMED` times it, pinned to one core: :func:`combined`'s record.
+
+    Parameters
+    ----------
+    argv : list of str
+        The module run as ``__main__`` (``"trajmodes"``) and its arguments.
+    name : str
+        The stage, for the error of a run that fails.
+    env : dict, optional
+        The environment of the process (default this one's).
+
+    Raises
+    ------
+    RuntimeError
+        The command failed or printed no record: its status and the end of its output.
+    """
+    import subprocess
+    out = subprocess.run(pinned([sys.executable, "-c", _TIMED] + list(argv), 1), capture_output=True, text=True,
+                         env=env)
+    if out.returncode or "SERIAL-SHARE " not in out.stdout:
+        raise RuntimeError(f"{name} failed (rc {out.returncode}):\n{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
+    return combined(out.stdout)
 
 
 def amdahl(s: float, n: int) -> float:
@@ -205,26 +278,33 @@ def serial_share(args) -> dict:
     subprocess.run([sys.executable, str(HERE / "gen_dump.py"), "--cells", str(args.cells), str(dump),
                     "--size-gb", str(args.size_gb)], check=True)
     fc = work / "share-fit" / "fc.nc"
-    commands = [("fit", ["fit", str(dump), "--cutoff2", "2.7", "--cutoff3", "2.7", "-o", str(work / "share-fit")]
+    stages = [n for n in args.share_stages.split(",") if n]
+    unknown = sorted(set(stages) - set(SHARE_STAGES))
+    if unknown:
+        raise SystemExit(f"--share-stages: unknown stage(s) {', '.join(unknown)}; give some of "
+                         f"{','.join(SHARE_STAGES)}")
+    if ("project" in stages or "anharmonic" in stages) and "fit" not in stages and not fc.exists():
+        raise SystemExit(f"--share-stages: project and anharmonic take the fit's constants, {fc}: add fit")
+    # third-order constants only for anharmonic: the model holds them dense, (N, N, 27) per primitive atom
+    third = ["--cutoff3", "2.7"] if "anharmonic" in stages else []
+    commands = [("fit", ["fit", str(dump), "--cutoff2", "2.7"] + third + ["-o", str(work / "share-fit")]
                  + COMMON),
                 ("project", ["project", str(dump), "--force-constants", str(fc), "--path", PATH, "-o",
                              str(work / "share-project")] + COMMON),
                 ("sqw", ["sqw", str(dump), "--path", "GX", "--window", "20", "-o", str(work / "share-sqw")] + COMMON),
                 ("anharmonic", ["anharmonic", str(fc), "-o", str(work / "share-anharmonic")])]
+    commands = [(name, cmd) for name, cmd in commands if name in stages]
     rows = []
     for name, cmd in commands:
         shutil.rmtree(work / f"share-{name}", ignore_errors=True)
         load = os.getloadavg()
-        out = subprocess.run(pinned([sys.executable, "-c", _TIMED] + cmd, 1), capture_output=True, text=True)
-        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("SERIAL-SHARE ")), None)
-        if line is None or out.returncode:
-            raise RuntimeError(f"{name} failed (rc {out.returncode}):\n{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
-        r = json.loads(line.split(" ", 1)[1])
+        r = timed(["trajmodes"] + cmd, name)
         s = 1.0 - r["task_s"] / r["wall_s"]
         row = dict(command=name, argv="trajmodes " + " ".join(cmd), load_average=load, serial_share=s,
                    efficiency_16=amdahl(s, 16), speedup_16=16 * amdahl(s, 16), **r)
         rows.append(row)
-        print(f"{name}: {r['wall_s']:.1f} s on one core, {r['task_s']:.1f} s in {r['tasks']} tasks: serial share "
+        print(f"{name}: {r['wall_s']:.1f} s on one core, {r['task_s']:.1f} s in {r['tasks']} tasks "
+              f"({r['inline_s']:.1f} s in {r['inline_tasks']} synchronous ones, serial): serial share "
               f"{100 * s:.1f} %, Amdahl at 16 cores {16 * amdahl(s, 16):.1f}x ({100 * amdahl(s, 16):.0f} %) "
               f"(load {load[0]:.1f})", flush=True)
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores_available": len(os.sched_getaffinity(0)),
@@ -237,17 +317,20 @@ def serial_markdown(record: dict) -> str:
              "(benchmarks/gen_dump.py), each command in a fresh process pinned to one core (taskset) on a 2-core "
              "machine shared with other work (load average before each below).", "",
              "```", "python benchmarks/bench_scaling.py " + record.get("argv", ""), "```", "",
-             "| stage | wall, one core (s) | in Dask tasks (s) | tasks | serial share | Amdahl: speed-up at 16 | "
-             "efficiency at 16 | load |", "|---|---|---|---|---|---|---|---|"]
+             "| stage | wall, one core (s) | in Dask tasks (s) | tasks | in synchronous tasks (s) | serial share | "
+             "Amdahl: speed-up at 16 | efficiency at 16 | load |", "|---|---|---|---|---|---|---|---|---|"]
     for r in record["rows"]:
         ok = "" if r["efficiency_16"] >= GOAL else " (below 70 %)"
         lines.append(f"| {r['command']} | {r['wall_s']:.1f} | {r['task_s']:.1f} | {r['tasks']} | "
+                     f"{r.get('inline_s', 0.0):.1f} ({r.get('inline_tasks', 0)}) | "
                      f"{100 * r['serial_share']:.1f} % | {r['speedup_16']:.1f}x | "
                      f"{100 * r['efficiency_16']:.0f} %{ok} | "
                      f"{r['load_average'][0]:.1f} |")
     lines += ["", "Commands: " + "; ".join(f"`{r['argv']}`" for r in record["rows"]), "",
-              "Serial share: the wall time from before the imports to the command's return outside any Dask task "
-              "(Python's own start-up not counted); 70 % efficiency at 16 cores needs a serial share of at most "
+              "Serial share: the wall time from before the imports to the exit of the command's process outside "
+              "any Dask task that a scheduler spreads over the cores (Python's own start-up not counted); the tasks "
+              "of Dask's synchronous scheduler run one after another in the caller at any number of cores and count "
+              "as serial (in synchronous tasks); 70 % efficiency at 16 cores needs a serial share of at most "
               f"{100 * (1 / GOAL - 1) / 15:.1f} %. The prediction is an upper bound: a task waiting for another "
               "counts as parallel, and memory bandwidth is taken to grow with the cores.", ""]
     return "\n".join(lines)
@@ -265,6 +348,9 @@ def main(argv=None) -> None:
     p.add_argument("--note", default=None, help="a paragraph on what the numbers show, kept with them")
     p.add_argument("--serial-share", action="store_true",
                    help="one run of each stage on one core: its serial share and Amdahl's 16-core efficiency")
+    p.add_argument("--share-stages", default=",".join(SHARE_STAGES),
+                   help="with --serial-share: the stages timed, comma-separated (default all); without anharmonic "
+                        "the fit has no third order (its dense array grows as the atoms squared)")
     args = p.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     if args.serial_share:

@@ -319,3 +319,112 @@ def test_masses_per_type_map_onto_the_species(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(_open(tmp_path / "sim.pos_0.xyz", masses={"Ar": 40.0}).masses, 40.0)
+
+
+# ----------------------------------------------------------------------------- files written at other strides
+def _keep(path: Path, keep) -> None:
+    """The i-PI file ``path`` rewritten with only its frames ``keep`` (indices)."""
+    lines = path.read_text().splitlines()
+    n = int(lines[0]) + 2
+    path.write_text("".join("\n".join(lines[k * n:(k + 1) * n]) + "\n" for k in keep))
+
+
+def test_forces_at_a_multiple_of_the_positions_stride_are_read_on_their_common_steps(tmp_path):
+    """Forces every 10 steps, positions and velocities every 5: the frames with forces are read (6 of 12), the unused
+    share said as the watch says it (before: refused, "it has no frame of step 5"; the watch fitted them)."""
+    run = _run(tmp_path)
+    _keep(run["files"]["forces"], range(0, 12, 2))
+    with pytest.warns(UserWarning, match=r"sim.for_0.xyz is written every 10 steps, the positions every 5: only the "
+                                         r"steps with forces are fitted, and 6 of the positions' 12 frames \(50%\) "
+                                         r"are unused; give the forces <trajectory> of the i-PI input the positions' "
+                                         r"stride=\"5\""):
+        src = _open(tmp_path / "sim.pos_0.xyz")
+    assert src.n_frames == 6 and src.steps.tolist() == list(range(0, 60, 10))
+    got = src.read(np.arange(6))
+    np.testing.assert_allclose(got["positions"], _sites() + run["u"][::2], atol=1e-8)
+    np.testing.assert_allclose(got["forces"], -run["u"][::2], atol=1e-8)
+    np.testing.assert_allclose(got["velocities"], run["v"][::2], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(src.times, np.arange(6) * 10e-3, atol=1e-12)
+    assert src.read([4, 1])["forces"][0] == pytest.approx(-run["u"][8])
+
+
+def test_forces_at_another_stride_are_refused_naming_both(tmp_path):
+    """Positions every 10 steps, forces every 15: refused naming both strides and the stride to set, as the watch
+    refuses them."""
+    run = _run(tmp_path, n_frames=12, stride=5)
+    _keep(run["files"]["positions"], range(0, 12, 2))
+    _keep(run["files"]["forces"], range(0, 12, 3))
+    with pytest.raises(TrajectoryFormatError, match=r"sim.for_0.xyz is written every 15 steps and sim.pos_0.xyz every "
+                                                    r"10: the forces' stride is not a multiple .* set the stride "
+                                                    r"attribute of the forces <trajectory> in the i-PI input to 10"):
+        _open(tmp_path / "sim.pos_0.xyz")
+
+
+def test_velocities_of_another_stride_are_left_out_forces_of_a_multiple_kept(tmp_path):
+    """Positions every 2 steps, velocities every 4, forces every 6 (the red-team's run): the steps with forces are read
+    (every 6), the velocities, which lack step 6, left out with the temperature unknown, as the watch does (before:
+    refused)."""
+    run = _run(tmp_path, n_frames=24, stride=2)
+    _keep(run["files"]["velocities"], range(0, 24, 2))
+    _keep(run["files"]["forces"], range(0, 24, 3))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        src = _open(tmp_path / "sim.pos_0.xyz")
+    said = [str(w.message) for w in said]
+    assert any("sim.for_0.xyz is written every 6 steps, the positions every 2: only the steps with forces are fitted, "
+               "and 16 of the positions' 24 frames (67%) are unused" in w for w in said), said
+    assert any("sim.vel_0.xyz is written every 4 steps, the positions every 2: the temperature is left unknown" in w
+               and 'stride="2"' in w for w in said), said
+    assert src.fields == ("positions", "forces") and src.steps.tolist() == list(range(0, 48, 6))
+    np.testing.assert_allclose(src.read(np.arange(8))["forces"], -run["u"][::3], atol=1e-8)
+
+
+def test_times_between_properties_rows_of_another_stride_after_a_restart(tmp_path):
+    """The properties written every 10 steps, the positions every 5, the run restarted at step 100 with 2 fs instead
+    of 1 fs: every frame's time is the properties' (between two rows on the line through them), as where the rows
+    are every frame's (before: no row at step 5, so the steps x 1 fs throughout: 0.2 ps instead of 0.3 ps)."""
+    run = _run(tmp_path, n_frames=41, velocities=False)
+    _input(tmp_path, POS + ' <trajectory filename="for"> forces </trajectory> <properties filename="out"> [ step, '
+                           'time{picosecond}, temperature{kelvin} ] </properties>')
+    steps = np.array(run["steps"])
+    times = np.where(steps <= 100, steps * 1e-3, 0.1 + (steps - 100) * 2e-3)
+    _properties(tmp_path / "sim.out", steps[::2], times[::2], [50.0] * len(steps[::2]))
+    with pytest.warns(UserWarning, match=r"the run changed its time step"):
+        src = open_source(str(tmp_path / "sim.pos_0.xyz"))
+    np.testing.assert_allclose(src.times, times, rtol=1e-9)
+
+
+def test_the_ensemble_and_thermostat_of_the_input_as_ipi_defines_them(tmp_path):
+    """Whether the run keeps its energy, from <dynamics mode> and <thermostat mode> as i-PI's integrators apply them
+    (an NVE integrator ignores a thermostat; i-PI's default thermostat does nothing)."""
+    from trajmodes.io.trajectories.ipi_files import read_ipi_input
+    inp = _input(tmp_path, POS)
+    text = inp.read_text()
+
+    def said(dynamics: str):
+        inp.write_text(text.replace('<dynamics mode="nvt">', dynamics))
+        got = read_ipi_input(str(inp))
+        return got.ensemble, got.thermostat, got.energy_conserved
+    assert said('<dynamics mode="nvt">') == ("nvt", "", True)
+    assert said('<dynamics mode="nvt"> <thermostat mode="langevin"> <tau> 100 </tau> </thermostat>') == (
+        "nvt", "langevin", False)
+    assert said('<dynamics mode="nve"> <thermostat mode="svr"> </thermostat>') == ("nve", "svr", True)
+    assert said("<dynamics>") == ("nve", "", True)
+    assert said('<dynamics mode="npt">') == ("npt", "", None)
+    assert said('<dynamics mode="npt"> <thermostat mode="pile_l"> </thermostat>')[2] is False
+    inp.write_text(text.replace('<motion mode="dynamics">', '<motion mode="replay">'))
+    assert read_ipi_input(str(inp)).energy_conserved is None
+
+
+def test_times_of_a_run_whose_time_step_is_not_the_inputs(tmp_path):
+    """The properties' time goes 2 fs a step throughout while the input beside states 1 fs (an input edited after the
+    run): the frames' times are the properties file's, said, as ``trajmodes watch`` takes them (before: the steps x
+    the input's 1 fs, silently)."""
+    run = _run(tmp_path, n_frames=12, velocities=False)
+    _input(tmp_path, POS + ' <trajectory filename="for"> forces </trajectory>')
+    steps = np.array(run["steps"])
+    _properties(tmp_path / "sim.out", steps, steps * 2e-3, [50.0] * 12)
+    with pytest.warns(UserWarning, match=r"not their steps x the time step 0.001 ps of the <timestep> of the i-PI "
+                                         r"input .*: the run's time step throughout is not that one"):
+        src = open_source(str(tmp_path / "sim.pos_0.xyz"))
+    np.testing.assert_allclose(src.times, steps * 2e-3, rtol=1e-9)

@@ -54,7 +54,7 @@ def test_bead_potentials_give_each_bead_its_own_energy_matched_by_step(tmp_path)
     rows = []
     for s in range(0, 25, 5):
         e = [_bead_energy(s, b) for b in range(2)]
-        rows.append(f"  {s:.8e}  {s * 1e-3:.8e}  {np.mean(e) / HARTREE_EV:.8e}  {e[0]:.8e} {e[1]:.8e}")
+        rows.append(f"  {s:.8e}  {s * 0.5e-3:.8e}  {np.mean(e) / HARTREE_EV:.8e}  {e[0]:.8e} {e[1]:.8e}")  # 0.5 fs
     (tmp_path / "sim.out").write_text(_header([("step", 1), ("time{picosecond}", 1), ("potential", 1),
                                                ("bead_potentials{electronvolt}", 2)]) + "\n".join(rows) + "\n")
     for b in range(2):
@@ -92,9 +92,12 @@ def test_a_frame_without_a_row_of_its_step(tmp_path):
     _beads(tmp_path)
     (tmp_path / "sim.out").write_text(_header([("step", 1), ("bead_potentials{electronvolt}", 2)])
                                       + "".join(f"  {s}  1.0 2.0\n" for s in (0, 20)))
-    src = IPISource(tmp_path / "sim.pos_0.xyz")
+    with pytest.warns(UserWarning, match=r"sim.pos_0.xyz: the frames have no potential energy .*no row of step 10"):
+        src = IPISource(tmp_path / "sim.pos_0.xyz")           # said once a run: of bead 0's file
     assert src.frame_fields == () and "no row of step 10" in src.energy_problem
-    run = trajmodes.read_beads(tmp_path / "sim.pos_0.xyz")
+    with pytest.warns(UserWarning, match=r"the frames have no potential energy") as said:
+        run = trajmodes.read_beads(tmp_path / "sim.pos_0.xyz")
+    assert len([w for w in said if "no potential energy" in str(w.message)]) == 1
     assert run.pooled.frame_fields == () and "no row of step 10" in run._source.energy_problem
     with pytest.raises(TrajectoryFormatError, match=r"sim\.out.*line 4.*no row of step 10 \(its rows every 20 "
                                                     r"steps\).*frame 1 of sim\.pos_0\.xyz.*stride that divides"):

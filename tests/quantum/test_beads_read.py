@@ -131,9 +131,10 @@ def test_beads_of_other_frames_atoms_or_steps_are_refused(tmp_path, what):
 def test_forces_without_the_positions_steps_are_refused(tmp_path):
     _run(tmp_path, n_beads=1)
     f = np.zeros((2, 3, 3))
-    write_ipi_file(tmp_path / "sim.for_0.xyz", f, species=SPECIES, abc=ABC, steps=[0, 20], quantity="forces",
-                   unit="ev/ang")
-    with pytest.raises(TrajectoryFormatError, match=r"sim\.for_0\.xyz: it has no frame of step 10"):
+    write_ipi_file(tmp_path / "sim.for_0.xyz", f, species=SPECIES, abc=ABC, steps=[0, 15], quantity="forces",
+                   unit="ev/ang")         # (forces every 20 steps, a multiple of the positions' 10, are read)
+    with pytest.raises(TrajectoryFormatError, match=r"sim\.for_0\.xyz: sim\.for_0\.xyz is written every 15 steps "
+                                                    r"and sim\.pos_0\.xyz every 10"):
         trajmodes.read(tmp_path / "sim.pos_0.xyz")
     t = IPISource(tmp_path / "sim.pos_0.xyz", forces=False)         # the positions alone
     assert t.fields == ("positions",)

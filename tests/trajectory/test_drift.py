@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 import trajmodes
+from trajmodes import units
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.displacements import displacement_drift, displacements_of_frames, remove_drift
+from trajmodes.trajectory.summary import summarize
 
 from tests.support.paths import EXAMPLES
 
@@ -126,3 +128,98 @@ def test_the_modes_of_a_drifting_crystal_are_those_of_the_crystal_standing_still
     still, moving = runs
     np.testing.assert_allclose(moving, still, rtol=0, atol=1e-10)
     assert np.abs(moving[:, 0, :3]).max() < 1e-10 and np.abs(moving).max() > 0.1
+
+
+#: A/ps: the velocity of a net momentum, added to every atom's
+PUSH = np.array([5.0, -2.5, 1.25])
+
+
+def _thermal(seed=2, n_frames=40, n_atoms=30):
+    """The drifting frames of :func:`_frames` with velocities and harmonic forces: (reference, positions of the crystal
+    standing still, positions carried away and wrapped, true drift (frames, 3) A, velocities without a centre-of-mass
+    part (frames, atoms, 3) A/ps, masses, forces)."""
+    ref, u, masses, drift, pos = _frames(n_frames, n_atoms, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    v = rng.normal(0.0, 1.0, u.shape) * np.sqrt(units.KB_EV * 300.0 / units.AMU_A2_PS2_EV / masses)[None, :, None]
+    v -= (masses[:, None] * v).sum(axis=1, keepdims=True) / masses.sum()
+    return ref, ref.positions + u, pos, drift, v, masses, -3.0 * u        # springs of 3 eV/A^2 to each site
+
+
+def test_the_kinetic_temperature_leaves_out_the_motion_of_the_crystal_as_a_whole():
+    """A net momentum (every atom moving 2 A/ps more along one direction) is no heat: the temperature is that of the
+    velocities relative to the centre of mass, as LAMMPS' compute temp/com measures it, with 3N - 3 degrees of freedom.
+    Before, the drift's kinetic energy counted: the crystal at 300 K moving reported about 690 K, and so did the fit
+    (``temperature_``) and the run's summary."""
+    ref, still, _, _, v, masses, _ = _thermal()
+    T = {}
+    for name, vel in (("still", v), ("moving", v + PUSH)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traj = trajmodes.from_arrays(still, CELL, ref.species, masses=masses, velocities=vel, frame_interval=0.01,
+                                         reference=ref, chunk_frames=7)
+        T[name] = traj.temperature().compute()
+    ke = 0.5 * np.einsum("j,tja,tja->t", masses, v, v) * units.AMU_A2_PS2_EV
+    np.testing.assert_allclose(T["still"], 2 * ke / ((3 * len(masses) - 3) * units.KB_EV), rtol=1e-12)
+    np.testing.assert_allclose(T["moving"], T["still"], rtol=1e-12)
+    assert T["still"].mean() > 100.0
+
+
+def test_the_summary_of_a_drifting_crystal_is_that_of_the_crystal_standing_still():
+    """The run's summary (its mean-square displacements, largest displacement, rms per frame, configurational and
+    kinetic temperatures) of a crystal carried across more than two cells (a random walk, wrapped, moving at 2 A/ps
+    besides) is that of the same crystal standing still, whether the reference is given or is the time average (the
+    summary's scratch file); its drift is the crystal's path, up to where it started. Before, the minimum images
+    wrapped: mean-square displacements of several A^2, a largest displacement of half a cell, and no configurational
+    temperature (its check skipped for displacements of a liquid)."""
+    ref, still, moving, drift, v, masses, f = _thermal()
+    assert np.abs(drift).max() > 2 * 11.0
+    for given in (True, False):
+        out = {}
+        for name, pos, vel in (("still", still, v), ("moving", moving, v + PUSH)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                traj = trajmodes.from_arrays(pos, CELL, ref.species, masses=masses, velocities=vel, forces=f,
+                                             frame_interval=0.01, unwrapped=False, reference=ref if given else None,
+                                             chunk_frames=7)
+                out[name] = summarize(traj)
+        a, b = out["still"], out["moving"]
+        for name in ("msd", "max_displacement", "rms_time", "temperature", "configurational_temperature"):
+            np.testing.assert_allclose(b[name].values, a[name].values, rtol=1e-6, atol=1e-9, err_msg=name)
+        assert float(a["configurational_temperature"]) > 0
+        # the same in every frame: a lattice vector from the reference given, the two runs' mean drifts apart from
+        # their time averages
+        path = b["drift"].values - a["drift"].values - drift
+        np.testing.assert_allclose(path, np.broadcast_to(path[0], path.shape), rtol=0, atol=1e-5)
+        if given:
+            f0 = path[0] @ np.linalg.inv(CELL)
+            np.testing.assert_allclose(f0, np.rint(f0), rtol=0, atol=1e-6)
+
+
+def test_weights_and_references_that_cannot_be_the_crystals_are_refused_with_what_to_give():
+    """Masses of the wrong length, negative, NaN or all zero, and a reference of other atoms, are refused naming what
+    is wrong; before, a longer weight was read in part, zero masses gave NaN displacements, and a reference of other
+    atoms a message of bytes from the compiled pass ("drift: weight holds 80 bytes, needs 160")."""
+    ref, u, masses, _, pos = _frames(n_frames=5)
+    n = len(pos)
+    cells, origins = np.repeat(CELL[None], n, 0), np.zeros((n, 3))
+    for weight, said in ((np.ones(len(masses) + 5), r"shape \(35,\) for 30 atoms: give one mass \(amu\) per atom"),
+                         (np.ones(3), r"shape \(3,\) for 30 atoms"),
+                         (np.zeros(len(masses)), r"not all zero: all are zero"),
+                         (np.r_[masses[:-1], -1.0], r"atom 29 has -1.0"),
+                         (np.r_[np.nan, masses[1:]], "atom 0 has nan")):
+        with pytest.raises(ValueError, match=said):
+            displacements_of_frames(pos, cells, origins, ref, drift="removed", weight=weight)
+        with pytest.raises(ValueError, match=said):
+            remove_drift(u, CELL, weight)
+    other = Structure(ref.positions[:10], CELL, ref.species[:10], masses[:10])
+    with pytest.raises(ValueError, match="the reference crystal has 10 atoms and the frames 30"):
+        displacements_of_frames(pos, cells, origins, other, drift="removed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = trajmodes.from_arrays(pos, CELL, ref.species, masses=masses, frame_interval=0.01, unwrapped=False,
+                                     reference=ref)
+    for drift in ("kept", "removed"):
+        with pytest.raises(ValueError, match="the reference crystal has 10 atoms and the frames 30"):
+            traj.displacements(reference=other, drift=drift)
+        with pytest.raises(ValueError, match="the reference crystal has 10 atoms and the frames 30"):
+            traj.displacements_of_chunks(other, drift=drift)

@@ -521,6 +521,8 @@ def test_ipi_velocities_written_more_rarely_than_the_positions_are_left_out(clas
     assert last.frames_read == 121 and np.isnan(last.temperature) and "T unknown" in last.table(0.05)
     np.testing.assert_allclose(w._series["time"], np.arange(121) * 5e-3, rtol=0, atol=1e-9)
     _fitted_as_fit(last, tmp_path / "without")
+    with pytest.warns(UserWarning, match=said):      # trajmodes fit leaves them out alike (before: refused)
+        _fitted_as_fit(last, tmp_path)
 
 
 def test_ipi_velocities_written_once_do_not_hold_a_live_watch_past_the_runs_end(classical_ipi_run, tmp_path):
@@ -543,7 +545,8 @@ def test_ipi_velocities_written_once_do_not_hold_a_live_watch_past_the_runs_end(
 def test_ipi_forces_written_every_other_positions_step_fit_the_steps_with_both(classical_ipi_run, tmp_path):
     """Forces every 10 steps, positions and velocities every 5: the steps that have forces are fitted (61 of 121),
     with one line saying half the positions are unused, as ``trajmodes fit`` fits the run written with every file at
-    a stride of 10, its temperature too (before: refused, "sim.for_0.xyz has no frame of step 5")."""
+    a stride of 10, its temperature too, and as ``trajmodes fit`` fits the run itself (before: refused, "sim.for_0.xyz
+    has no frame of step 5", by both)."""
     src = classical_ipi_run
     (tmp_path / "common").mkdir()
     for folder in (tmp_path, tmp_path / "common"):
@@ -562,6 +565,9 @@ def test_ipi_forces_written_every_other_positions_step_fit_the_steps_with_both(c
     assert last.frames_read == 61 and np.isfinite(last.temperature)
     np.testing.assert_allclose(w._series["time"], np.arange(61) * 10e-3, rtol=0, atol=1e-9)
     _fitted_as_fit(last, tmp_path / "common")
+    with pytest.warns(UserWarning, match=r"only the steps with forces are fitted, and 60 of the positions' 121 frames "
+                                         r"\(50%\) are unused"):
+        _fitted_as_fit(last, tmp_path)           # trajmodes fit reads the same steps of the run (before: refused)
 
 
 def test_an_ipi_velocities_file_behind_the_positions_is_waited_for_and_named(tmp_path):

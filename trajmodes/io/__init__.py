@@ -18,6 +18,7 @@ from trajmodes._lazy import lazy_names
 
 import glob
 import os
+import sys
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import read_head, require_regular
@@ -60,17 +61,16 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     ``lammps_settings`` (the run's input found already) in :class:`~trajmodes.io.trajectories.lammps.LammpsDumpSource`
     (LAMMPS dumps only).
     """
-    try:
-        import MDAnalysis as mda
-        if isinstance(source, mda.Universe):
-            from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource, mda_units
-            refuse_lammps_options("an MDAnalysis Universe", "mdanalysis", dict(
-                thermo=thermo, energy_column=energy_column, stress_columns=stress_columns,
-                lammps_settings=lammps_settings))
-            return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
-                                    units=mda_units(units), lj_scales=lj_scales)
-    except ImportError:  # pragma: no cover
-        pass
+    # a Universe exists only where MDAnalysis was imported: importing it to ask would cost every read of a file
+    # about a second of serial start-up
+    mda = sys.modules.get("MDAnalysis")
+    if mda is not None and isinstance(source, mda.Universe):
+        from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource, mda_units
+        refuse_lammps_options("an MDAnalysis Universe", "mdanalysis", dict(
+            thermo=thermo, energy_column=energy_column, stress_columns=stress_columns,
+            lammps_settings=lammps_settings))
+        return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
+                                units=mda_units(units), lj_scales=lj_scales)
     paths = _expand(source)
     species = species_list(species)
     fmt = (format or identify(paths[0], kinds=("trajectory",)).format).lower()
@@ -141,7 +141,9 @@ _LAZY = {
     "gpumd_model_masses": "trajectories.gpumd", "ipi_input_beside": "trajectories.ipi_files",
     "positions_file_of": "trajectories.ipi_files", "properties_timestep": "trajectories.ipi_files",
     "sibling_path": "trajectories.ipi_files", "ipi_bead_count": "trajectories.ipi",
-    "restart_timestep_change": "trajectories.ipi",
+    "restart_timestep_change": "trajectories.ipi", "PropertiesTimes": "trajectories.ipi_files",
+    "coarser_forces": "trajectories.ipi_files", "velocities_left_out": "trajectories.ipi_files",
+    "properties_files": "trajectories.ipi_files", "velocities_hint": "trajectories.ipi_files",
     # one time line of a dump's MD steps (restarts, reset_timestep), the same configuration in two frames
     "StepLine": "trajectories.restarts", "same_configuration": "trajectories.restarts",
     # what a path is

@@ -5,7 +5,22 @@ import numpy as np
 
 
 def _table() -> dict[str, float]:
-    from MDAnalysis.guesser.tables import masses  # type: ignore
+    """MDAnalysis' table of standard masses, read from its module file (``MDAnalysis/guesser/tables.py``, which
+    imports nothing of MDAnalysis) without importing the package: that costs about a second of serial start-up in
+    every command that reads a trajectory. Where the file is not there, the module as MDAnalysis imports it."""
+    import importlib.util
+    import os
+    import sys
+    spec = None if "MDAnalysis" in sys.modules else importlib.util.find_spec("MDAnalysis")
+    path = os.path.join(spec.submodule_search_locations[0], "guesser", "tables.py") \
+        if spec is not None and spec.submodule_search_locations else None
+    if path is not None and os.path.isfile(path):
+        file_spec = importlib.util.spec_from_file_location("trajmodes_mdanalysis_mass_table", path)
+        module = importlib.util.module_from_spec(file_spec)
+        file_spec.loader.exec_module(module)
+        masses = module.masses
+    else:
+        from MDAnalysis.guesser.tables import masses  # type: ignore
     return {k.capitalize(): float(v) for k, v in masses.items() if v > 0}
 
 

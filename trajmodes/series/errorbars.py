@@ -118,6 +118,9 @@ class ErrorModelInputs:
         Wall time of the projection and the fourth-order fit.
     fourth_order_frames : int
         Frames of each run the fourth order was fitted to (:func:`quartic_frames`; 0 without it).
+    ensemble_from : str
+        Where ``energy_conserved`` was read, in words (the MD program's input that states the ensemble); empty where
+        it was measured.
     """
 
     frozen: object | None
@@ -129,6 +132,7 @@ class ErrorModelInputs:
     notes: tuple
     seconds: float
     fourth_order_frames: int = 0
+    ensemble_from: str = ""
 
     @property
     def exchanging(self) -> bool | None:
@@ -399,6 +403,10 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
     has_energy = bool(np.isfinite(fit.energies_.get("potential", np.nan)))
     conserved = bool(getattr(fit, "energy_conserved_", False)) if has_energy and hasattr(fit, "energy_conserved_") \
         else None
+    stated = {getattr(t.source, "ensemble", None) for t in runs}       # what the MD input says (an i-PI input's)
+    ensemble_from = ""
+    if conserved is None and len(stated) == 1 and None not in stated:
+        conserved, ensemble_from = next(iter(stated))
     ph = Phonons(fit.harmonic_force_constants_)
     frozen = None
     if not all(getattr(t.source, "kinetic_temperature", True) for t in runs):
@@ -406,8 +414,10 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
                      "modes' energies can be followed; the bootstrap resamples blocks of time with every bead of a "
                      "block together")
     elif not all(_has_velocities(t) for t in runs):
+        hint = next((t.source.write_velocities for t in runs if getattr(t.source, "write_velocities", None)),
+                    "write vx vy vz")
         notes.append("the run has no velocities, so whether its modes kept their energies over it cannot be measured "
-                     "(write vx vy vz)")
+                     f"({hint})")
     elif sum(t.n_frames for t in runs) < MIN_FRAMES:
         notes.append(f"the run has {sum(t.n_frames for t in runs)} frames, too few to tell whether its modes kept "
                      f"their energies (at least {MIN_FRAMES})")
@@ -475,7 +485,7 @@ def _error_model_inputs(fit, runs: list, cutoff4, max_frames: int, fourth_order:
                 notes.append(f"the fourth order of the error model (cutoff {c4:g} A) could not be fitted: {exc}")
     return ErrorModelInputs(frozen=frozen, quartic=quartic, cutoff4=c4, energy_conserved=conserved, share=share,
                             sigma_a=sigma_a, notes=tuple(notes), seconds=time.perf_counter() - t0,
-                            fourth_order_frames=used)
+                            fourth_order_frames=used, ensemble_from=ensemble_from)
 
 
 def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, dnu_dT=None,
@@ -515,7 +525,8 @@ def run_frequency_errors(fit, qpoints, inputs: ErrorModelInputs | None = None, d
         t_err = float(np.hypot(fit.temperature_err_, T / np.sqrt(3 * fit.supercell_.n_atoms - 3)))
     kw = dict(temperature_err=t_err, thermostatted=None if conserved is None else not conserved)
     slope = f"d nu / dT {dnu_dT_source}".rstrip() if dnu_dT is not None else ""
-    nve = "NVE (as " + ("its total energy shows)" if np.isfinite(fit.energies_.get("potential", np.nan)) else
+    nve = "NVE (as " + (f"{inputs.ensemble_from} says)" if inputs is not None and inputs.ensemble_from else
+                        "its total energy shows)" if np.isfinite(fit.energies_.get("potential", np.nan)) else
                         "the variance of its kinetic energy shows)")
     no_slope = ("no d nu / dT (a single temperature at this volume: give runs at neighbouring temperatures of the "
                 "same volume, or the static crystal's force constants: `--static` of trajmodes series, `--compare` "

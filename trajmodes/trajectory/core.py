@@ -18,7 +18,8 @@ from trajmodes.io.trajectories.base import FIELD_UNITS, FIELDS, FRAME_SHAPES, Fr
 from trajmodes.lattice.structure import Structure
 from trajmodes.trajectory.chunks import frame_bytes, frame_sum, read_chunk
 from trajmodes.trajectory.passes import STORED_FORMATS
-from trajmodes.trajectory.displacements import Displacements, check_drift, displacements_of_frames, remove_drift
+from trajmodes.trajectory.displacements import (Displacements, check_drift, check_reference_atoms,
+                                                displacements_of_frames, remove_drift)
 from trajmodes.trajectory.reference import reference_structure
 from trajmodes.units import AMU_A2_PS2_EV, KB_EV
 
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
 
 #: smallest default chunk when a short trajectory is spread over the cores
 MIN_CHUNK_FRAMES = 32
+
+
+def _internal_kinetic_energy(v: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The kinetic energy (frames,) eV of the velocities ``v`` (frames, atoms, 3) Å/ps of atoms of masses ``m``
+    (atoms,) amu less that of their centre of mass: sum 1/2 m v^2 - |sum m v|^2 / (2 sum m)."""
+    p = np.einsum("tja,j->ta", v, m)
+    return 0.5 * (np.einsum("tja,tja,j->t", v, v, m) - (p ** 2).sum(axis=1) / m.sum()) * AMU_A2_PS2_EV
+
+
 @dataclass(frozen=True)
 class Frames:
     """Frames read (:meth:`Trajectory.read`), atoms in id order, None for a field the data lack, in
@@ -446,6 +456,7 @@ class Trajectory:
             The crystal's rigid translation in each frame "kept", "removed" or "followed", as :meth:`displacements`.
         """
         ref = self.reference if reference is None else reference
+        check_reference_atoms(ref, self.n_atoms)
         stored = bool(getattr(self.source, "stored_displacements", False)) and ref is getattr(self.source,
                                                                                             "reference", None)
         return Displacements(ref, stored, self.source.has_cell, drift, self._drift_weight(ref))
@@ -750,6 +761,7 @@ class Trajectory:
             crystal beyond (the time averages).
         """
         ref = self.reference if reference is None else reference
+        check_reference_atoms(ref, self.n_atoms)
         if not self.source.has_cell and ref.cell is None:
             warnings.warn("the trajectory has no periodic cell and neither has the reference: displacements "
                           "are plain differences (no minimum image)", UserWarning, stacklevel=2)
@@ -811,7 +823,8 @@ class Trajectory:
         return masses_or_error(self.species, self.masses, getattr(self.source, "masses_problem", None))
 
     def temperature(self, layer: tuple = ("velocities",)) -> da.Array:
-        """Kinetic temperature of every frame in K, from velocities with 3N-3 degrees of freedom (as LAMMPS).
+        """Kinetic temperature of every frame in K, from the velocities less the centre of mass's, with 3N-3 degrees of
+        freedom (as LAMMPS' ``compute temp/com``): the motion of the crystal as a whole (a net momentum) is no heat.
 
         Parameters
         ----------
@@ -824,9 +837,10 @@ class Trajectory:
             raise ValueError(getattr(self.source, "masses_problem", None) or
                              "the atomic masses are unknown: pass species= (elements of the LAMMPS types) or "
                              "masses= to trajmodes.read, or a reference data file with a Masses section")
-        m = np.asarray(self.masses)
+        m = np.asarray(self.masses, dtype=float)
         v = self._field("velocities", (self.n_atoms, 3), tuple(layer))
-        ke = 0.5 * (v ** 2).sum(axis=2) @ m * AMU_A2_PS2_EV
+        # one task per chunk: its velocities are freed once used (separate reductions would hold them)
+        ke = v.rechunk({1: -1, 2: -1}).map_blocks(_internal_kinetic_energy, m, drop_axis=(1, 2), dtype=np.float64)
         dof = max(3 * self.n_atoms - 3, 1)
         return 2.0 * ke / (dof * KB_EV)
 

@@ -46,9 +46,10 @@ class DisplacementMap(NamedTuple):
         from trajmodes import _projection
         x = np.ascontiguousarray(x, dtype=float)
         out = np.zeros((x.shape[0], 3))
+        w = check_weight(weight, x.shape[1])
         if x.shape[0] == 0:
             return out
-        w = np.empty(0) if weight is None else np.ascontiguousarray(weight, dtype=float)
+        w = np.empty(0) if w is None else np.ascontiguousarray(w)
         _projection.drift(x, x.shape[0], x.shape[1], self.A, self.o, self.p, self.s0, w, out)
         return out
 
@@ -140,6 +141,32 @@ def check_drift(drift: str) -> str:
     return drift
 
 
+def check_weight(weight, n_atoms: int) -> np.ndarray | None:
+    """The weights of the crystal's drift (``weight`` (atoms,) amu: the atoms' masses) as a float array, None for equal
+    weights; a ValueError where they are not one finite, non-negative value per atom with a positive sum."""
+    if weight is None:
+        return None
+    w = np.asarray(weight, dtype=float)
+    if w.shape != (n_atoms,):
+        raise ValueError(f"the weights of the crystal's drift have shape {w.shape} for {n_atoms} atoms: give one mass "
+                         "(amu) per atom, in the atoms' order (None: equal weights)")
+    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+        bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0]) if (~np.isfinite(w) | (w < 0)).any() else None
+        raise ValueError("the weights of the crystal's drift (the atoms' masses, amu) must be finite, non-negative and "
+                         "not all zero" + (f": atom {bad} has {w[bad]}" if bad is not None else ": all are zero") +
+                         "; give the masses (trajmodes.read(..., masses=), a reference with its Masses section)")
+    return w
+
+
+def check_reference_atoms(reference, n_atoms: int) -> None:
+    """A ValueError where the ``reference`` crystal has not the ``n_atoms`` atoms of the frames measured from it."""
+    n = len(reference.positions)
+    if n != n_atoms:
+        raise ValueError(f"the reference crystal has {n} atoms and the frames {n_atoms}: displacements are measured "
+                         "atom by atom, from a reference of the same atoms in the same order (the run's data file, "
+                         "its first frame, or its time average)")
+
+
 def displacement_drift(u: np.ndarray, cell: np.ndarray | None, weight: np.ndarray | None = None) -> np.ndarray:
     """The crystal's rigid translation in each frame of the displacements ``u`` (frames, atoms, 3) Å, (frames, 3) Å, as
     :meth:`DisplacementMap.drift` finds it from positions: in the periodic ``cell`` (3, 3) Å (rows a, b, c) the
@@ -147,7 +174,8 @@ def displacement_drift(u: np.ndarray, cell: np.ndarray | None, weight: np.ndarra
     (None) the plain weighted mean. For displacements stored or held in memory (numpy; the positions' pass is
     compiled)."""
     u = np.asarray(u, dtype=float)
-    w = np.full(u.shape[1], 1.0 / max(u.shape[1], 1)) if weight is None else np.asarray(weight, float) / np.sum(weight)
+    w = check_weight(weight, u.shape[1])
+    w = np.full(u.shape[1], 1.0 / max(u.shape[1], 1)) if w is None else w / w.sum()
     if cell is None:
         return np.einsum("j,tja->ta", w, u)
     cell = np.asarray(cell, dtype=float)
@@ -239,6 +267,7 @@ def displacement_inputs(positions: np.ndarray, cells: np.ndarray, origins: np.nd
     drift, else the atoms' weights (amu; None: equal) with which it is taken out (:meth:`DisplacementMap.drift`, folded
     into the map; without a cell the weighted mean of r(t) - r0)."""
     pos = np.asarray(positions, dtype=float)
+    check_reference_atoms(reference, pos.shape[1])
     dmap = DisplacementMap.of_frames(cells, origins, reference, s0)
     if dmap is None:
         u = pos - reference.positions[None]
@@ -257,7 +286,7 @@ class Displacements:
     def __init__(self, reference: Structure, stored: bool, has_cell: bool, drift: str = "kept",
                  weight: np.ndarray | None = None):
         self.reference, self.stored, self.has_cell = reference, stored, has_cell
-        self.drift, self.weight = check_drift(drift), weight
+        self.drift, self.weight = check_drift(drift), check_weight(weight, len(reference.positions))
         self._s0 = None                    # the reference's fractional positions, once a chunk needs them
 
     def __call__(self, data: dict) -> np.ndarray:
@@ -287,5 +316,5 @@ class Displacements:
 
 
 __all__ = ["displacements_of_frames", "apply_displacement_map", "displacement_inputs", "remove_drift",
-           "displacement_drift", "check_drift", "DRIFT_MODES",
+           "displacement_drift", "check_drift", "check_weight", "check_reference_atoms", "DRIFT_MODES",
            "DisplacementMap", "scatter_displacements", "Displacements"]

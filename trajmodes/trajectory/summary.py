@@ -71,9 +71,12 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
             terms["temperature"] = traj.temperature(layer=layer)
             if "forces" in layer and traj.forces is not None and getattr(traj.source, "kinetic_temperature", True):
                 # in the same parse: the displacements from the reference where it is known, else from frame 0 (its
-                # cell's fractional coordinates, as the time average's terms take them), against the forces
-                u0 = traj.displacements(layer=layer) if traj.reference_known else \
+                # cell's fractional coordinates, as the time average's terms take them), against the forces; the
+                # crystal's drift followed, then its centre of mass's taken out (a net momentum moves it as a whole)
+                u0 = traj.displacements(layer=layer, drift="followed") if traj.reference_known else \
                     traj.average_terms(traj.frame_structure(0), layer)["u"]
+                w = np.asarray(traj.masses, float) / np.sum(traj.masses)
+                u0 = u0 - (u0 * w[:, None]).sum(axis=1, keepdims=True)
                 f = traj.field("forces", layer)
                 terms["virial"] = da.stack([(u0 * f).sum(axis=(1, 2)), (u0 * u0).sum(axis=(1, 2)),
                                             (f * f).sum(axis=(1, 2))], axis=1)
@@ -86,7 +89,8 @@ def summary_terms(traj, layer: tuple | None = None, *, frame: bool = True, displ
             if name in traj.frame_fields and name in layer:
                 terms[name] = traj.field(name, layer)
     if displacements:
-        u = traj.displacements(layer=layer)
+        # the drift followed: a crystal carried beyond half a cell by a net momentum would wrap its minimum images
+        u = traj.displacements(layer=layer, drift="followed")
         onehot = _onehot(traj.species)[1]
         ns = onehot.shape[1]
         # one task per chunk makes every quantity from the chunk's displacements, which are then freed: separate
@@ -129,6 +133,8 @@ def _onehot(species):
 def summary_dataset(traj, values: dict) -> xr.Dataset:
     """The summary (as :func:`summarize`) from the computed :func:`summary_terms` of ``traj`` (both kinds)."""
     kinds = _onehot(traj.species)[0]
+    if traj.reference_known:
+        values = dict(values, drift=_unfolded_drift(values["drift"], traj.reference.cell))
     msd = np.asarray(values["msd_time"]).mean(axis=0).T
     ds = xr.Dataset(
         {
@@ -161,6 +167,20 @@ def summary_dataset(traj, values: dict) -> xr.Dataset:
         if name in values:
             ds[name] = (("time",), np.asarray(values[name], float), {"units": units, "long_name": long_name})
     return ds
+
+
+def _unfolded_drift(drift, cell) -> np.ndarray:
+    """The drift (frames, 3) Å of the displacements with the crystal's drift followed, which jumps by a lattice vector
+    of ``cell`` (3, 3) Å (None: no cell, left as it is) where it passes half a cell, as one path: each step from frame
+    to frame taken as the shortest (the crystal moves less than half a cell between frames)."""
+    drift = np.asarray(drift, float)
+    if cell is None or len(drift) < 2:
+        return drift
+    cell = np.asarray(cell, float)
+    f = drift @ np.linalg.inv(cell)
+    step = np.diff(f, axis=0)
+    step -= np.rint(step)
+    return np.concatenate([f[:1], f[:1] + np.cumsum(step, axis=0)]) @ cell
 
 
 #: the kinetic over the configurational temperature of a crystal lies within these bounds: 1 within a few per cent in
@@ -284,7 +304,7 @@ def summarize_with_average(traj, *, progress: bool = False,
         ``rms_displacement`` (species) in Å; ``max_displacement`` in Å;
         ``rms_time`` (time, species): rms |u| of each species in every frame, Å;
         ``drift`` (time, cartesian): mean displacement of all atoms (centre-of-mass drift
-        for one species) in Å;
+        for one species) in Å, the path of a crystal carried across cells;
         ``volume`` (time) in Å³ per cell when the frames hold a box; ``pressure`` (time) in GPa and
         ``potential_energy`` (time) in eV per cell when the data have them (a LAMMPS log, energy or stress columns).
     Structure or None
@@ -371,7 +391,7 @@ def _summarize_through_scratch(traj, progress: bool, folder: str) -> tuple[xr.Da
               for lo, hi in zip(bounds[:-1], bounds[1:])]
     packed = np.concatenate(_compute(blocks, progress), axis=0)
     ns = onehot.shape[1]
-    values.update(drift=packed[:, 0:3], u2_time=packed[:, 3:3 + ns],
+    values.update(drift=_unfolded_drift(packed[:, 0:3], avg.cell), u2_time=packed[:, 3:3 + ns],
                   msd_time=packed[:, 3 + ns:3 + 4 * ns].reshape(len(packed), 3, ns), umax_time=packed[:, 3 + 4 * ns])
     return summary_dataset(traj, values), avg
 
@@ -380,13 +400,13 @@ def _scratch_terms(rows, lo: int, hi: int, mean_u0: np.ndarray, cells: tuple | N
                    onehot: np.ndarray) -> np.ndarray:
     """:func:`_displacement_terms` of frames ``lo:hi`` of the scratch file ``rows`` (displacements u0 from the first
     frame), measured from the time average: ``mean_u0`` (atoms, 3) A is their mean; ``cells`` (the inverse of the first
-    frame's cell, the mean cell) map the fractional difference, wrapped to the nearest image as
-    :func:`~trajmodes.trajectory.displacements.displacements_of_frames` wraps it, onto the mean cell (None: no cell,
-    plain differences)."""
+    frame's cell, the mean cell) map the fractional difference, wrapped about the crystal's drift as
+    :func:`~trajmodes.trajectory.displacements.displacements_of_frames` wraps it with ``drift="followed"``, onto the
+    mean cell (None: no cell, plain differences)."""
+    from trajmodes.trajectory.displacements import remove_drift
     u = rows.read(lo, hi).astype(np.float64) - mean_u0
     if cells is not None:
-        s = u @ cells[0]
-        u = (s - np.rint(s)) @ cells[1]
+        u = remove_drift(u @ cells[0], np.eye(3), drift="followed") @ cells[1]      # in fractional coordinates
     return _displacement_terms(u, onehot)
 
 

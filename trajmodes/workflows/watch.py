@@ -354,7 +354,7 @@ class Watch:
         if lammps is not None:
             options["lammps_settings"] = lammps
         # the first frames taken, as every update's (the run's file is read by the follower alone, each byte once)
-        first = open_frames(path, fmt, dict(options, reference=s.reference), quiet=False)
+        first = open_frames(path, fmt, dict(options, reference=s.reference), quiet=False, run=s.path)
         if first.forces is None:
             what = ("fx fy fz to the dump's columns (dump custom ... id type x y z vx vy vz fx fy fz)"
                     if fmt == "lammps-dump" else "the forces to every frame (a forces column: ase.io.write of Atoms "
@@ -391,7 +391,7 @@ class Watch:
         self.ideal = Structure(supercell.positions + ref.origin, ref.cell, ref.species, ref.masses, ref.origin)
         self.base = est
         self.growing = GrowingNormal(est, s.block_frames)
-        self.live = LiveErrorModel(self.ideal)
+        self.live = LiveErrorModel(self.ideal, **(self._ipi_input() if fmt == "ipi" else {}))
         self._options = dict(opts, reference=self.ideal)
         self._drift = np.zeros(3)
         self._site_radius = 0.5 * nearest_neighbour_distance(self.ideal.cell, self.ideal.positions)
@@ -406,6 +406,19 @@ class Watch:
                                if len(steps) > 1 and steps[-1] > steps[0] else 0.0)
             self._step_shift = not str(first.time_axis).startswith("ITEM: TIME")   # LAMMPS' own time goes on
         self._last_frame = None
+
+    def _ipi_input(self) -> dict:
+        """What the i-PI input beside the run says to the error model (:class:`LiveErrorModel`'s ``ensemble`` and
+        ``write_velocities``): whether the run keeps its energy, as i-PI defines its ensembles (None where the input
+        does not say), and what it needs for velocities at the positions' stride (their ``<output>`` line, or the
+        stride to give the velocities left out)."""
+        from trajmodes.io import ipi_input_beside, positions_file_of, velocities_hint
+        inp = ipi_input_beside(positions_file_of(self.settings.path))
+        ensemble = None
+        if inp is not None and inp.energy_conserved is not None:
+            ensemble = (inp.energy_conserved, inp.ensemble_said())
+        stride, why = self.follower.ipi_velocities
+        return dict(ensemble=ensemble, write_velocities=velocities_hint(stride or 1, why))
 
     def _add(self, path: str, n_before: int) -> None:
         """Parse the frames of ``path`` and add their terms (and their temperatures and mean-square displacements).
@@ -432,7 +445,8 @@ class Watch:
             if got is None:
                 return
             traj, shift, line, last_frame = got
-        elif self._counted_interval is None and not counted_here:
+        elif self._counted_interval is None and not counted_here and self.follower.format != "ipi":
+            # (an i-PI run's repeated steps are left out by step as they are read, and its times may be i-PI's own)
             traj = self._past_repeats(traj)
             if traj is None:
                 return
@@ -463,6 +477,8 @@ class Watch:
             times = (n_before + np.asarray(traj.steps, float)) * float(traj.md_timestep)
         else:
             times = np.asarray(traj.times, float) + shift
+            if self.follower.format == "ipi":     # i-PI's own times where the run changed its time step, as fit's
+                times = self.follower.step_times(traj.source.steps, times)
         temps = np.full(len(u), np.nan) if temperature is None else np.asarray(temperature, float)
         volume = np.full(len(u), np.nan) if cells is None else np.abs(np.linalg.det(np.asarray(cells, float)))
         drift = u.mean(axis=1)
@@ -470,6 +486,9 @@ class Watch:
         self._check_sites(u[-1], times[-1])
         msd = np.mean(np.sum(u * u, axis=2), axis=1)
         # everything computed: the state changes in a few plain statements after it
+        if velocities is None and self.follower.format == "ipi" and self.follower.ipi_velocities[1]:
+            from trajmodes.io import velocities_hint          # velocities left out along the run: why, and the fix
+            self.live.write_velocities = velocities_hint(*self.follower.ipi_velocities)
         self.live.add(self.growing.n_frames, u, velocities, times)
         self.growing.add(u, f, energy, temperature, cells, self.ideal.cell if cells is not None else None)
         for name, values in (("time", times), ("temperature", temps), ("msd", msd), ("wall", [time.time()] * len(u)),

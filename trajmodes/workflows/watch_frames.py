@@ -461,6 +461,19 @@ class FrameFollower:
         words; None otherwise."""
         return self._run.finished() if self._run is not None else None
 
+    @property
+    def ipi_velocities(self) -> tuple:
+        """Of an i-PI run: the positions' stride (MD steps between their last two frames) and why its velocities were
+        left out (None where they were not); (None, None) otherwise."""
+        if self._run is None:
+            return None, None
+        return self._run.strides["positions"] or self._run.stride, self._run.velocities_why
+
+    def step_times(self, steps, times) -> np.ndarray:
+        """The times (ps) of the frames of MD ``steps`` taken, whose reader gave them ``times``: of an i-PI run, its
+        properties file's where they differ (:meth:`IPIRun.times`); ``times`` otherwise."""
+        return self._run.times(steps, times) if self._run is not None else np.asarray(times, float)
+
     def close(self) -> None:
         """Remove the private folder of :meth:`take`."""
         if self._folder is not None:
@@ -529,14 +542,45 @@ class IPIRun:
         #: has stopped, it is not waited for
         self.ended = False
         self.left_out: dict = {}          # the files left out (the velocities): why, in words
+        self.velocities_why = None        # which steps the velocities left out lack, in words
         self.taken = 0                    # steps taken
         self.unused = 0                   # frames of the positions file without forces at their step: not fitted
         self._said = set()                # the lines said once (the coarser forces, a file that stopped)
         self._waiting = None              # the file the last poll waited for and its last step
+        self.properties = None            # the properties file's step and time columns, read as they grow
 
     @property
     def bytes_read(self) -> int:
-        return sum(f.bytes_read for f in self.files.values())
+        return sum(f.bytes_read for f in self.files.values()) + (
+            self.properties.bytes_read if self.properties is not None else 0)
+
+    def times(self, steps, times) -> np.ndarray:
+        """The times (ps) of the frames of MD ``steps`` whose times counted with the input's time step are ``times``:
+        i-PI's own where its properties file writes ``time`` and they are not those (a run restarted with another
+        ``<timestep>``: its time goes on from the restart with the new step), as ``trajmodes fit`` takes them from
+        the same file (a step between its rows on the line through them; past its last row, the line through its last
+        two continued); ``times`` where it writes none (the warning of :func:`ipi_timestep` says so)."""
+        from trajmodes.io import PropertiesTimes, ipi_input_beside, properties_files
+        times = np.asarray(times, float)
+        if self.properties is None:
+            found = properties_files(self.paths["positions"], ipi_input_beside(self.paths["positions"]))
+            if not found:
+                return times
+            self.properties = PropertiesTimes(found[0])
+        self.properties.read()
+        own = self.properties.times(steps)
+        other = np.isfinite(own) & ~np.isclose(own, times, rtol=1e-6, atol=1e-9)
+        if not other.any():
+            return times
+        k = int(np.flatnonzero(other)[0])
+        if "times" not in self._said:
+            self._said.add("times")
+            warnings.warn(f"{self.paths['positions']}: the {self.properties.column} column of "
+                          f"{self.properties.path} says {own[k]:.6g} ps at MD step {int(steps[k])}, not its step x "
+                          f"the input's time step ({times[k]:.6g} ps): the run's time step was not the input's there "
+                          "(restarted with another <timestep>, or an input edited after the run); the frames' times "
+                          "are the properties file's, as trajmodes fit takes them", UserWarning, stacklevel=4)
+        return np.where(other, own, times)
 
     def mark(self) -> tuple:
         return ({k: (f.position, f.frames) for k, f in self.files.items()},
@@ -606,7 +650,9 @@ class IPIRun:
         return "stopped" if self.ended else "wait"
 
     def _left_out_velocities(self, step: int, state: str) -> None:
-        """Leave the velocities out (before any step is taken): their steps are not all the positions'."""
+        """Leave the velocities out: their steps are not all the positions'. Before any step is taken, from the first
+        step (the temperature unknown, as ``trajmodes fit`` reads the run); after, from ``step`` on (a restart with
+        another stride, a file that stopped: the frames from there on fitted without them)."""
         k, name = "velocities", os.path.basename(self.paths["velocities"])
         top, v, p = self.top[k], self.strides[k], self.strides["positions"]
         if state == "past" and v is not None and p is not None:
@@ -615,10 +661,12 @@ class IPIRun:
             why = f"{name} has no frame of step {step}, which the positions have"
         else:
             why = f"{name} holds no frame after step {top}, while the positions have step {self.top['positions']}"
-        self.left_out[k] = (f"{why}: the temperature is left unknown (the velocities only give the temperature; the "
-                            "constants are fitted from the positions and forces, as of a run written without "
-                            "velocities); for the temperature, give the velocities <trajectory> of the i-PI input the "
-                            f"positions' stride=\"{p or self.stride}\"")
+        from trajmodes.io import velocities_left_out
+        self.left_out[k] = velocities_left_out(why, p or self.stride) if not self.taken else (
+            f"{why}: the velocities are left out from step {step} on, the frames from there on fitted without them, "
+            "and the temperature is unknown, as `trajmodes fit` leaves these velocities out of every frame; for the "
+            f"temperature, give the velocities <trajectory> of the i-PI input the positions' stride=\"{p or self.stride}\"")
+        self.velocities_why = why
         self.pending[k] = []
         warnings.warn(f"{self.paths['positions']}: {self.left_out[k]}", UserWarning, stacklevel=6)
 
@@ -629,19 +677,14 @@ class IPIRun:
         queue, f, p = self.pending[k], self.strides[k], self.strides["positions"]
         if f is None or p is None:
             return                        # the strides not known yet (one frame read): this step unused
+        from trajmodes.io import coarser_forces
         nxt = queue[j][0] if j < len(queue) else self.top[k] + f
-        if f % p or (nxt - step) % p:
-            raise ValueError(f"{name} is written every {f} steps and {os.path.basename(self.paths['positions'])} "
-                             f"every {p}: the forces' stride is not a multiple of the positions' (their steps are not "
-                             "among the positions' steps), so few or no steps have both to fit; set the stride "
-                             f"attribute of the forces <trajectory> in the i-PI input to {p} (the positions' stride) "
-                             "or a multiple of it, and run it again")
+        taken, what, fix = coarser_forces(name, os.path.basename(self.paths['positions']), f, p, not (nxt - step) % p)
+        if not taken:
+            raise ValueError(f"{what}; {fix}")
         if "coarser" not in self._said:
             self._said.add("coarser")
-            warnings.warn(f"{self.paths['positions']}: {name} is written every {f} steps, the positions every {p}: "
-                          f"only the steps with forces are fitted, and {f // p - 1} in {f // p} of the positions' "
-                          f"frames ({1 - p / f:.0%}) are unused; give the forces <trajectory> of the i-PI input the "
-                          f"positions' stride=\"{p}\" to use them all", UserWarning, stacklevel=6)
+            warnings.warn(f"{self.paths['positions']}: {what}; {fix}", UserWarning, stacklevel=6)
 
     def _stopped(self, k: str, step: int) -> None:
         """Say once that file ``k``, whose steps were taken, has no frame of the positions' ``step`` and never will
@@ -700,8 +743,10 @@ class IPIRun:
                     self._coarser_forces(step, at[k])
                     used, unused = used + 1, unused + 1
                     continue
-                if k == "velocities" and not self.taken:           # the temperature left unknown
+                if k == "velocities" and (not self.taken or not rows):    # left out (from here on)
                     self._left_out_velocities(step, state)
+                    break
+                if k == "velocities":             # the steps before it taken with them; left out at the next poll
                     break
                 if state == "past":                                # a followed file's stride changed
                     raise ValueError(f"{self.paths[k]} has no frame of step {step}, which {self.paths['positions']} "
@@ -787,21 +832,31 @@ def in_run(error: Exception, follower: FrameFollower, state: tuple) -> Exception
 def ipi_timestep(path: str) -> float | None:
     """The MD time step (ps) of the i-PI run of ``path``: the ``<timestep>`` of its input beside it, else from its
     properties file (``PREFIX.out``); None where neither says it (yet). Warns where the run was restarted with
-    another time step (the watch's times, the steps x this one, are then wrong after the restart: its frequencies
-    are not, nor `trajmodes fit`'s times, taken from the properties file)."""
-    from trajmodes.io import ipi_input_beside, positions_file_of, properties_timestep, restart_timestep_change
+    another time step and its properties file writes no ``time`` (the watch's times, the steps x this one, are then
+    wrong after the restart, and so are `trajmodes fit`'s; the frequencies are not); where it writes them, the
+    frames' times are its own (:meth:`IPIRun.times`)."""
+    from trajmodes.io import (PropertiesTimes, ipi_input_beside, positions_file_of, properties_files,
+                              properties_timestep, restart_timestep_change)
     pos = positions_file_of(os.fspath(path))
     inp = ipi_input_beside(pos)
     if inp is not None and inp.md_timestep is not None:
         said = restart_timestep_change(pos, inp)
-        if said is not None:
+        written = [p for p in properties_files(pos, inp) if _writes_time(PropertiesTimes(p))]
+        if said is not None and not written:
             warnings.warn(f"{said}: the times, --every and the predicted lengths of this watch count the steps with "
-                          f"the input's step (the frequencies do not depend on them); `trajmodes fit` on the "
-                          f"finished run takes the times from the properties file where it writes time{{picosecond}}",
+                          f"the input's step (the frequencies do not depend on them); write time{{picosecond}} into "
+                          "the <properties> of the input to have the times taken from the properties file",
                           UserWarning, stacklevel=3)
         return float(inp.md_timestep)
     got = properties_timestep(pos)
     return None if got is None else float(got[0])
+
+
+def _writes_time(properties) -> bool:
+    """Whether the i-PI properties file of ``properties`` (a :class:`~trajmodes.io.PropertiesTimes`) writes the step
+    and time columns (its header and rows so far read)."""
+    properties.read()
+    return properties.column is not None
 
 
 def _lammps_frame_end(buf: bytes, start: int) -> int:
@@ -823,18 +878,26 @@ def _lammps_frame_end(buf: bytes, start: int) -> int:
     return k + 1 + int(nl[natoms - 1]) + 1
 
 
-def open_frames(path: str, format: str, options: dict, quiet: bool = True):
+def open_frames(path: str, format: str, options: dict, quiet: bool = True, run: str | None = None):
     """The frames of the file ``path`` written by :meth:`FrameFollower.take` as a :class:`Trajectory`, read with
     the ``options`` the run's first opening found (its units, time step, species and masses, a LAMMPS run's input:
     ``lammps_settings``, found beside the run's file, not beside this copy; ``reference``): its own warnings are not
-    repeated (``quiet``); the first take's are said (not quiet)."""
+    repeated (``quiet``); the first take's are said (not quiet), naming the run's file ``run`` (where given) instead
+    of this private copy, which is removed when the watch ends (of an i-PI run, the run's folder for the copy's,
+    whose files are named as the run's)."""
     from trajmodes.io import open_source
     from trajmodes.trajectory import Trajectory
     options = dict(options)
     reference = options.pop("reference", None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore" if quiet else "default")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("ignore" if quiet else "always")
         traj = Trajectory(open_source(path, format=format, **options), reference=reference)
         if reference is not None and not (isinstance(reference, str) and reference in ("first", "average")):
             traj.reference                # checked against the frames now, as trajmodes.read checks it
-        return traj
+    for w in said:
+        text = str(w.message)
+        if run is not None:
+            text = (text.replace(os.path.dirname(path) + os.sep, os.path.dirname(os.path.abspath(run)) + os.sep)
+                    if format == "ipi" else text.replace(path, run))
+        warnings.warn(text, w.category, stacklevel=2)
+    return traj

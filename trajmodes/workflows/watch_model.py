@@ -363,9 +363,17 @@ class LiveErrorModel:
     max_frames : int
         The most frames held; default :data:`~trajmodes.series.errorbars.ERROR_MODEL_FRAMES`, the frames
         ``trajmodes fit``'s error model projects of a finished run.
+    ensemble : (bool, str), optional
+        Whether the run keeps its total energy (NVE) and where that is said, in words, where the MD program's input
+        states it (an i-PI input's ``<dynamics mode>`` and ``<thermostat mode>``): taken instead of the variance of
+        the kinetic energy of the frames held, which a thermostatted run's first updates can have as low as NVE's.
+    write_velocities : str
+        What the run's input needs for velocities, said where it has none (a LAMMPS dump's columns ``vx vy vz`` by
+        default; an i-PI input's ``<output>`` line).
     """
 
-    def __init__(self, ideal, max_frames: int | None = None):
+    def __init__(self, ideal, max_frames: int | None = None, ensemble: tuple | None = None,
+                 write_velocities: str = "write vx vy vz"):
         from trajmodes.series import ERROR_MODEL_FRAMES
         self.ideal = ideal
         self.max_frames = int(ERROR_MODEL_FRAMES if max_frames is None else max_frames)
@@ -376,6 +384,8 @@ class LiveErrorModel:
         self.u = np.zeros((0, ideal.n_atoms, 3))      # A, from the ideal sites
         self.v = np.zeros((0, ideal.n_atoms, 3))      # A/ps
         self.times = np.zeros(0)                      # ps
+        self.ensemble = ensemble
+        self.write_velocities = write_velocities
         #: why no frame is held (empty while frames are held)
         self.why_not = ""
 
@@ -388,7 +398,7 @@ class LiveErrorModel:
             return
         if velocities is None:
             self.why_not = ("the run has no velocities, so whether its modes kept their energies over it cannot be "
-                            "measured (write vx vy vz)")
+                            f"measured ({self.write_velocities})")
         elif not may_hold(2 * 3 * 8.0 * self.max_frames * self.ideal.n_atoms, where="here"):
             self.why_not = (f"{self.max_frames} frames of {self.ideal.n_atoms} atoms are too many to hold in this "
                             "process's memory for the projection on the modes")
@@ -434,6 +444,9 @@ class LiveErrorModel:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")          # the update says what its fit found already
                 inputs = error_model_inputs(fit, run, fourth_order=False)
+            if self.ensemble is not None:            # the input's ensemble, not the held frames' variance
+                inputs = dataclasses.replace(inputs, energy_conserved=bool(self.ensemble[0]),
+                                             ensemble_from=str(self.ensemble[1]))
         result = run_frequency_errors(fit, qpoints, inputs)
         if inputs is not None and inputs.exchanging is False and inputs.sigma_a <= SIGMA_A_LIMIT:
             result = dataclasses.replace(result, reason=(

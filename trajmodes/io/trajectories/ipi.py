@@ -14,7 +14,10 @@ Everything is converted to metal units here (Å, eV/Å, Å/ps). i-PI places the 
 b in the xy plane; the positions are in that frame.
 
 :class:`IPISource` is the frame source of one bead: its positions file, with the forces and velocities of the sibling
-files joined frame by frame by MD step. Frames are indexed once by the XYZ frame scan
+files joined frame by frame by MD step. Files written at other strides follow the rule ``trajmodes watch`` follows
+(:func:`~trajmodes.io.trajectories.ipi_files.coarser_forces`): forces every n times the positions' stride leave the
+positions' frames without forces unread (said, with the share unused), other strides are refused naming both; and
+velocities that lack some of the frames' steps are left out, the temperature unknown. Frames are indexed once by the XYZ frame scan
 (:func:`~trajmodes.io.trajectories.xyz_format.xyz_frame_index`, the index saved beside the file) and parsed by the
 compiled row parser in runs of frames, lazily, as every other reader. The MD time step and the temperature come from
 the i-PI input XML beside the files (``<timestep units=...>``, ``<temperature units=...>``, ``<nbeads>``) or, for the
@@ -42,7 +45,8 @@ from trajmodes.io.trajectories.ipi_files import (BEAD, CELL_ABC, CELL_H, QUANTIT
                                                  IPIRunFiles, PropertiesEnergy, bead_file_parts, ipi_input_beside,
                                                  ipi_run_files, ipi_unit_factor, positions_file_of, properties_files,
                                                  properties_timestep, read_ipi_input, read_properties_column,
-                                                 read_properties_energy, sibling_path, at_steps)
+                                                 read_properties_energy, sibling_path, at_steps, step_times,
+                                                 coarser_forces, velocities_left_out, velocities_hint)
 from trajmodes.lattice.elements import masses_of
 
 __all__ = ["IPISource", "IPIFile", "ipi_bead_count"]
@@ -303,6 +307,13 @@ class IPISource(FrameSource):
     energy_problem : str or None
         Why the frames have no potential energy although a properties file is beside them (a step without a row,
         no energy column, ...); None where they have it or no properties file is there.
+    ensemble : (bool, str) or None
+        Whether the run keeps its total energy and where that is said, as the input states its ensemble
+        (:attr:`~trajmodes.io.trajectories.ipi_files.IPIInput.energy_conserved`; the error model takes it instead of
+        the variance of the kinetic energy); None where the input does not say.
+    write_velocities : str
+        What the input needs for velocities, said where the run has none (the ``<output>`` line, or the stride to
+        give velocities left out).
     """
 
     format_names = ("ipi", "i-pi")
@@ -339,16 +350,20 @@ class IPISource(FrameSource):
                                             "and velocities files are joined to it")
         self.path = main.path
         self._files = {"positions": main}
+        self._keep = np.arange(main.n_frames, dtype=np.int64)   # the frames of the positions file read
+        self._left_out = None             # why the velocities file was left out
         for field, given in (("forces", forces), ("velocities", velocities)):
             p = sibling_path(main.path, field) if given is None else (given or None)
             if p is not None:
-                self._files[field] = self._joined(IPIFile(p), field, main)
+                joined = self._joined(IPIFile(p), field, main)
+                if joined is not None:
+                    self._files[field] = joined
         self.paths = [f.path for f in self._files.values()]
-        self.n_frames, self.n_atoms = main.n_frames, main.n_atoms
+        self.n_frames, self.n_atoms = len(self._keep), main.n_atoms
         self.species = main.species()
         self.ids = np.arange(1, self.n_atoms + 1)
         self.masses = self._masses(masses)
-        self.steps = main.steps
+        self.steps = main.steps[self._keep]
         self.bead = main.bead
         self.has_cell = main.cells is not None
         self.fields = tuple(f for f in ("positions", "velocities", "forces") if f in self._files)
@@ -356,6 +371,12 @@ class IPISource(FrameSource):
         # to metal units whatever unit i-PI wrote them in, and so is a reference, in A as LAMMPS' metal and real
         self.units = "metal"
         self.ipi_input = ipi_input_beside(main.path)
+        inp = self.ipi_input
+        self.ensemble = None if inp is None or inp.energy_conserved is None else (inp.energy_conserved,
+                                                                                  inp.ensemble_said())
+        stride = np.diff(main.steps)
+        self.write_velocities = velocities_hint(int(stride.min()) if len(stride) and stride.min() > 0 else 1,
+                                                self._left_out)
         self._times(md_timestep, frame_interval)
         self.frame_fields, self.energy_from, self.energy_problem = (), None, None
         self._energy = None
@@ -474,7 +495,7 @@ class IPISource(FrameSource):
                                                         fix="add step and bead_potentials{electronvolt} to the "
                                                             "<properties> of the input")
                         continue
-                    self._energy = self._matched(got, main)
+                    self._energy = self._matched(got, main.path)
                 except TrajectoryFormatError as e:
                     problem = e
                     continue
@@ -486,12 +507,15 @@ class IPISource(FrameSource):
             if given is not None:
                 raise problem
             self.energy_problem = str(problem)
+            if "no row of step" in problem.what and self._first_bead(main):      # said once a run
+                warnings.warn(f"{main.path}: the frames have no potential energy (so no U_0 or free energy of a fit): "
+                              f"{problem}", UserWarning, stacklevel=3)
 
-    def _matched(self, got: PropertiesEnergy, main: IPIFile) -> np.ndarray:
-        """The energy of every frame of ``main`` from the rows of ``got`` of the frames' steps (the last row of a
-        step written twice: a restarted run)."""
+    def _matched(self, got: PropertiesEnergy, positions: str) -> np.ndarray:
+        """The energy of every frame read of the positions file ``positions`` from the rows of ``got`` of the
+        frames' steps (the last row of a step written twice: a restarted run)."""
         where = {s: i for i, s in enumerate(got.steps.tolist())}
-        steps = main.steps.tolist()
+        steps = self.steps.tolist()
         missing = [k for k, s in enumerate(steps) if s not in where]
         if missing:
             k = missing[0]
@@ -500,7 +524,7 @@ class IPISource(FrameSource):
             stride = np.diff(np.unique(got.steps))
             said = f" (its rows every {int(stride.min())} steps)" if len(stride) else ""
             raise TrajectoryFormatError(
-                got.path, f"no row of step {steps[k]}{said}, the step of frame {k} of {os.path.basename(main.path)} "
+                got.path, f"no row of step {steps[k]}{said}, the step of frame {k} of {os.path.basename(positions)} "
                           f"({len(missing)} of its {len(steps)} frames have no row)", line=line,
                 fix="write the properties with a stride that divides the trajectory's (<properties stride=...> of the "
                     "input), or read the frames without energies (properties=False)")
@@ -550,10 +574,13 @@ class IPISource(FrameSource):
         m = masses_of(uniq)
         return None if m is None else m[inv]
 
-    @staticmethod
-    def _joined(other: IPIFile, field: str, main: IPIFile) -> IPIFile:
+    def _joined(self, other: IPIFile, field: str, main: IPIFile) -> IPIFile | None:
         """``other`` (the file of ``field``) checked against the positions file ``main``: the same atoms, the same
-        bead, and every step of ``main`` among its frames (:attr:`IPIFile.rows` maps them)."""
+        bead, and the step of every frame read among its frames (:attr:`IPIFile.rows` maps them). Where some are not,
+        the rule ``trajmodes watch`` follows: forces whose stride is a multiple of the positions' leave the frames
+        without forces unread (:func:`~trajmodes.io.trajectories.ipi_files.coarser_forces`, said; other strides
+        refused, naming both), and velocities are left out (None; the temperature unknown, said:
+        :func:`~trajmodes.io.trajectories.ipi_files.velocities_left_out`)."""
         if other.field != field:
             raise TrajectoryFormatError(other.path, f"it holds {other.quantity}, not {field}", frame=0,
                                         fix=f"give the {field} file of the bead beside {os.path.basename(main.path)}")
@@ -563,17 +590,48 @@ class IPISource(FrameSource):
         if other.bead is not None and main.bead is not None and other.bead != main.bead:
             raise TrajectoryFormatError(other.path, f"it holds bead {other.bead}, {main.path} bead {main.bead}",
                                         frame=0, fix="give the files of one bead")
+        steps = main.steps[self._keep]
         where = {int(s): i for i, s in enumerate(other.steps.tolist())}
-        missing = [int(s) for s in main.steps.tolist() if int(s) not in where]
-        if missing:
-            k = int(np.flatnonzero(main.steps == missing[0])[0])
-            raise TrajectoryFormatError(
-                other.path, f"it has no frame of step {missing[0]}, which {os.path.basename(main.path)} has (its frame "
-                            f"{k}; {len(missing)} steps missing in all)",
-                fix=f"write {field} with a stride that divides the positions' stride (<trajectory stride=...>), or "
-                    "read the positions alone (forces=False, velocities=False)")
-        other.rows = np.array([where[int(s)] for s in main.steps.tolist()], dtype=np.int64)
+        has = np.array([int(s) in where for s in steps.tolist()], dtype=bool)
+        if not has.all():
+            k = int(np.flatnonzero(~has)[0])
+            step, name, pos_name = int(steps[k]), os.path.basename(other.path), os.path.basename(main.path)
+            km = int(self._keep[k])
+            p = int(main.steps[km] - main.steps[km - 1]) if km else (
+                int(main.steps[1] - main.steps[0]) if main.n_frames > 1 else 0)
+            before, after = other.steps[other.steps < step], other.steps[other.steps > step]
+            f = int(after[0] - before[-1]) if len(before) and len(after) else (
+                int(np.diff(other.steps).min()) if other.n_frames > 1 else 0)
+            if field == "velocities":
+                why = (f"{name} holds no frame after step {int(other.steps.max())}, while the positions have step "
+                       f"{int(steps[-1])}" if not len(after) and has[:k].all() and k else
+                       f"{name} is written every {f} steps, the positions every {p}" if f > 0 and p > 0 else
+                       f"{name} has no frame of step {step}, which the positions have")
+                if self._first_bead(main):
+                    warnings.warn(f"{main.path}: {velocities_left_out(why, p or 1)}", UserWarning, stacklevel=4)
+                self._left_out = why
+                return None
+            inside = other.steps[(other.steps >= steps[0]) & (other.steps <= steps[-1])]
+            aligned = bool(np.isin(inside, steps).all())
+            taken, what, fix = coarser_forces(name, pos_name, f, p, aligned, (int((~has).sum()), len(steps)))
+            if not taken or f <= 0 or not has.any():
+                raise TrajectoryFormatError(other.path, what if f > 0 and p > 0 else
+                                            f"it has no frame of step {step}, which {pos_name} has (its frame {km}; "
+                                            f"{int((~has).sum())} steps missing in all)",
+                                            fix=f"{fix}, or read the positions alone (forces=False)")
+            if self._first_bead(main):                      # said once a run (bead 0's file)
+                warnings.warn(f"{main.path}: {what}; {fix}", UserWarning, stacklevel=4)
+            self._keep, steps = self._keep[has], steps[has]
+        other.rows = np.array([where[int(s)] for s in steps.tolist()], dtype=np.int64)
         return other
+
+    @staticmethod
+    def _first_bead(main: IPIFile) -> bool:
+        """Whether ``main`` is bead 0's positions file (or of no bead): what every bead's file would say of the run
+        is said of it alone."""
+        parts = bead_file_parts(main.path)
+        bead = main.bead if main.bead is not None else (parts[2] if parts is not None else None)
+        return bead in (None, 0)
 
     def _times(self, md_timestep, frame_interval) -> None:
         from trajmodes.io.trajectories.times import frame_times
@@ -600,9 +658,11 @@ class IPISource(FrameSource):
                           stacklevel=6)
 
     def _properties_times(self, found) -> tuple[np.ndarray | None, str]:
-        """The time of every frame from the ``time`` column of the properties file beside it (matched by step), where
-        it gives every frame's and its time per MD step changes along the run (a run restarted with another
-        ``<timestep>``: i-PI's time goes on from the restart with the new step), with a warning that says so;
+        """The time of every frame from the ``time`` column of the properties file beside it (matched by step; a step
+        between rows written at another stride on the line through them:
+        :func:`~trajmodes.io.trajectories.ipi_files.step_times`), where it gives every frame's and its time per MD step
+        changes along the run (a run restarted with another ``<timestep>``: i-PI's time goes on from the restart with
+        the new step), with a warning that says so;
         ``(None, "")`` otherwise (one time step throughout: the steps x the time step ``found`` are the times)."""
         main = self._files["positions"]
         for out in properties_files(main.path, self.ipi_input):
@@ -612,22 +672,25 @@ class IPISource(FrameSource):
                 continue
             if got is None:
                 continue
-            times = at_steps(self.steps, got[0], got[1])
+            times = step_times(self.steps, got[0], got[1])       # between rows written at another stride: the line
             if not np.isfinite(times).all() or len(times) < 2:
                 continue
             ds = np.diff(self.steps).astype(float)
             per_step = np.diff(times)[ds > 0] / ds[ds > 0]
-            if not len(per_step) or np.allclose(per_step, np.median(per_step), rtol=1e-4):
-                return None, ""                   # one time step throughout: the steps x it, as before
+            one = bool(np.allclose(per_step, np.median(per_step), rtol=1e-4)) if len(per_step) else True
+            if one and (found is None or math.isclose(float(np.median(per_step)), found[0], rel_tol=1e-4)):
+                return None, ""                   # one time step throughout, the one found: the steps x it
             if found is None:
                 dt, where = float(per_step[0]), f"the first rows of {out}"
             else:
                 dt, where = found
             k = int(np.flatnonzero(~np.isclose(np.diff(times), ds * dt, rtol=1e-4))[0])
+            why = ("the run's time step throughout is not that one (an input edited after the run?)" if one else
+                   "the run changed its time step (restarted with another <timestep>)")
             warnings.warn(f"{self.path}: the {got[2]} column of {out} says {np.diff(times)[k]:g} ps between the "
                           f"frames of MD steps {int(self.steps[k])} and {int(self.steps[k + 1])}, not their steps x "
-                          f"the time step {dt:g} ps of {where}: the run changed its time step (restarted with another "
-                          "<timestep>); the frames' times are the properties file's", UserWarning, stacklevel=5)
+                          f"the time step {dt:g} ps of {where}: {why}; the frames' times are the properties file's",
+                          UserWarning, stacklevel=5)
             return times, f"the {got[2]} column (matched by step) of {out}, i-PI's properties,"
         return None, ""
 
@@ -642,13 +705,13 @@ class IPISource(FrameSource):
         per_frame = tuple(f for f in self.frame_fields if fields is None or f in fields)
         out = empty_frames(len(frames), self.n_atoms, wanted + per_frame)
         if self.has_cell:
-            out["cells"][:] = self._files["positions"].cells[frames]
+            out["cells"][:] = self._files["positions"].cells[self._keep[frames]]
         if "potential_energy" in per_frame:
             out["potential_energy"][:] = self._energy[frames]
             self._check_energy(frames, out["potential_energy"])
         for field in wanted:
             f = self._files[field]
-            rows = frames if field == "positions" else f.rows[frames]
+            rows = self._keep[frames] if field == "positions" else f.rows[frames]
             if len(rows) > 1 and (np.diff(rows) <= 0).any():          # not ascending in that file: one at a time
                 for i, r in enumerate(rows.tolist()):
                     f.read(np.array([r]), out[field][i:i + 1])
@@ -663,7 +726,7 @@ class IPISource(FrameSource):
     def frame_boxes(self, frames) -> tuple[np.ndarray, np.ndarray]:
         """The cells (n, 3, 3) and origins (n, 3) of ``frames``, Å, from the comment lines (read on opening)."""
         frames = np.asarray(frames, dtype=np.int64)
-        return self._files["positions"].cells[frames], np.zeros((len(frames), 3))
+        return self._files["positions"].cells[self._keep[frames]], np.zeros((len(frames), 3))
 
     def token(self) -> tuple:
         extra = ()

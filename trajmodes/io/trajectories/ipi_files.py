@@ -18,7 +18,8 @@ from trajmodes.errors import TrajectoryFormatError
 
 __all__ = ["IPIInput", "IPIRunFiles", "ipi_input_beside", "ipi_run_files", "ipi_unit_factor", "bead_file_parts",
            "ATOMIC_TIME_PS", "HARTREE_K", "sibling_path", "positions_file_of", "read_ipi_input", "PropertiesEnergy",
-           "read_properties_energy", "read_properties_column", "at_steps", "properties_files", "properties_timestep",
+           "read_properties_energy", "read_properties_column", "at_steps", "step_times", "PropertiesTimes", "velocities_output", "velocities_hint",
+           "velocities_left_out", "coarser_forces", "properties_files", "properties_timestep",
            "UNITS", "PREFIXES", "QUANTITIES", "CELL_ABC", "CELL_H", "STEP", "BEAD", "UNIT_TAG", "BEAD_NAME",
            "SIBLING_KINDS", "POSITION_KINDS", "STALE_SECONDS"]
 
@@ -308,6 +309,13 @@ class IPIInput:
         Every ``<trajectory>`` output: its ``filename`` (the files ``PREFIX.FILENAME_K.xyz``), the quantity it writes
         (``positions``, ``forces``, ``velocities``, ``x_centroid``, ..., without its unit braces) and its ``bead``
         attribute (None: every bead).
+    ensemble : str or None
+        ``<motion mode="dynamics"><dynamics mode=...>``: the ensemble i-PI integrates (``nve``, ``nvt``, ``npt``,
+        ``nst``, ``sc``, ``scnpt``, ``nvt-cc``; i-PI's default ``nve`` where ``<dynamics>`` states none); None where
+        the motion is not dynamics (or no ``<motion>`` is given).
+    thermostat : str
+        ``<dynamics><thermostat mode=...>`` (``langevin``, ``svr``, ``pile_l``, ``pile_g``, ``gle``, ``nm_gle``,
+        ``nm_gle_g``, ``cl``, ``ffl``, ``multi``); empty where there is none (i-PI's default: no thermostat).
     """
 
     path: str
@@ -318,6 +326,31 @@ class IPIInput:
     properties: tuple = ()
     total_steps: int | None = None
     trajectories: tuple = ()
+    ensemble: str | None = None
+    thermostat: str = ""
+
+    @property
+    def energy_conserved(self) -> bool | None:
+        """Whether the run keeps its total energy, as i-PI defines its ensembles (``ipi/engine/motion/dynamics.py``):
+        True under ``nve`` (whose integrator applies no thermostat, even where one is given) and under ``nvt``,
+        ``nvt-cc`` and ``sc`` without a thermostat (i-PI's default thermostat does nothing); False under a thermostat
+        in any other ensemble; None where the input does not say (no dynamics, or a barostat without a thermostat)."""
+        if self.ensemble is None:
+            return None
+        if self.ensemble == "nve":
+            return True
+        if self.thermostat:
+            return False
+        return True if self.ensemble in ("nvt", "nvt-cc", "sc") else None
+
+    def ensemble_said(self) -> str:
+        """The ensemble and thermostat in the input's words, with the file (for messages)."""
+        said = f'<dynamics mode="{self.ensemble}">'
+        if self.thermostat:
+            said += f' with <thermostat mode="{self.thermostat}">'
+        elif self.ensemble != "nve":
+            said += " without a thermostat"
+        return f"{said} of the i-PI input {self.path}"
 
 
 def _xml_value(node, dimension: str, path: str) -> float | None:
@@ -357,13 +390,20 @@ def read_ipi_input(path: str) -> IPIInput | None:
         total = int(total.text.strip()) if total is not None and total.text else None
     except ValueError:
         total = None
+    ensemble, thermostat = None, ""
+    motion = root.find("./system/motion")
+    if motion is not None and (motion.get("mode") or "").strip().lower() == "dynamics":
+        dyn = motion.find("dynamics")
+        ensemble = ((dyn.get("mode") if dyn is not None else None) or "nve").strip().lower()
+        thermo = dyn.find("thermostat") if dyn is not None else None
+        thermostat = ((thermo.get("mode") if thermo is not None else None) or "").strip().lower()
     trajs = []
     for t in (out.findall("trajectory") if out is not None else []):
         quantity = re.split(r"[{(]", (t.text or "").strip(), maxsplit=1)[0].strip()
         bead = (t.get("bead") or "").strip()
         trajs.append(((t.get("filename") or "traj").strip(), quantity, int(bead) if bead.isdigit() else None))
     return IPIInput(os.path.abspath(path), prefix.strip(), None if nb is None else int(str(nb).strip()),
-                    temperature, dt, props, total, tuple(trajs))
+                    temperature, dt, props, total, tuple(trajs), ensemble, thermostat)
 
 
 def ipi_input_beside(path: str) -> IPIInput | None:
@@ -636,6 +676,174 @@ def at_steps(steps: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndar
     run), NaN for a step without a row."""
     where = {int(s): i for i, s in enumerate(np.asarray(rows).tolist())}
     return np.array([values[where[s]] if s in where else np.nan for s in np.asarray(steps).tolist()], dtype=float)
+
+
+def step_times(steps, rows, times) -> np.ndarray:
+    """The time (ps) of each MD step of ``steps`` from the ``step`` and ``time`` columns of i-PI's properties file
+    (``rows``, ``times``: the last row of a step written twice, a restarted run's): the row's time at a step that has
+    one, and between two rows the line through them (i-PI's time grows by the time step at every step, so a step
+    between rows written at another stride gets its time exactly, and one between the rows around a restart with
+    another ``<timestep>`` to within the rows' stride x the change of the step); NaN before the first row and after
+    the last."""
+    steps = np.asarray(steps, np.int64)
+    rows, times = np.asarray(rows, np.int64), np.asarray(times, float)
+    if not len(rows):
+        return np.full(len(steps), np.nan)
+    order = np.argsort(rows, kind="stable")
+    last = np.ones(len(rows), bool)
+    last[:-1] = rows[order][1:] != rows[order][:-1]              # the last of a step written twice
+    r, t = rows[order][last], times[order][last]
+    out = np.interp(steps.astype(float), r.astype(float), t)
+    out[(steps < r[0]) | (steps > r[-1])] = np.nan
+    return out
+
+
+class PropertiesTimes:
+    """The ``step`` and ``time`` columns of an i-PI properties file read as the run writes it: every :meth:`read`
+    parses the complete lines written since the last (each byte once), and :meth:`times` gives the time of MD steps
+    from the rows so far (for ``trajmodes watch``, which follows a run while i-PI writes it).
+
+    Parameters
+    ----------
+    path : str
+        The properties file (``PREFIX.out``).
+
+    Attributes
+    ----------
+    column : str or None
+        The time column's name as written (``time{picosecond}``); None while its header is not read, or where the
+        file has no ``step`` and ``time`` column.
+    bytes_read : int
+    """
+
+    def __init__(self, path: str):
+        self.path = os.fspath(path)
+        self.bytes_read = 0
+        self._cols = None                 # (step column, time column, factor to ps) once the header is read
+        self._header: dict = {}
+        self._steps: list = []
+        self._times: list = []
+
+    @property
+    def column(self) -> str | None:
+        if self._cols == () or "step" not in self._header or "time" not in self._header:
+            return None
+        name, unit, _ = self._header["time"]
+        return name if ipi_unit_factor("time", unit) is not None else None
+
+    def read(self) -> None:
+        """Parse the complete lines written since the last call (a row cut at the end is read at the next)."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.bytes_read)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.bytes_read += end
+        for line in data[:end].decode("ascii", "replace").splitlines():
+            t = line.strip()
+            if not t:
+                continue
+            if t.startswith("#"):
+                m = PROPERTY_HEADER.match(t)
+                if m is not None and self._cols is None:
+                    key, unit, args = _property_name(m.group(4))
+                    if not args:
+                        self._header.setdefault(key, (m.group(4).strip(), unit, int(m.group(1) or m.group(2)) - 1))
+                continue
+            if self._cols is None:
+                if "step" not in self._header or "time" not in self._header:
+                    self._cols = ()
+                else:
+                    name, unit, col = self._header["time"]
+                    f = ipi_unit_factor("time", unit)
+                    self._cols = () if f is None else (self._header["step"][2], col, f)
+            if not self._cols:
+                continue
+            tok = t.split()
+            try:
+                self._steps.append(int(round(float(tok[self._cols[0]]))))
+                self._times.append(float(tok[self._cols[1]]) * self._cols[2])
+            except (IndexError, ValueError):
+                continue                  # a damaged row: its steps get the line through the rows around it
+
+    def times(self, steps) -> np.ndarray:
+        """The time (ps) of ``steps`` from the rows read (:func:`step_times`); past the last row, the line through
+        the last two rows continued (a row of the step not written yet); NaN without two rows."""
+        steps = np.asarray(steps, np.int64)
+        if len(self._steps) < 2:
+            return np.full(len(steps), np.nan)
+        rows, times = np.asarray(self._steps, np.int64), np.asarray(self._times, float)
+        out = step_times(steps, rows, times)
+        late = steps > rows.max()
+        if late.any():
+            last = np.flatnonzero(rows == rows.max())[-1]
+            prev = np.flatnonzero(rows < rows[last])
+            if len(prev):
+                j = prev[np.argmax(rows[prev])]
+                rate = (times[last] - times[j]) / (rows[last] - rows[j])
+                out[late] = times[last] + (steps[late] - rows[last]) * rate
+        return out
+
+
+def velocities_output(stride) -> str:
+    """The line of an i-PI input's ``<output>`` that writes the velocities every ``stride`` steps, as i-PI's manual
+    spells it."""
+    return f'<trajectory filename="vel" stride="{stride}"> velocities </trajectory>'
+
+
+def velocities_hint(positions_stride, left_out: str | None = None) -> str:
+    """What an i-PI run needs for velocities, said where it has none: the ``<output>`` line to add at the positions'
+    stride, or, where its velocities were left out (``left_out``: why, :func:`velocities_left_out`), the stride to
+    give them."""
+    if left_out:
+        return (f"{left_out}, and they were left out: give the velocities <trajectory> of the i-PI input the "
+                f"positions' stride=\"{positions_stride}\"")
+    return f"add {velocities_output(positions_stride)} to the <output> of the i-PI input"
+
+
+def velocities_left_out(why: str, positions_stride) -> str:
+    """The sentence that says i-PI velocities whose steps are not all the positions' (``why``: which steps they lack)
+    are left out, the temperature unknown: the one rule of ``trajmodes fit``'s reader and ``trajmodes watch``."""
+    return (f"{why}: the temperature is left unknown (the velocities only give the temperature; the constants are "
+            "fitted from the positions and forces, as of a run written without velocities); for the temperature, "
+            f"give the velocities <trajectory> of the i-PI input the positions' stride=\"{positions_stride}\"")
+
+
+def coarser_forces(forces: str, positions: str, forces_stride: int, positions_stride: int, aligned: bool,
+                   unused: tuple | None = None) -> tuple[bool, str, str]:
+    """What is done with i-PI forces that pass some of the positions' steps by: the one rule of ``trajmodes fit``'s
+    reader and ``trajmodes watch``, ``(taken, what, fix)`` (said as ``what; fix``). Taken where the forces' stride is
+    a multiple of the positions' and their steps are among the positions' (``aligned``): the steps with both are
+    fitted, and ``what`` says the share of the positions' frames unused (``unused``: (frames unused, frames) where
+    counted, else from the strides); refused otherwise (few or no steps have both), naming both strides, ``fix`` the
+    ``stride`` to set.
+
+    Parameters
+    ----------
+    forces, positions : str
+        The files' names, as said.
+    forces_stride, positions_stride : int
+        MD steps between two frames of each.
+    aligned : bool
+        Whether the forces' steps are among the positions' steps.
+    unused : (int, int), optional
+    """
+    f, p = int(forces_stride), int(positions_stride)
+    if p <= 0 or f % p or not aligned:
+        return False, (f"{forces} is written every {f} steps and {positions} every {p}: the forces' stride is not a "
+                       "multiple of the positions' (their steps are not among the positions' steps), so few or no "
+                       "steps have both to fit"), (
+            f"set the stride attribute of the forces <trajectory> in the i-PI input to {p} (the positions' stride) or "
+            "a multiple of it, and run it again")
+    if unused is not None:
+        share = f"{unused[0]} of the positions' {unused[1]} frames ({unused[0] / max(unused[1], 1):.0%})"
+    else:
+        share = f"{f // p - 1} in {f // p} of the positions' frames ({1 - p / f:.0%})"
+    return True, (f"{forces} is written every {f} steps, the positions every {p}: only the steps with forces are "
+                  f"fitted, and {share} are unused"), (
+        f"give the forces <trajectory> of the i-PI input the positions' stride=\"{p}\" to use them all")
 
 
 def _header_line(path: str, name: str) -> int | None:
