@@ -8,7 +8,7 @@ Langevin thermalisation, one NVE energy calibration, then 400 ps NVE (no thermos
 cannot be imported.
 
 DynaPhoPy (test extra) runs LIVE on the same file (benchmarks/dynaphopy_reference.py: FFT algorithm 2, Lorentzian,
-star + degeneracy averaged, its default 0.01 THz grid = 100 ps pieces), ~30 s for the three q-points: a fresh
+star + degeneracy averaged, its default 0.01 THz grid = 100 ps pieces), ~12 s for the three q-points: a fresh
 LAMMPS run is not bitwise the same on another machine, so stored DynaPhoPy numbers would not be "the same
 trajectory".  Measured values are in docs/modes.md ("Long run").
 """

@@ -18,23 +18,25 @@ import pytest
 #: set where this module took over the order of the files from xdist (the process that starts the workers)
 _TAKEN = pytest.StashKey[bool]()
 
-#: test files that take the longest in one worker (seconds of a worker in a whole session on 2 cores, 2026-11-29),
+#: test files that take the longest in one worker (seconds of a worker in a whole session on 2 cores, 2026-11-29;
+#: "about": less what the DynaPhoPy reference's one phonopy object, the sanitizers' -O1 build and 7.5 ps of sampling per
+#: point of the thermodynamic integration save, measured or counted alone),
 #: longest first; the other files take 30 s or less each. Two files that wait for the same shared run
 #: (tests/support/long_md.py, tests/support/session_store.py) are not next to each other, so that the two workers do
 #: not start them together and one wait for the other's run.
 SLOW_FILES = (
     "tests/test_docs_site.py",                              # the site's build (its tutorials), Chromium: 230 s
-    "tests/modes/test_modes_long_md.py",                    # the 400 ps Cu LAMMPS run, DynaPhoPy: 110 s
     "tests/modes/test_structure_factor.py",                 # S(q, omega) of 2000 frames on a process cluster: 100 s
-    "tests/phonons/test_free_energy_ti.py",                 # thermodynamic integration in LAMMPS: 95 s
-    "tests/forceconstants/test_phono3py_datasets.py",       # Si PBEsol fc2 and kappa against phono3py: 80 s
+    "tests/modes/test_modes_long_md.py",                    # the 400 ps Cu LAMMPS run, DynaPhoPy: about 90 s
+    "tests/phonons/test_free_energy_ti.py",                 # thermodynamic integration in LAMMPS: about 80 s
+    "tests/forceconstants/test_phono3py_datasets.py",       # Si PBEsol fc2 and kappa against phono3py: 77 s
     "tests/test_readme.py",                                 # the README's commands: 70 s
     "tests/quantum/test_quantum_anharmonic.py",             # the argon PIMD with i-PI: 66 s
     "tests/disorder/test_qhgk_md.py",                       # a Si LAMMPS run: 55 s
-    "tests/modes/test_modes_long_si.py",                    # the 100 ps Si LAMMPS run, DynaPhoPy: 50 s
     "tests/series/test_series_md.py",                       # LAMMPS runs at three temperatures: 45 s
-    "tests/test_sanitizers.py",                             # the kernels built under the sanitizers: 42 s
+    "tests/modes/test_modes_long_si.py",                    # the 100 ps Si LAMMPS run, DynaPhoPy: about 42 s
     "tests/cli/test_noncubic_rutile.py",                    # a rutile LAMMPS run: 40 s
+    "tests/test_sanitizers.py",                             # the kernels built under the sanitizers: about 35 s
 )
 
 #: the key of a worker's ``workerinput`` that asks it to put the files of :data:`SLOW_FILES` first

@@ -55,3 +55,16 @@ def test_bad_arrays_are_refused(dumped):
     m = trajmodes.from_arrays(y, cells, t.species, frame_interval=0.01, chunk_frames=4)
     with pytest.raises(ValueError, match="positions of frame 5 .*NaN"):
         m.positions.compute()
+
+
+def test_masses_that_are_not_one_positive_mass_per_atom_are_refused():
+    """A masses array of another length was read in part (or broadcast), and zero, negative or NaN masses gave NaN
+    or negative temperatures downstream: refused where the frames are given."""
+    pos = np.zeros((2, 4, 3)) + np.arange(4)[None, :, None]
+    cell = np.eye(3) * 10.0
+    for masses, said in ((np.ones(5), r"\(4,\), not shape \(5,\)"), (np.ones(3), r"\(4,\), not shape \(3,\)"),
+                         ([1.0, 1.0, 0.0, 1.0], "1 not positive"), ([1.0, -2.0, np.nan, 1.0], "2 not positive")):
+        with pytest.raises(ValueError, match=said):
+            trajmodes.from_arrays(pos, cell, ["Ar"] * 4, masses=masses, frame_interval=0.01)
+    traj = trajmodes.from_arrays(pos, cell, ["Ar"] * 4, masses=[39.9] * 4, frame_interval=0.01)
+    assert traj.masses.shape == (4,)

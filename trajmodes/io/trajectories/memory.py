@@ -64,6 +64,10 @@ class ArraySource(FrameSource):
         if self.species.shape != (self.n_atoms,):
             raise ValueError(f"species must list the {self.n_atoms} atoms, not shape {self.species.shape}")
         self.masses = np.asarray(masses, float) if masses is not None else masses_of(self.species)
+        if self.masses.shape != (self.n_atoms,) or not np.all(np.isfinite(self.masses) & (self.masses > 0)):
+            raise ValueError(f"masses must be one positive finite mass per atom in amu, ({self.n_atoms},), not "
+                             f"shape {self.masses.shape}" + ("" if self.masses.shape != (self.n_atoms,) else
+                                                             f" with {np.sum(~(self.masses > 0))} not positive"))
         from trajmodes.io.trajectories.times import positive_time
         dt = positive_time(frame_interval, "frame_interval")
         self.ids = np.arange(1, self.n_atoms + 1)
