@@ -29,7 +29,8 @@ task of Dask's threaded or process scheduler runs (the work the cores share: rea
 rows, project, sum phases, the q-points' self-energies), the *serial share* s the rest of the wall time from before
 the imports to the exit of the process the user waits for (imports, the frame index, symmetry and tables, solves,
 writing the outputs), and the tasks of Dask's synchronous scheduler, which run one after another in the caller at any
-number of cores (the peak fits of ``project`` below ``PARALLEL_MIN_FITS`` fits: they were counted as parallel before).
+number of cores (the peak fits of ``project`` that ``trajmodes.modes.peaks.parallel_pays`` keeps in the caller: they
+were counted as parallel before).
 ``trajmodes`` runs its command in a forked child (``trajmodes.cli.interrupt.supervise``): the child reports the
 tasks, the parent the wall time (:func:`combined`). Amdahl's law predicts the
 speed-up at n cores 1 / (s + (1 - s) / n) and the efficiency that over n; an upper bound, since tasks are counted as

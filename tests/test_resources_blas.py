@@ -57,3 +57,25 @@ def test_eigenvectors_do_not_depend_on_the_callers_blas_threads(cu_eam_phonons):
     with threadpoolctl.threadpool_limits(2, "blas"):
         e3 = cu_eam_phonons.eigenvectors(q)
     assert np.array_equal(e1, e2) and np.array_equal(e1, e3)
+
+
+def test_scipy_blas_loaded_after_the_first_block_is_limited_too():
+    """The phonons of constants without Born charges no longer import scipy, so scipy's own BLAS (the fit's dsyrk) may
+    be loaded after one_blas_thread first looked the libraries up: the next block limits it too (before, it ran on
+    every thread inside the block). In a fresh process whose BLAS libraries start on 2 threads; deterministic."""
+    import os
+    import subprocess
+    import sys
+    code = ("import threadpoolctl; from trajmodes.resources import one_blas_thread\n"
+            "with one_blas_thread(): pass\n"
+            "import scipy.linalg\n"
+            "with one_blas_thread():\n"
+            "    inside = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+            "after = [i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas']\n"
+            "print(len(inside), max(inside), min(after))")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    libraries, inside, after = map(int, out.stdout.split())
+    if libraries < 2:
+        pytest.skip("scipy and numpy share one BLAS library here")
+    assert (inside, after) == (1, 2), out.stdout

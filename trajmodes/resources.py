@@ -16,6 +16,7 @@ _CONTROLLER = None
 _LOCK = threading.Lock()
 _DEPTH = 0                 # blocks of one_blas_thread open now, in all threads
 _LIMITER = None            # the limits the first of them saved
+_SCIPY_BLAS = False        # whether scipy's own BLAS was loaded when the controller looked the libraries up
 
 
 @contextlib.contextmanager
@@ -25,15 +26,19 @@ def one_blas_thread():
     Tasks that run side by side on the cores (Dask threads) must not each start BLAS threads: the two levels
     oversubscribe the cores (the normal equations of a fit ran 1.5-1.8x slower on 2 idle cores, and up to 10x beside
     another process). The libraries are looked up once (:class:`threadpoolctl.ThreadpoolController`), so entering
-    costs microseconds and the block can wrap every chunk of work. Blocks open at the same time in several threads
+    costs microseconds and the block can wrap every chunk of work (and once more when scipy's own BLAS, which the fit
+    uses, is loaded after the first block). Blocks open at the same time in several threads
     (Dask tasks) share one limit: the first to open sets it, the last to close restores the limits found before
     (each block restoring what it found would leave BLAS at one thread for the rest of the process when blocks
     overlap in time).
     """
-    global _CONTROLLER, _DEPTH, _LIMITER
+    global _CONTROLLER, _DEPTH, _LIMITER, _SCIPY_BLAS
     with _LOCK:
-        if _CONTROLLER is None:
+        if _CONTROLLER is None or (_DEPTH == 0 and not _SCIPY_BLAS and "scipy.linalg" in sys.modules):
+            # looked up again once scipy's BLAS is loaded (the fit's row kernel calls its dsyrk; the phonons of
+            # constants without Born charges do not import it, so it may come after the first block)
             from threadpoolctl import ThreadpoolController
+            _SCIPY_BLAS = "scipy.linalg" in sys.modules
             _CONTROLLER = ThreadpoolController()
         if _DEPTH == 0:                                  # the first block in any thread saves the limits and sets 1
             _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")

@@ -169,9 +169,10 @@ def test_netcdf_fc3_as_triplets_with_a_committee_round_trip_bit_for_bit(cu_fc3, 
         fc3 = fc.fc3 * (1 + 0.1 * rng.standard_normal(fc.fc3.shape))
         p, j, k = zero[i]
         fc3[p, j, k] = rng.standard_normal((3, 3, 3))            # a triplet only this member has
+        if i == 0:
+            fc3[tuple(zero[3]) + (0, 0, 0)] = -0.0               # a bit set: the sign of a zero
         members.append(ForceConstants(fc.compact() * (1 + 0.1 * i), sc, prim, fc3=fc3))
     p, j, k = zero[3]
-    members[0].fc3[p, j, k, 0, 0, 0] = -0.0                      # a bit set: the sign of a zero
     fc.write(tmp_path / "fc.nc", "netcdf", members=members)
     n_nonzero = int(np.any(fc.fc3 != 0, axis=(3, 4, 5)).sum())
     with netCDF4.Dataset(tmp_path / "fc.nc") as ds:

@@ -200,7 +200,7 @@ def test_identical_spectra_fitted_once(monkeypatch):
     calls = []
     orig = pk.fit_spectrum
     monkeypatch.setattr(pk, "fit_spectrum", lambda *a, **k: calls.append(1) or orig(*a, **k))
-    p = trajmodes.fit_peaks(s, star=False)                 # the dedupe itself, without the star average
+    p = trajmodes.fit_peaks(s, star=False, workers=1)      # the dedupe itself, counted in this process
     assert len(calls) == 8                                # 12 spectra, q1 a copy of q0
     for n in ("frequency", "fwhm", "fwhm_err", "status"):
         np.testing.assert_array_equal(p[n].values[0], p[n].values[1])
@@ -336,7 +336,8 @@ def test_parallel_fits_equal_serial(monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
-    monkeypatch.setattr(peaks, "PARALLEL_MIN_FITS", 1)
+    monkeypatch.setattr(peaks, "parallel_pays", lambda n_fits, seconds, workers, start: workers > 1)
+    monkeypatch.setattr(peaks, "PROBE_SECONDS", 0.0)                # one fit here, the other 59 on the workers
     f = np.arange(121) * 0.1
     rng = np.random.default_rng(4)
     nu0 = rng.uniform(3.0, 9.0, size=(60, 1))
@@ -353,3 +354,16 @@ def test_parallel_fits_equal_serial(monkeypatch):
     assert (serial.status.values == "ok").sum() > 40
     for name, v in serial.data_vars.items():
         np.testing.assert_array_equal(parallel[name].values, v.values, err_msg=name)
+
+
+def test_parallel_fits_chosen_by_their_expected_time():
+    """Worker processes for the fits when the fits are expected to take long enough to pay for starting them: 50 fits
+    of 0.1 s (a long spectrum, two models) run on the workers, 50 of 1 ms stay in this process, whatever the count."""
+    from trajmodes.modes.peaks import START_SECONDS, fit_batch_size, parallel_pays
+    for workers in (2, 16):
+        assert parallel_pays(50, 0.1, workers, START_SECONDS["fork"])
+        assert not parallel_pays(50, 1e-3, workers, START_SECONDS["fork"])
+    assert not parallel_pays(50, 0.1, 1, START_SECONDS["fork"])           # one core: nothing to share
+    assert not parallel_pays(50, 0.02, 16, START_SECONDS["spawn"])        # 1 s of fits, 16 s of imports
+    assert parallel_pays(5000, 1e-3, 16, START_SECONDS["fork"])
+    assert fit_batch_size(50, 16) == 1 and fit_batch_size(50, 2) == 6 and fit_batch_size(5000, 16) == 16

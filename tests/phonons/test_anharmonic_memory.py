@@ -86,3 +86,112 @@ def test_three_phonon_sums_on_threads_import_neither_distributed_nor_scipy_optim
             "print(sorted(m for m in ('distributed', 'scipy.optimize') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("results", ["an.linewidths()", "an.spectral_function([0], [1.0, 2.0])"])
+def test_sums_of_constants_without_born_charges_import_neither_scipy_nor_xarray_before_their_results(results):
+    """In a fresh process, the three-phonon sums of constants without Born charges (alpha-quartz's here) import none of
+    scipy's special functions, FFTs, sparse matrices or linear algebra (the phonons imported them through the
+    dipole-dipole Ewald sum, 20 MB, which only Born charges need), and xarray with pandas (27 MB) only once the sums are
+    done: the Datasets of ``linewidths`` and ``spectral_function`` are made after them, and ``self_energy`` and
+    ``static_shift`` make none (with Dask installed, xarray's first Dataset imports dask.array and through it scipy,
+    another 18 MB, then too). Checked by the modules imported, deterministic."""
+    import subprocess
+    heavy = ("scipy.special", "scipy.fft", "scipy.sparse", "scipy.linalg", "xarray", "pandas")
+    code = ("import sys; from trajmodes.forceconstants.model import ForceConstants; "
+            "from trajmodes.phonons.anharmonic.anharmonic import Anharmonic; "
+            f"heavy = {heavy!r}; "
+            f"fc = ForceConstants.read({str(DATA / 'phono3py_quartz' / 'fc.nc')!r}); "
+            "assert fc.born is None; "
+            "an = Anharmonic(fc, [2, 2, 2], temperatures=300.0, smearing=0.1, allow_unstable=True); "
+            "an.self_energy(0, real=True); an.static_shift(); "
+            "print(sorted(m for m in heavy if m in sys.modules)); "
+            "seen = []; run = an._map; "
+            "an._map = lambda *a, **k: (seen.append(sorted(m for m in heavy if m in sys.modules)), run(*a, **k))[1]; "
+            f"{results}; "
+            "print(seen, 'xarray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[-2] == "[]", out.stdout + out.stderr
+    assert lines[-1] == "[[]] True", out.stdout + out.stderr
+
+
+def test_tables_of_fc3_made_once_per_constants_and_again_when_fc3_changes(quartz):
+    """A second calculator on the same constants takes the lattice-sum tables of fc3 the first made (12.5 MB for
+    alpha-quartz on its 72-atom supercell, rebuilt per calculator before), with the same strengths; other settings
+    (no r0 average) get their own; constants whose triplets are changed in place are tabulated again, and their
+    strengths follow (four times for fc3 doubled), and again when they are put back."""
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+
+    def calculator(**kwargs):
+        return Anharmonic(fc, [3, 3, 3], temperatures=300.0, occupation="classical", smearing=0.1,
+                          allow_unstable=True, **kwargs)
+    an, q = quartz
+    fc = an.force_constants
+    tr = an.grid.triplets(q)
+    S = an.interaction.strength(q, tr.q1[:3], tr.q2[:3])
+    again = calculator()
+    assert again.interaction._centres is an.interaction._centres
+    np.testing.assert_array_equal(again.interaction.strength(q, tr.q1[:3], tr.q2[:3]), S)
+    assert calculator(make_r0_average=False).interaction._centres is not an.interaction._centres
+    blocks = fc.fc3_sparse.blocks
+    saved = blocks.copy()
+    try:
+        blocks *= 2.0                                                    # in place: the same triplets, other bytes
+        doubled = calculator()
+        np.testing.assert_allclose(doubled.interaction.strength(q, tr.q1[:3], tr.q2[:3]), 4.0 * S, rtol=1e-12,
+                                   atol=1e-30)
+        blocks[...] = saved
+        back = calculator()
+        assert back.interaction._centres is not doubled.interaction._centres
+        np.testing.assert_array_equal(back.interaction.strength(q, tr.q1[:3], tr.q2[:3]), S)
+    finally:
+        blocks[...] = saved
+
+
+def test_tables_of_fc3_are_made_from_its_triplets_without_the_dense_array():
+    """The calculator makes its tables from the triplets of the constants (``fc3_sparse``): the dense compact array
+    (216 n N^2 bytes: 10.9 MB for alpha-quartz on 72 atoms, 3.5 GB per primitive atom of a 4000-atom supercell) is
+    never built for the linewidths, and the strengths are those of the dense route (constants made from the dense
+    array, whose triplets are the same)."""
+    from trajmodes.forceconstants.model import ForceConstants
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    fc = ForceConstants.read(DATA / "phono3py_quartz" / "fc.nc")
+    sparse = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s,
+                            fc3=(fc.fc3_sparse.sites, fc.fc3_sparse.blocks))
+    an = Anharmonic(sparse, [2, 2, 2], temperatures=300.0, smearing=0.1, allow_unstable=True)
+    g = an.linewidths()["gamma"].values
+    assert sparse._fc3_dense is None
+    dense = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, fc3=fc.fc3)
+    ref = Anharmonic(dense, [2, 2, 2], temperatures=300.0, smearing=0.1, allow_unstable=True)
+    np.testing.assert_array_equal(ref.linewidths()["gamma"].values, g)
+
+
+def test_unique_shortest_images_are_found_for_the_triplets_of_fc3_alone(quartz, monkeypatch):
+    """The r0 average asks which triplets are each other's unique shortest images for the triplets fc3 has
+    (``all_shortest(triplets=...)``: memory of their number), never for every pair of supercell atoms ((n, N, N)
+    flags from (N, N, 3) arrays: 2.9 GB at 10^4 atoms, built before for a handful of nearest-neighbour triplets);
+    the flags equal the full layout's at those triplets."""
+    from trajmodes.phonons.anharmonic import interaction as module
+    from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
+    an, _ = quartz
+    inter = an.interaction
+    full = inter.all_shortest()
+    sites = an.force_constants.fc3_sparse.sites
+    k, j, l = sites[:, 0], sites[:, 1], sites[:, 2]
+    np.testing.assert_array_equal(inter.all_shortest(triplets=(k, j, l)), full[k, j, l])
+    k, j, l = np.indices(full.shape).reshape(3, -1)              # and every other triplet of atoms
+    flags = inter.all_shortest(triplets=(k, j, l))
+    np.testing.assert_array_equal(flags, full.ravel())
+    assert 0 < flags.sum() < len(flags)                           # both kinds of triplet are there
+    asked = []
+    real = module.Interaction.all_shortest
+
+    def spy(self, dm=None, tol=None, triplets=None):
+        asked.append(triplets is not None)
+        return real(self, dm, tol, triplets)
+    monkeypatch.setattr(module.Interaction, "all_shortest", spy)
+    module._TABLES.clear()
+    fresh = Anharmonic(an.force_constants, [2, 2, 2], temperatures=300.0, smearing=0.1, allow_unstable=True)
+    fresh.interaction._prepare_lattice_sum()
+    assert asked and all(asked)

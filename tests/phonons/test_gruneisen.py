@@ -186,3 +186,21 @@ def test_internal_strain_equal_to_phono3py():
     assert live.mean() > 0.5
     assert_close(ours[live], ref[live])
     assert np.all(ours[~live] == 0.0)
+
+
+def test_from_the_triplets_without_a_dense_fc3(fcc, monkeypatch):
+    """The volume derivative sums over the triplets of ``fc3_sparse``: the dense (n_prim, N, N, 3, 3, 3) array is
+    never built (it is 3.5 GB for one primitive atom of a 4,000-atom supercell), and the parameters are those of
+    the same constants read dense before."""
+    from trajmodes.forceconstants.cubic import CubicConstants
+    fc, ph = fcc
+    q = np.concatenate([RNG_Q, SPECIAL])
+    g = mode_gruneisen(ph, fc, q)
+    fresh = with_fc3(fc, fc.fc3_sparse)
+
+    def dense(self, n_prim):
+        raise AssertionError("mode_gruneisen built the dense fc3")
+
+    monkeypatch.setattr(CubicConstants, "dense", dense)
+    np.testing.assert_array_equal(mode_gruneisen(ph, fresh, q), g)
+    assert np.abs(g).max() > 0.5

@@ -17,5 +17,5 @@ def mgo() -> ForceConstants:
     """TDEP's fitted fc2 (polar) and fc3 with TDEP's masses (its frequencies are those of its own mass table)."""
     fc = ForceConstants.read(TDEP_RUN, "tdep")
     out = with_masses(fc, TDEP_MASS)
-    out.fc3 = fc.fc3
+    out.fc3_sparse = fc.fc3_sparse
     return out

@@ -50,7 +50,7 @@ def mgo() -> ForceConstants:
     """TDEP's MgO constants with TDEP's masses (its own table: its frequencies are those of these masses)."""
     fc = ForceConstants.read(INPUTS, "tdep")
     out = with_masses(fc, TDEP_MASS)
-    out.fc3 = fc.fc3                                  # with_masses keeps the second order only
+    out.fc3_sparse = fc.fc3_sparse                    # with_masses keeps the second order only
     return out
 
 

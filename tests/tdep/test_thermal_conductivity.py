@@ -143,7 +143,7 @@ def test_four_phonon_scattering_in_of_the_iterative_solution():
     93.48 against 98.30, differs by the four-phonon widths themselves (docs/tdep.md)."""
     fc = ForceConstants.read(RUN, "tdep")
     mgo = with_masses(fc, TDEP_MASS)
-    mgo.fc3, mgo.fc4 = fc.fc3, fc.fc4
+    mgo.fc3_sparse, mgo.fc4 = fc.fc3_sparse, fc.fc4
     an = Anharmonic(mgo, 5, 300.0, smearing="adaptive", isotopes=False, equal_frequencies="drop")
     r = an.thermal_conductivity("lbte", four_phonon="adaptive")
     ref = tdep_table(RUN / "outfile.thermal_conductivity.fourthorder_noisotope")
@@ -159,7 +159,7 @@ def _own_test_table(overlap: str) -> np.ndarray:
     iterative solution and the coherences' term, on TDEP's fitted constants (with its fourth order)."""
     fc = ForceConstants.read(RUN, "tdep")
     mgo = with_masses(fc, TDEP_MASS)
-    mgo.fc3, mgo.fc4 = fc.fc3, fc.fc4
+    mgo.fc3_sparse, mgo.fc4 = fc.fc3_sparse, fc.fc4
     an = Anharmonic(mgo, 5, 300.0, smearing="adaptive", isotopes=True, equal_frequencies="drop",
                     isotope_overlap=overlap)
     r = an.thermal_conductivity("lbte", four_phonon="adaptive", four_phonon_sample=(3, 3, 3), four_phonon_seed=42)

@@ -63,7 +63,7 @@ def cmd_anharmonic(args, out) -> int:
     from trajmodes.workflows.reading import load_force_constants
     t0 = time.perf_counter()
     fc = load_force_constants(args.fc)
-    if fc.fc3 is None:
+    if fc.fc3_sparse is None:
         raise ValueError(f"{args.fc}: these force constants have no third-order part; fit them with --cutoff3 "
                          "(trajmodes fit) or give phono3py's fc3.hdf5 beside fc2.hdf5")
     mesh = "x".join(map(str, args.mesh))

@@ -329,7 +329,7 @@ def _write_fit(fitting, folder, out) -> None:
     if members is not None:
         lines.append(f"{written[0]} holds every committee member's constants too ({len(members)} members; "
                      + ("fc2, fc3" + (", fc4" if fc.fc4 is not None else "") + "): `trajmodes anharmonic` gives their "
-                        "spread of the widths, shifts and kappa" if fc.fc3 is not None else "fc2)"))
+                        "spread of the widths, shifts and kappa" if fc.fc3_sparse is not None else "fc2)"))
     print("\n".join(lines))
     _print_frequency_errors(fitting)
 

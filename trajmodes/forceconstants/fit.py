@@ -207,12 +207,14 @@ class EffectiveForceConstants:
     Attributes
     ----------
     force_constants_ : ForceConstants
-        Compact fc2 (n_prim, N, 3, 3) eV/Å² on the reference supercell; with ``cutoff3`` its ``fc3``
-        holds the compact third order.
+        Compact fc2 (n_prim, N, 3, 3) eV/Å² on the reference supercell; with ``cutoff3`` its ``fc3_sparse``
+        holds the third order as its triplets (:class:`~trajmodes.forceconstants.cubic.CubicConstants`, built from the
+        basis without the dense array).
     fc2_ : ndarray (n_prim, N, 3, 3)
         The fitted second-order constants, compact layout on the reference supercell, eV/Å².
     fc3_ : ndarray (n_prim, N, N, 3, 3, 3) or None
-        The fitted third-order constants, compact layout, eV/Å³; None without ``cutoff3``.
+        The fitted third-order constants, dense compact layout, eV/Å³ (216 n_prim N^2 bytes); None without
+        ``cutoff3``.
     fc4_ : QuarticConstants or None
         With ``cutoff4``: the fourth order, as its quartets and their blocks (eV/Å⁴).
     dipole_fc2_ : ndarray (n_prim, N, 3, 3), eV/Å², or None
@@ -752,7 +754,14 @@ class EffectiveForceConstants:
     @property
     def force_constants_(self):
         """The fitted :class:`ForceConstants` (with ``fc3`` and ``fc4`` when fitted), built on each access."""
-        return self._make_fc(self.fc2_, self.fc3_, self.fc4_)
+        return self._make_fc(self.fc2_, self._cubic(self.params_.get(3)), self.fc4_)
+
+    def _cubic(self, params):
+        """The third order of the parameters ``params`` as its triplets (CubicConstants), or None without them."""
+        if params is None or 3 not in self.bases_:
+            return None
+        from trajmodes.forceconstants.cubic import CubicConstants
+        return CubicConstants.from_basis(self.bases_[3], params)
 
     @property
     def sample_force_constants_(self):
@@ -785,7 +794,7 @@ class EffectiveForceConstants:
         committee."""
         p = getattr(self, "committee_params_", None)
         return None if p is None else [self._make_fc(
-            self.bases_[2].to_compact(p[2][m]), None if 3 not in p else self.bases_[3].to_compact(p[3][m]),
+            self.bases_[2].to_compact(p[2][m]), None if 3 not in p else self._cubic(p[3][m]),
             None if 4 not in p else (self.bases_[4].sites, self.bases_[4].blocks(p[4][m]))) for m in range(len(p[2]))]
 
     @property
@@ -802,14 +811,7 @@ class EffectiveForceConstants:
         if getattr(self, "born_", None) is not None:
             kw.update(born=self.born_, epsilon=self.epsilon_, nac_factor=self.nac_factor, short_range=True,
                       ewald_lambda=self.ewald_lambda_)
-        if fc3 is not None:
-            try:
-                fc = ForceConstants(fc2, self.supercell_, self.primitive_, fc3=fc3, **kw)
-            except TypeError:                          # a ForceConstants without third-order storage
-                fc = ForceConstants(fc2, self.supercell_, self.primitive_, **kw)
-                fc.fc3 = fc3
-            return fc
-        return ForceConstants(fc2, self.supercell_, self.primitive_, **kw)
+        return ForceConstants(fc2, self.supercell_, self.primitive_, fc3=fc3, **kw)
 
     # -- a held fc2 (phono3py's --dim-fc2) ------------------------------------------------------
     def _held_params(self) -> np.ndarray:
@@ -891,7 +893,7 @@ class EffectiveForceConstants:
         p2 = self.params_samples_[2]
         p3, p4 = self.params_samples_.get(3), self.params_samples_.get(4)
         for r in range(len(p2)):
-            fc3 = None if p3 is None else self.bases_[3].to_compact(p3[r])
+            fc3 = None if p3 is None else self._cubic(p3[r])
             fc4 = None if p4 is None else (self.bases_[4].sites, self.bases_[4].blocks(p4[r]))
             yield self._make_fc(self.bases_[2].to_compact(p2[r]), fc3, fc4)
 

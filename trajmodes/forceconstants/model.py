@@ -54,10 +54,12 @@ class ForceConstants:
         e^2 / (4 pi eps0) in eV Å to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
         :data:`trajmodes.phonons.harmonic.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
-    fc3 : array_like, shape (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
-        Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/Å³. Kept in
-        the compact layout (phono3py's): row ``k`` is supercell atom ``p2s[k]``; a full array is
-        cut down to its ``p2s`` rows. Attribute ``fc3`` (None when not given).
+    fc3 : CubicConstants or (sites, blocks) or array_like (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
+        Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/Å³: as their triplets
+        (:class:`~trajmodes.forceconstants.cubic.CubicConstants` on this supercell, or its ``sites`` and ``blocks``
+        arrays), or dense in the compact layout (phono3py's: row ``k`` is supercell atom ``p2s[k]``; a full array is
+        cut down to its ``p2s`` rows). Kept as triplets, attribute ``fc3_sparse`` (None when not given); attribute
+        ``fc3`` is the dense compact array, built on first access (216 n_prim N^2 bytes).
     short_range : bool
         With ``born``: the constants are short-ranged, the dipole-dipole part Phi_dd (the reciprocal-space Ewald sum
         of Gonze and Lee, Phys. Rev. B 55, 10355 (1997), with parameter ``ewald_lambda``) taken out, as TDEP fits
@@ -85,9 +87,8 @@ class ForceConstants:
                  epsilon=None, nac_factor: float | None = None, fc3=None, short_range: bool = False,
                  ewald_lambda: float | None = None, fc4=None, phonon_fc2: "ForceConstants | None" = None):
         fc2 = np.asarray(fc2, dtype=float)
-        for name, arr in (("fc2", fc2), ("fc3", fc3)):
-            if arr is not None and not np.isfinite(np.asarray(arr, dtype=float)).all():
-                raise ValueError(f"the {name} force constants hold NaN or infinite values")
+        if not np.isfinite(fc2).all():
+            raise ValueError("the fc2 force constants hold NaN or infinite values")
         self.supercell = supercell
         self.primitive = primitive if primitive is not None else supercell.primitive(symprec)
         self.smap = smap if smap is not None else supercell.supercell_map(self.primitive)
@@ -119,15 +120,27 @@ class ForceConstants:
             if not (np.isfinite(ewald_lambda) and ewald_lambda > 0):
                 raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {ewald_lambda!r}")
         self.ewald_lambda = float(ewald_lambda) if self.short_range else None
+        self._fc3_dense = None
         if fc3 is not None:
-            fc3 = np.asarray(fc3, dtype=float)
-            if fc3.shape == (N, N, N, 3, 3, 3) and N != n:
-                fc3 = fc3[self.p2s]
-            if fc3.shape != (n, N, N, 3, 3, 3):
-                raise ValueError(f"fc3 has shape {fc3.shape}; expected ({n}, {N}, {N}, 3, 3, 3) "
-                                 f"or ({N}, {N}, {N}, 3, 3, 3)")
-            fc3 = np.ascontiguousarray(fc3)
-        self.fc3 = fc3
+            from trajmodes.forceconstants.cubic import CubicConstants
+            if isinstance(fc3, tuple) and len(fc3) == 2:
+                fc3 = CubicConstants(fc3[0], fc3[1], N)
+            if isinstance(fc3, CubicConstants):
+                rows = int(fc3.sites[:, 0].max()) + 1 if len(fc3) else 0
+                if fc3.n_atoms != N or rows > n:
+                    raise ValueError(f"fc3 is for {fc3.n_atoms} atoms and {rows} primitive atoms, the supercell has "
+                                     f"{N} and the primitive cell {n}")
+            else:
+                dense = np.asarray(fc3, dtype=float)
+                if dense.shape == (N, N, N, 3, 3, 3) and N != n:
+                    dense = dense[self.p2s]
+                if dense.shape != (n, N, N, 3, 3, 3):
+                    raise ValueError(f"fc3 has shape {dense.shape}; expected ({n}, {N}, {N}, 3, 3, 3) "
+                                     f"or ({N}, {N}, {N}, 3, 3, 3)")
+                if not np.isfinite(dense).all():
+                    raise ValueError("the fc3 force constants hold NaN or infinite values")
+                fc3 = CubicConstants.from_dense(dense)
+        self.fc3_sparse = fc3
         if fc4 is not None:
             from trajmodes.forceconstants.quartic import QuarticConstants
             if isinstance(fc4, tuple) and len(fc4) == 2:
@@ -159,6 +172,22 @@ class ForceConstants:
     @property
     def n_atoms(self) -> int:
         return self.supercell.n_atoms
+
+    @property
+    def fc3(self) -> np.ndarray | None:
+        """The third order as the dense compact array (n_prim, N, N, 3, 3, 3) in eV/Å³ (phono3py's layout), or None.
+
+        Built from :attr:`fc3_sparse` on first access and kept, read-only (the constants are the triplets: change
+        those): 216 n_prim N^2 bytes (3.5 GB for one primitive atom of a 4000-atom supercell, 26 GB at 10,976 atoms),
+        where the triplets take kilobytes. Routes that scale (the fit, the netCDF file, the transforms of these
+        constants) use :attr:`fc3_sparse`; ask whether there is a third order with ``fc3_sparse is None``."""
+        if self.fc3_sparse is None:
+            return None
+        if self._fc3_dense is None:
+            dense = self.fc3_sparse.dense(self.n_prim)
+            dense.flags.writeable = False
+            self._fc3_dense = dense
+        return self._fc3_dense
 
     def compact_columns(self, i, j) -> np.ndarray:
         """Column index c with Phi[i, j] = compact[atom(i), c], for supercell atoms ``i``, ``j`` (broadcast).
@@ -327,10 +356,11 @@ class ForceConstants:
         fc2 = self.compact()[self.smap.atom[p2s][:, None], cols]
         old = self.smap.atom[p2s]                                         # this cell's atom of each new one
         fc3 = None
-        if self.fc3 is not None:
-            j = self.compact_columns(p2s[:, None, None], np.arange(self.n_atoms)[None, :, None])
-            k = self.compact_columns(p2s[:, None, None], np.arange(self.n_atoms)[None, None, :])
-            fc3 = self.fc3[old[:, None, None], j, k]
+        if self.fc3_sparse is not None:                 # Psi_new[k, j, l] = Psi[old[k], cols[k, j], cols[k, l]]
+            back = np.empty_like(cols)
+            back[np.arange(n)[:, None], cols] = np.arange(self.n_atoms)[None, :]
+            new_of_old = np.argsort(old)                                  # the new primitive atom of each old one
+            fc3 = self.fc3_sparse.renumbered(new_of_old, back[new_of_old])
         if self.fc4 is not None:
             raise ValueError("fourth-order constants cannot be put on another primitive cell: read them on the cell "
                              "of the others")
@@ -342,8 +372,14 @@ class ForceConstants:
     def _with(self, fc2) -> "ForceConstants":
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
                               born=self.born, epsilon=self.epsilon, nac_factor=self.nac_factor,
-                              fc3=self.fc3, fc4=self.fc4, short_range=self.short_range, ewald_lambda=self.ewald_lambda,
-                              phonon_fc2=self.phonon_fc2)
+                              fc3=self.fc3_sparse, fc4=self.fc4, short_range=self.short_range,
+                              ewald_lambda=self.ewald_lambda, phonon_fc2=self.phonon_fc2)._sharing_fc3(self)
+
+    def _sharing_fc3(self, other: "ForceConstants") -> "ForceConstants":
+        """This object, holding the dense fc3 ``other`` has built (the same triplets), so that it is built once."""
+        if self.fc3_sparse is other.fc3_sparse:
+            self._fc3_dense = other._fc3_dense
+        return self
 
     # -- polar crystals: full and short-range constants ----------------------------------------
     def dipole_constants(self, ewald_lambda: float | None = None) -> np.ndarray:
@@ -400,8 +436,8 @@ class ForceConstants:
             from trajmodes.forceconstants.dipole import tdep_ewald_lambda
             lam = ewald_lambda if ewald_lambda is not None else tdep_ewald_lambda(self.primitive, self.epsilon)
         return ForceConstants(fc2, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s, born=self.born,
-                              epsilon=self.epsilon, nac_factor=self.nac_factor, fc3=self.fc3, fc4=self.fc4,
-                              short_range=short, ewald_lambda=lam)
+                              epsilon=self.epsilon, nac_factor=self.nac_factor, fc3=self.fc3_sparse, fc4=self.fc4,
+                              short_range=short, ewald_lambda=lam)._sharing_fc3(self)
 
     # -- symmetry ---------------------------------------------------------------------------
     def transposed(self) -> np.ndarray:
@@ -502,28 +538,43 @@ class ForceConstants:
         over the supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
         atom, ``j``, ``k`` supercell atoms. Near round-off for constants of this crystal; of the order of the constants
         themselves for those of another crystal whose array has this one's shape (phono3py's fc3.hdf5 holds no
-        structure of its own). (0, None) without ``fc3``.
+        structure of its own). (0, None) without ``fc3``. From the triplets (:attr:`fc3_sparse`), without the dense
+        array: only the pairs (j, k) where either side has a triplet can differ.
 
         Parameters
         ----------
         symprec : float
             spglib tolerance, Å.
         """
-        if self.fc3 is None:
+        cubic = self.fc3_sparse
+        if cubic is None:
             return 0.0, None
         ops = self.operations(symprec)
-        worst, where = 0.0, None
+        N, worst, where = self.n_atoms, 0.0, None
+        first = np.searchsorted(cubic.sites[:, 0], np.arange(self.n_prim + 1))     # the triplets of each row
         for g, R in enumerate(ops.rotations):
             rows = ops.perm[g, self.p2s]                                            # g(p2s_k)
             cols = self.compact_columns(rows[:, None], ops.perm[g][None, :])        # (n, N)
             K = np.kron(np.kron(R, R), R)                            # [(b d f), (a c e)] = R_ba R_dc R_fe
-            for i in range(len(rows)):                                              # one row at a time: N^2 27 doubles
-                X = self.fc3[self.smap.atom[rows[i]]][cols[i][:, None], cols[i][None, :]]
-                diff = np.abs((X.reshape(-1, 27) @ K).reshape(X.shape) - self.fc3[i])
+            for i in range(len(rows)):
+                # Psi[g(i), g(j), g(k)] is row m's triplet (m, cols[j], cols[k]); elsewhere both sides are zero
+                m = self.smap.atom[rows[i]]
+                inv = np.empty(N, dtype=np.int64)
+                inv[cols[i]] = np.arange(N)                                         # j of compact column c
+                own, image = slice(first[i], first[i + 1]), slice(first[m], first[m + 1])
+                own_keys = cubic.sites[own, 1] * N + cubic.sites[own, 2]
+                image_keys = inv[cubic.sites[image, 1]] * N + inv[cubic.sites[image, 2]]
+                keys = np.union1d(own_keys, image_keys)                             # (j, k) in C order
+                if not len(keys):
+                    continue
+                X, Y = np.zeros((len(keys), 27)), np.zeros((len(keys), 27))
+                X[np.searchsorted(keys, image_keys)] = cubic.blocks[image].reshape(-1, 27)
+                Y[np.searchsorted(keys, own_keys)] = cubic.blocks[own].reshape(-1, 27)
+                diff = np.abs(X @ K - Y)
                 at = int(np.argmax(diff))
                 if diff.flat[at] > worst:
                     worst = float(diff.flat[at])
-                    where = (g, i) + tuple(int(x) for x in np.unravel_index(at, X.shape)[:2])
+                    where = (g, i) + divmod(int(keys[at // 27]), N)
         return worst, where
 
     def full_from_compact(self, compact: np.ndarray) -> np.ndarray:
@@ -581,8 +632,8 @@ class ForceConstants:
             eps = np.einsum("oba,bc,ocd->ad", R, eps, R) / len(R)
         out = fc.fc2 if self.layout == "compact" else self.full_from_compact(fc.fc2)
         return ForceConstants(out, self.supercell, self.primitive, smap=self.smap, p2s=self.p2s,
-                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3, fc4=self.fc4,
-                              short_range=self.short_range, ewald_lambda=self.ewald_lambda)
+                              born=born, epsilon=eps, nac_factor=self.nac_factor, fc3=self.fc3_sparse, fc4=self.fc4,
+                              short_range=self.short_range, ewald_lambda=self.ewald_lambda)._sharing_fc3(self)
 
     # -- files: every format through the registry of formats (trajmodes.forceconstants.formats), which the formats'
     # package fills through its entry point; the readers return the constructor's keywords
@@ -683,7 +734,8 @@ class ForceConstants:
         :data:`FOREIGN_FC3` of their largest value (:meth:`fc3_symmetry_violation`): constants of another crystal
         whose array has the shape of this one's (a file that holds no structure of its own: phono3py's fc3.hdf5)."""
         from trajmodes.errors import ForceConstantsFormatError
-        scale = float(np.abs(self.fc3).max()) if self.fc3 is not None and self.fc3.size else 0.0
+        cubic = self.fc3_sparse
+        scale = float(np.abs(cubic.blocks).max()) if cubic is not None and cubic.blocks.size else 0.0
         if scale == 0.0:
             return
         v, where = self.fc3_symmetry_violation()
@@ -721,7 +773,8 @@ class ForceConstants:
         return cls(**data)
 
     def __repr__(self) -> str:
-        third = "" if self.fc3 is None else f", fc3 {self.fc3.shape} eV/A^3"
+        third = "" if self.fc3_sparse is None else \
+            f", fc3 {(self.n_prim,) + (self.n_atoms,) * 2 + (3,) * 3} eV/A^3 ({len(self.fc3_sparse)} triplets)"
         if self.phonon_fc2 is not None:
             third += f"; phonons from fc2 on supercell matrix {self.phonon_fc2.smap.matrix.tolist()}"
         return (f"ForceConstants({self.layout} {self.fc2.shape}, eV/A^2{third}; {self.n_prim}-atom primitive cell, "

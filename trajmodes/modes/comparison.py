@@ -642,7 +642,7 @@ def _checked_inputs(modes: xr.Dataset, fc, temperature, constants: str) -> float
     if constants not in CONSTANTS:
         raise ValueError(f"constants must be 'effective' (fc2 fitted to the run: the static bubble is in them) or "
                          f"'static' (0 K constants), not {constants!r}")
-    if getattr(fc, "fc3", None) is None:
+    if getattr(fc, "fc3_sparse", None) is None:
         raise ValueError("the comparison needs cubic force constants: fit them with cutoff3 on the same run")
     T = modes.attrs.get("temperature") if temperature is None else temperature
     if T is None or not float(T) > 0:

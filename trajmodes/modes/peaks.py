@@ -7,8 +7,8 @@ tau = 1 / (2 pi FWHM) in ps.
 The line shapes are in :mod:`trajmodes.modes.lineshapes`, the likelihood in :mod:`trajmodes.modes.whittle`.
 
 Cost: each distinct spectrum is fitted once (the members of a star after :func:`star_average` share theirs);
-many distinct fits run as Dask tasks in batches in worker processes on all cores (:func:`_run_fits`), so a progress
-bar sees them.
+fits expected to take long enough run as Dask tasks in worker processes on all cores (:func:`_run_fits`), so a
+progress bar sees them.
 """
 from __future__ import annotations
 
@@ -424,9 +424,38 @@ def _fit_batch(batch, f, func, window, df, enbw, n_segments, likelihood):
     return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood) for p, e, nu_h in batch]
 
 
-#: fewer distinct fits than this run in this process: starting worker processes (each imports numpy and scipy,
-#: about a second) would cost more than the fits (about 1 ms each on one core)
-PARALLEL_MIN_FITS = 2000
+#: seconds of fits this process runs before it judges whether the rest are worth worker processes (the fits range from
+#: about 1 ms, a short narrow line, to 0.2 s, a long spectrum fitted with two models from several starts)
+PROBE_SECONDS = 0.2
+
+#: seconds to start one worker process: a fork of this process (measured 10-15 ms per worker, numpy and scipy already
+#: imported); a spawned worker imports numpy and scipy again
+START_SECONDS = {"fork": 0.015, "spawn": 1.0}
+
+
+def parallel_pays(n_fits: int, seconds_per_fit: float, workers: int, start_seconds: float) -> bool:
+    """Whether ``n_fits`` fits of ``seconds_per_fit`` seconds each finish sooner on ``workers`` worker processes
+    started for them (``start_seconds`` each, one after another) than one after another in this process.
+
+    The expected parallel time, ``w x start_seconds + n_fits x seconds_per_fit / w`` with ``w = min(workers,
+    n_fits)``, must save a fifth of the serial time ``n_fits x seconds_per_fit``: a margin for the uneven cost of the
+    fits and the transfers of the spectra and results. 50 fits of 0.1 s on 2 or more forked workers: parallel; 50
+    of 1 ms: not."""
+    workers = min(int(workers), int(n_fits))
+    if workers < 2:
+        return False
+    serial = n_fits * seconds_per_fit
+    return workers * start_seconds + serial / workers < 0.8 * serial
+
+
+#: fits per Dask task when they run in this process (a progress bar's steps)
+SERIAL_BATCH = 16
+
+
+def fit_batch_size(n_fits: int, workers: int, largest: int = 16) -> int:
+    """Fits per Dask task: at most ``largest``, and few enough that every worker gets about four tasks (50 fits on
+    16 workers: one fit per task)."""
+    return max(1, min(int(largest), int(n_fits) // (4 * max(1, int(workers)))))
 
 
 def fit_workers() -> int:
@@ -438,45 +467,61 @@ def fit_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", batch: int = 16,
-              progress: bool = True, workers: int | None = None):
-    """Fit every (spectrum, error, harmonic frequency) of ``tasks``, on all cores.
+def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", progress: bool = True,
+              workers: int | None = None):
+    """Fit every (spectrum, error, harmonic frequency) of ``tasks``, on all cores when that pays.
 
-    The fits hold the GIL nearly all the time (threads were measured slower than one core), so they run as Dask
-    tasks of ``batch`` fits each in worker processes: on an active ``dask.distributed`` Client when there is one,
-    else in a :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` processes (default
-    :func:`fit_workers`); in this process when there are fewer than ``PARALLEL_MIN_FITS`` of them or one worker.
-    ``progress``: a Dask progress bar on stderr when they take over a second and no other Dask progress bar is
-    active. Every fit is a pure function of its spectrum: results do not depend on where it ran."""
+    The first fits (at least one) run in this process for :data:`PROBE_SECONDS`; from their mean time the rest run
+    where they are expected to finish first (:func:`parallel_pays`): as Dask tasks (:func:`fit_batch_size` fits
+    each) in worker processes, on an active ``dask.distributed`` Client when there is one, else in a
+    :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` processes (default :func:`fit_workers`), or in
+    this process (in Dask tasks of :data:`SERIAL_BATCH` fits on the synchronous scheduler when more than two such
+    tasks are left). Processes, not threads: the fits hold the GIL nearly all the time (51 fits of a 4,000-atom Cu
+    run: 2.42 s one after another, 2.34 s on two threads). ``progress``: a Dask progress bar on stderr when the
+    fits after the first take over a second and no other Dask progress bar is active. Every fit is a pure function of
+    its spectrum: results do not depend on where it ran."""
+    import time
     args = (f, func, window, df, enbw, n_segments, likelihood)
-    if len(tasks) <= 2 * batch:
-        return _fit_batch(tasks, *args)
+    results, start = [], time.perf_counter()
+    while len(results) < len(tasks) and (not results or time.perf_counter() - start < PROBE_SECONDS):
+        results.extend(_fit_batch(tasks[len(results):len(results) + 1], *args))
+    rest = tasks[len(results):]
+    if not rest:
+        return results
     import contextlib
+    import multiprocessing
 
+    from trajmodes.resources import distributed_client
+    client = distributed_client()
+    per_fit = (time.perf_counter() - start) / len(results)
+    # fork: the workers start at once with the fits' modules imported, and a script that calls fit_peaks
+    # needs no ``if __name__ == "__main__"`` guard (spawn would import it again in every worker)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if client is not None:                              # its workers run already: they cost no start
+        workers, start_seconds = max(1, sum(client.nthreads().values())), 0.0
+    else:
+        workers = fit_workers() if workers is None else max(1, int(workers))
+        start_seconds = START_SECONDS[method]
+    parallel = parallel_pays(len(rest), per_fit, workers, start_seconds)
+    if not parallel and len(rest) <= 2 * SERIAL_BATCH:
+        return results + _fit_batch(rest, *args)
     import dask
     from dask.callbacks import Callback
     from dask.diagnostics import ProgressBar
-    from trajmodes.resources import distributed_client
-    client = distributed_client() is not None
-    workers = fit_workers() if workers is None else max(1, int(workers))
-    parts = [dask.delayed(_fit_batch, pure=True)(tasks[i:i + batch], *args) for i in range(0, len(tasks), batch)]
+    batch = fit_batch_size(len(rest), workers) if parallel else SERIAL_BATCH
+    parts = [dask.delayed(_fit_batch, pure=True)(rest[i:i + batch], *args) for i in range(0, len(rest), batch)]
     bar = ProgressBar(minimum=1.0) if progress and not Callback.active else contextlib.nullcontext()
     with contextlib.ExitStack() as stack:
         stack.enter_context(bar)
-        if client:
-            options = {}
-        elif workers > 1 and len(tasks) >= PARALLEL_MIN_FITS:
-            import multiprocessing
+        options = {}
+        if not parallel:
+            options = {"scheduler": "sync"}                 # in this process, in tasks a progress bar counts
+        elif client is None:
             from concurrent.futures import ProcessPoolExecutor
-            # fork: the workers start at once with the fits' modules imported, and a script that calls fit_peaks
-            # needs no ``if __name__ == "__main__"`` guard (spawn would import it again in every worker)
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             pool = stack.enter_context(ProcessPoolExecutor(min(workers, len(parts)),
                                                            mp_context=multiprocessing.get_context(method)))
             options = {"scheduler": "processes", "pool": pool}
-        else:
-            options = {"scheduler": "sync"}
-        return [r for part in dask.compute(*parts, **options) for r in part]
+        return results + [r for part in dask.compute(*parts, **options) for r in part]
 
 
 def _models(model, attrs):
@@ -545,8 +590,8 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
         Show a progress bar on stderr when the fits take more than a second (and no other Dask progress bar is
         active).
     workers : int, optional
-        Processes for the fits when there are at least ``PARALLEL_MIN_FITS`` distinct spectra (default: every core
-        this process may use, :func:`fit_workers`; 1: all in this process; an active ``dask.distributed`` Client
+        Processes for the fits when they are expected to take long enough to pay for starting them (default: every
+        core this process may use, :func:`fit_workers`; 1: all in this process; an active ``dask.distributed`` Client
         runs them on its workers instead). The results do not depend on it.
 
     Returns

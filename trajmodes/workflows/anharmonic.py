@@ -161,7 +161,7 @@ def _check_members(members, four_phonon) -> None:
         raise ValueError(f"members= takes the constants of every member of a committee (2 or more, for a standard "
                          f"deviation), not {len(members)}")
     for i, fc in enumerate(members):
-        if getattr(fc, "fc3", None) is None:
+        if getattr(fc, "fc3_sparse", None) is None:
             raise ValueError(f"committee member {i + 1} of {len(members)} has no third-order constants: fit the "
                              "committee with a third order (trajmodes fit --cutoff3)")
         if four_phonon is not None and getattr(fc, "fc4", None) is None:

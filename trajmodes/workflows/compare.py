@@ -45,7 +45,7 @@ def comparison_inputs(modes, force_constants) -> ComparisonInputs:
     from trajmodes.workflows.modes import read_modes
     from trajmodes.workflows.reading import load_force_constants
     fc = load_force_constants(force_constants)
-    if fc.fc3 is None:
+    if fc.fc3_sparse is None:
         raise ValueError(f"{force_constants}: these force constants have no third-order part; fit them to the same run "
                          "with --cutoff3 (trajmodes fit)")
     ds = read_modes(modes)

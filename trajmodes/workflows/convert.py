@@ -49,7 +49,7 @@ ONE_FILE = {"netcdf": ".nc", "hiphive": ".fcs"}
 
 def refusal(fc, to: str) -> str | None:
     """Why ``fc`` cannot go into format ``to`` as it is (one line), or None."""
-    if fc.fc3 is not None and to == "phonopy":
+    if fc.fc3_sparse is not None and to == "phonopy":
         return ("phonopy files hold no third-order constants, and these have them: convert to phono3py, tdep, "
                 "shengbte or netcdf, or give --fc2-only to leave them out")
     if fc.born is not None and to in ("gpumd", "hiphive"):     # TDEP: a polar file, short-range constants
@@ -63,7 +63,7 @@ def refusal(fc, to: str) -> str | None:
 
 def _describe(fc) -> str:
     parts = [f"fc2 ({fc.layout})"]
-    if fc.fc3 is not None:
+    if fc.fc3_sparse is not None:
         parts.append("fc3")
     if fc.born is not None:
         parts.append("Born charges")
@@ -164,14 +164,14 @@ def convert_force_constants(source, to: str, target: str, out, *, source_format:
     fc = ForceConstants.read(source, fmt, **({} if supercell is None else {"supercell": supercell}))
     what = _describe(fc)
     dropped = []
-    if fc2_only and fc.fc3 is not None:
+    if fc2_only and fc.fc3_sparse is not None:
         fc, dropped = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s, born=fc.born,
                                      epsilon=fc.epsilon, nac_factor=fc.nac_factor, short_range=fc.short_range,
                                      ewald_lambda=fc.ewald_lambda), dropped + ["fc3"]
     if no_nac and fc.born is not None:
         fc = fc.with_convention("full")        # short-range (polar TDEP) constants: the dipole part put back first
         fc, dropped = ForceConstants(fc.fc2, fc.supercell, fc.primitive, smap=fc.smap, p2s=fc.p2s,
-                                     fc3=fc.fc3), dropped + ["Born charges"]
+                                     fc3=fc.fc3_sparse), dropped + ["Born charges"]
     why = refusal(fc, to)
     if why:
         raise ValueError(f"cannot write {source} as {to}: {why}")

@@ -332,7 +332,7 @@ def _modal_split(c: _Current, force_constants, temperature, volume, max_time, re
         c.notes.append(f"the modes' shares in a second pass over the frames: their velocities and heat-flux "
                        f"matrices, {c.need / 1e9:.2g} GB, are more than may be held here")
     bte = None
-    if fc.fc3 is not None:
+    if fc.fc3_sparse is not None:
         matrix = np.reshape(modal.attrs["supercell_matrix"], (3, 3))
         bte = boltzmann_beside(fc, matrix, temperature, resamples=resamples, members=members)
     return modal, bte
@@ -517,7 +517,7 @@ def boltzmann_beside(force_constants, supercell_matrix, temperature: float, mesh
         The mesh of the resamples' conductivities; default :data:`BTE_ERROR_MESH`.
     """
     from trajmodes.phonons.anharmonic.anharmonic import Anharmonic
-    if getattr(force_constants, "fc3", None) is None:
+    if getattr(force_constants, "fc3_sparse", None) is None:
         raise ValueError("the Boltzmann equation needs third-order constants: fit them to the run with --cutoff3 "
                          "(trajmodes fit)")
     error_mesh = BTE_ERROR_MESH if error_mesh is None else int(error_mesh)

@@ -99,7 +99,7 @@ def write_gpumd(fc, folder: str | os.PathLike, source: str | os.PathLike | None 
     note = provenance_line(source)
     write_poscar(folder / GPUMD_FILES["unitcell"], pr.cell, wrapped_frame(fc)[0], pr.species,
                  f"unit cell of the GPUMD force constants beside, {note}")
-    order = 2 if fc.fc3 is None else 3
+    order = 2 if fc.fc3_sparse is None else 3
     for n in range(2, order + 1):
         _write_order(folder, n, *supercell_clusters(fc, n))
     write_text(folder / GPUMD_FILES["potential"], [f"fcp {len(species)} {' '.join(species)}",

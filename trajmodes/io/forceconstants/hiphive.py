@@ -191,7 +191,7 @@ def write_hiphive(fc, path: str | os.PathLike) -> None:
     from hiphive.force_constants import RawForceConstants
     refuse_nac(fc, "hiPhive", "hiPhive's force-constant files hold no long-range electrostatics")
     fc_dict = {}
-    for order in (2,) if fc.fc3 is None else (2, 3):
+    for order in (2,) if fc.fc3_sparse is None else (2, 3):
         clusters, blocks = supercell_clusters(fc, order)
         fc_dict.update(zip(map(tuple, clusters.tolist()), blocks.reshape((-1,) + (3,) * order)))
     fcs = RawForceConstants(fc_dict, _ase_atoms(fc.supercell))

@@ -57,7 +57,7 @@ def _from_dataset(ds, path) -> tuple[dict, str]:
     born = get("born") if "born" in ds.variables else None
     eps = get("epsilon") if "epsilon" in ds.variables else None
     polar = {} if eps is None else dict(nac_factor=getattr(ds["epsilon"], "nac_factor", None))
-    fc3 = _dense_fc3(ds, get("fc3")) if "fc3" in ds.variables else None
+    fc3 = _file_fc3(ds, get("fc3")) if "fc3" in ds.variables else None
     fc4 = (get("fc4_sites", np.int64), get("fc4")) if "fc4" in ds.variables else None
     sc, pr = cr["supercell"], cr["primitive"]
     with blamed(path):
@@ -72,32 +72,24 @@ def _from_dataset(ds, path) -> tuple[dict, str]:
     return data, str(path)
 
 
-def _dense_fc3(ds, blocks: np.ndarray) -> np.ndarray:
-    """The compact fc3 (n_prim, N, N, 3, 3, 3) in eV/Å³ of the file ``ds``: zero but at its triplets ``fc3_sites``
-    (T, 3: primitive atom, two supercell atoms), where it is ``blocks`` (T, 3, 3, 3). A file of an older trajmodes,
-    without ``fc3_sites``, holds the compact array itself: ``blocks`` as they are."""
+def _file_fc3(ds, blocks: np.ndarray):
+    """The fc3 of the file ``ds`` as :class:`~trajmodes.forceconstants.model.ForceConstants` takes it: its triplets
+    ``fc3_sites`` (T, 3: primitive atom, two supercell atoms) and their ``blocks`` (T, 3, 3, 3) in eV/Å³, never the
+    dense array. A file of an older trajmodes, without ``fc3_sites``, holds the compact array itself: ``blocks`` as
+    they are."""
     if "fc3_sites" not in ds.variables:
         return blocks
-    sites = np.asarray(ds["fc3_sites"][:], dtype=np.int64)
-    fc3 = np.zeros((len(ds.dimensions["prim_atom"]), len(ds.dimensions["atom"]), len(ds.dimensions["atom"]), 3, 3, 3))
-    fc3[sites[:, 0], sites[:, 1], sites[:, 2]] = blocks
-    return fc3
+    return np.asarray(ds["fc3_sites"][:], dtype=np.int64), blocks
 
 
-def _fc3_sites(fc3s) -> np.ndarray:
-    """The triplets (T, 3: primitive atom, two supercell atoms; int64, in C order) where any of the compact fc3
-    ``fc3s`` (each (n_prim, N, N, 3, 3, 3)) has a block with a bit set (-0.0 and NaN count: the file gives every
-    array back bit for bit), found one primitive atom at a time (a boolean array of N^2 x 27, not n_prim times that)."""
-    first = fc3s[0]
-    sites = []
-    for p in range(first.shape[0]):
-        hit = np.zeros(first.shape[1:3], dtype=bool)
-        for fc3 in fc3s:
-            bits = np.ascontiguousarray(fc3[p]).view(np.uint64)
-            hit |= (bits != 0).any(axis=(2, 3, 4))
-        j, k = np.nonzero(hit)
-        sites.append(np.column_stack([np.full(len(j), p), j, k]))
-    return np.concatenate(sites).astype(np.int64)
+def _fc3_sites(fcs) -> np.ndarray:
+    """The triplets (T, 3: primitive atom, two supercell atoms; int64, in C order) where the third order of any of
+    the constants ``fcs`` (on one supercell) has a block with a bit set (-0.0 and NaN count: the file gives every
+    array back bit for bit), from their triplets (:attr:`ForceConstants.fc3_sparse`), not the dense arrays."""
+    N = fcs[0].n_atoms
+    sites = np.concatenate([f.fc3_sparse.nonzero().sites for f in fcs])
+    keys = np.unique((sites[:, 0] * N + sites[:, 1]) * N + sites[:, 2])
+    return np.column_stack([keys // (N * N), keys // N % N, keys % N]).astype(np.int64)
 
 
 def _member(ds, data: dict, member, path) -> dict:
@@ -115,7 +107,7 @@ def _member(ds, data: dict, member, path) -> dict:
     m = int(member)
     fc4 = data.get("fc4")
     return dict(data, fc2=np.asarray(group["fc2"][m]),
-                fc3=_dense_fc3(ds, np.asarray(group["fc3"][m])) if "fc3" in group.variables else None,
+                fc3=_file_fc3(ds, np.asarray(group["fc3"][m])) if "fc3" in group.variables else None,
                 fc4=None if fc4 is None else (fc4[0], np.asarray(group["fc4"][m])))
 
 
@@ -133,8 +125,8 @@ def _check_members(fc, members) -> list:
         what = []
         if m.n_atoms != fc.n_atoms or m.n_prim != fc.n_prim or not np.array_equal(m.p2s, fc.p2s):
             what.append(f"another supercell ({m.n_atoms} atoms, {m.n_prim} primitive)")
-        if (m.fc3 is None) != (fc.fc3 is None):
-            what.append("fc3 " + ("missing" if m.fc3 is None else "where the constants have none"))
+        if (m.fc3_sparse is None) != (fc.fc3_sparse is None):
+            what.append("fc3 " + ("missing" if m.fc3_sparse is None else "where the constants have none"))
         m4 = getattr(m, "fc4", None)
         if (m4 is None) != (q4 is None) or (q4 is not None and not np.array_equal(m4.sites, q4.sites)):
             what.append("other fourth-order quartets")
@@ -175,7 +167,7 @@ def write_netcdf(fc, path: str | os.PathLike, attrs: dict | None = None, members
         with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
             ds.setncatts(meta)
             orders = "second-, third- and fourth-order" if getattr(fc, "fc4", None) is not None else (
-                "second- and third-order" if fc.fc3 is not None else "second-order")
+                "second- and third-order" if fc.fc3_sparse is not None else "second-order")
             ds.title = f"trajmodes {orders} force constants"
             _write_group(ds, fc, [fc] + (members or []))
             if getattr(fc, "phonon_fc2", None) is not None:
@@ -194,13 +186,13 @@ def _write_members(ds, members) -> None:
     v = g.createVariable("fc2", "f8", ("member", "prim_atom", "atom", "cartesian", "cartesian2"), zlib=True)
     v.units, v.layout = "eV/A^2", "compact"
     v[:] = np.stack([m.compact() for m in members])
-    if members[0].fc3 is not None:
+    if members[0].fc3_sparse is not None:
         sites = np.asarray(ds["fc3_sites"][:], dtype=np.int64)
         v = g.createVariable("fc3", "f8", ("member", "triplet", "cartesian", "cartesian2", "cartesian3"), zlib=True)
         v.units = "eV/A^3"
         v.long_name = "the blocks of the triplets fc3_sites of the file"
         for i, m in enumerate(members):
-            v[i] = m.fc3[sites[:, 0], sites[:, 1], sites[:, 2]]
+            v[i] = m.fc3_sparse.at(sites)
     if getattr(members[0], "fc4", None) is not None:
         v = g.createVariable("fc4", "f8", ("member", "quartet", "cartesian", "cartesian2", "cartesian3",
                                            "cartesian4"), zlib=True)
@@ -242,8 +234,8 @@ def _write_group(ds, fc, fc3_of=None) -> None:
     v = ds.createVariable("map_shift", "f8", ("cartesian",))
     v.units = "Angstrom"
     v[:] = fc.smap.shift
-    if fc.fc3 is not None:
-        sites = _fc3_sites([f.fc3 for f in (fc3_of or [fc])])
+    if fc.fc3_sparse is not None:
+        sites = _fc3_sites(fc3_of or [fc])
         ds.createDimension("triplet", len(sites))
         ds.createDimension("site3", 3)
         ds.createDimension("cartesian3", 3)
@@ -253,7 +245,7 @@ def _write_group(ds, fc, fc3_of=None) -> None:
         v = ds.createVariable("fc3", "f8", ("triplet", "cartesian", "cartesian2", "cartesian3"), zlib=True)
         v.units = "eV/A^3"
         v.long_name = "the blocks of the triplets fc3_sites; zero at every other triplet"
-        v[:] = fc.fc3[sites[:, 0], sites[:, 1], sites[:, 2]]
+        v[:] = fc.fc3_sparse.at(sites)
     q4 = getattr(fc, "fc4", None)
     if q4 is not None:
         ds.createDimension("quartet", len(q4))

@@ -211,7 +211,7 @@ def write_phono3py(fc, folder: str | os.PathLike, compression: str | None = "gzi
     atomic_write(folder / "phono3py_params.yaml", lambda tmp: ph3.save(tmp))
     atomic_write(folder / "fc2.hdf5", lambda tmp: write_fc2_to_hdf5(
         fc2, filename=tmp, p2s_map=p2s2, physical_unit="eV/angstrom^2", compression=compression))
-    if fc.fc3 is not None:
+    if fc.fc3_sparse is not None:
         fc3 = np.ascontiguousarray(fc.fc3[k[:, :, None], cols[:, :, None], cols[:, None, :]])
         atomic_write(folder / "fc3.hdf5", lambda tmp: write_fc3_to_hdf5(
             fc3, filename=tmp, p2s_map=p2s, compression=compression))

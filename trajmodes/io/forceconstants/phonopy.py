@@ -311,7 +311,8 @@ def supercell_clusters(fc, order: int) -> tuple[np.ndarray, np.ndarray]:
     clusters : ndarray of int (n, order)
         In C order of the atom indices.
     blocks : ndarray (n, 3 ** order)
-        eV/Å² or eV/Å³; third-order rows built from the compact layout by lattice translation, one atom at a time.
+        eV/Å² or eV/Å³; third-order rows built from the triplets of the constants (``fc3_sparse``, never the dense
+        array) by lattice translation, one atom at a time.
     """
     N = fc.n_atoms
     if order == 2:
@@ -319,13 +320,16 @@ def supercell_clusters(fc, order: int) -> tuple[np.ndarray, np.ndarray]:
         i, j = np.nonzero(np.abs(full).max(axis=2) > 0)
         return np.stack([i, j], axis=1), full[i, j]
     atoms = np.arange(N)
+    rows = [fc.fc3_sparse.row(a) for a in range(fc.n_prim)]            # compact columns and blocks, nonzero
     clusters, blocks = [], []
+    back = np.empty(N, dtype=np.int64)
     for i in range(N):
-        cols = fc.compact_columns(i, atoms)
-        row = fc.fc3[fc.smap.atom[i]][np.ix_(cols, cols)].reshape(N, N, 27)
-        j, k = np.nonzero(np.abs(row).max(axis=2) > 0)
-        clusters.append(np.stack([np.full(len(j), i), j, k], axis=1))
-        blocks.append(row[j, k])
+        back[fc.compact_columns(i, atoms)] = atoms                     # supercell atom of each compact column
+        c1, c2, psi = rows[fc.smap.atom[i]]
+        j, k = back[c1], back[c2]
+        order = np.lexsort((k, j))                                      # C order of (j, k)
+        clusters.append(np.stack([np.full(len(j), i), j[order], k[order]], axis=1))
+        blocks.append(psi[order].reshape(len(j), 27))
     return np.concatenate(clusters), np.concatenate(blocks)
 
 

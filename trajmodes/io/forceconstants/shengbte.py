@@ -125,7 +125,7 @@ def write_shengbte(fc, folder: str | os.PathLike, source: str | os.PathLike | No
     ii, jj = np.meshgrid(np.arange(1, N + 1), np.arange(1, N + 1), indexing="ij")
     lines = [f"{N:4d} {N:4d}"] + _block_lines(ii.ravel(), jj.ravel(), full.reshape(N * N, 3, 3))
     write_text(folder / SHENGBTE_FILES["fc2"], lines)
-    if fc.fc3 is not None:
+    if fc.fc3_sparse is not None:
         _write_fc3(fc, folder / SHENGBTE_FILES["fc3"], tol)
     _write_control(fc, folder / SHENGBTE_FILES["control"], note, mesh, temperature,
                    diagonal=shengbte_order(fc) is not None)
@@ -179,13 +179,13 @@ def _write_fc3(fc, path: Path, tol: float) -> None:
     rows = "\n".join(f"{a + 1} {b + 1} {c + 1} {{: .16e}}" for a in range(3) for b in range(3) for c in range(3))
     blocks = []
     for a in range(n):
-        jj, ll = np.nonzero(np.abs(fc.fc3[a]).reshape(N, N, 27).max(axis=2) > 0)
+        jj, ll, psi = fc.fc3_sparse.row(a)                       # the triplets, never the dense fc3
         t, ij, il = expand_images(start, count, a, jj, ll)
         gap = np.round(np.linalg.norm(vec[ij] - vec[il], axis=1), 8)
         first = np.lexsort((np.arange(len(t)), gap, t))
         pick = first[np.r_[True, t[first][1:] != t[first][:-1]]] if len(t) else first
         R2, R3 = lat[ij[pick]] @ P, lat[il[pick]] @ P
-        vals = fc.fc3[a][jj, ll].reshape(len(jj), 27)
+        vals = psi.reshape(len(jj), 27)
         for s in range(len(jj)):
             blocks.append(head.format(len(blocks) + 1, *R2[s], *R3[s], a + 1, atom[jj[s]] + 1, atom[ll[s]] + 1)
                           + rows.format(*vals[s]))

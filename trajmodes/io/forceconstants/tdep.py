@@ -252,7 +252,7 @@ def write_tdep(fc, folder: str | os.PathLike, source: str | os.PathLike | None =
         lines += polar_section_lines(fc)
         write_lotosplitting(folder / "infile.lotosplitting", fc.born, fc.epsilon)
     write_text(folder / TDEP_FILES["fc2"], lines)
-    if fc.fc3 is not None:
+    if fc.fc3_sparse is not None:
         write_tdep_fc3(fc, folder / TDEP_FILES["fc3"], note, tol)
     if getattr(fc, "fc4", None) is not None:
         write_tdep_fc4(fc, folder / TDEP_FILES["fc4"], note)

@@ -55,14 +55,13 @@ def write_tdep_fc3(fc, path: Path, note: str, tol: float) -> None:
              "{:11d}                atom 3 in triplet {}\n" + "\n".join([" ".join(["{:21.16f}"] * 3)] * 3) + "\n"
              + "\n".join([" ".join(["{: .16e}"] * 3)] * 9))
     for a in range(n):
-        nz = np.abs(fc.fc3[a]).reshape(N, N, 27).max(axis=2) > 0
-        jj, ll = np.nonzero(nz)
+        jj, ll, psi = fc.fc3_sparse.row(a)                       # the triplets, never the dense fc3
         t, ij, il = expand_images(start, count, a, jj, ll)
         lines.append(f"{len(t):11d}               How many triplets are atom {a + 1:3d} part of")
         if len(t):
             sides = np.linalg.norm(np.stack([vec[ij], vec[il], vec[ij] - vec[il]]), axis=-1)
             cutoff = max(cutoff, float(sides.max()))
-        vals = fc.fc3[a][jj[t], ll[t]] * (w[ij] * w[il])[:, None, None, None]
+        vals = psi[t] * (w[ij] * w[il])[:, None, None, None]
         zero = np.zeros(3)
         for i in range(len(t)):
             lines.append(block.format(a + 1, i + 1, atom[jj[t[i]]] + 1, i + 1, atom[ll[t[i]]] + 1, i + 1,

@@ -439,9 +439,12 @@ class Anharmonic:
         ``static_shift`` the two above; coordinates ``qpoint``, ``grid_point``, ``weight`` (star size),
         ``frequency_harmonic``. Degenerate branches carry their set's average.
         """
-        import xarray as xr
         gps = self.grid_points(qpoints)
         res = self._map(gps, real=shifts, static=static_shift, epsilon=epsilon)
+        # xarray after the sums: it imports pandas, and with Dask installed its first Dataset dask.array and through
+        # it scipy.special, scipy.fft and scipy.sparse (about 50 MB in all), which then take memory the sums gave back
+        # instead of adding to their peak
+        import xarray as xr
         gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb)
         dims = ("temperature", "q", "branch")
         iso = None if self.mass_variances is None else self.isotope_gamma(gps)
@@ -593,13 +596,13 @@ class Anharmonic:
         xarray.Dataset: ``spectral_function`` (temperature, q, branch, frequency) 1/THz, ``gamma``, ``frequency_shift``
         (same dims, THz).
         """
-        import xarray as xr
         from trajmodes.phonons.anharmonic.spectral import spectral_functions
         gps = self.grid_points(qpoints)
         if frequencies is None:
             frequencies = np.linspace(0.0, 1.1 * float(self.frequencies.max()), n_points)
         nu = np.atleast_1d(np.asarray(frequencies, dtype=float))
         res = self._map(gps, frequencies=nu, real=True, epsilon=epsilon)
+        import xarray as xr                                           # after the sums (as in :meth:`linewidths`)
         gam = np.stack([r.gamma for r in res], axis=1)                                  # (nt, nq, nb, nw)
         dlt = np.stack([r.delta for r in res], axis=1)
         A = spectral_functions(nu, gam, dlt, self.frequencies[gps][None], self.interaction.cutoff_frequency)

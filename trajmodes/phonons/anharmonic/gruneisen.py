@@ -89,16 +89,22 @@ def internal_strain(phonons: "Phonons", vectors: np.ndarray | None = None) -> np
     return -(pinv @ force).reshape(n, 3, 3, 3)
 
 
-def _volume_constants(phonons: "Phonons", fc3: np.ndarray) -> np.ndarray:
-    """Trace over c = d of dPhi_ab(k, j) / d eps_cd, compact (n_prim, N, 3, 3), eV/Å² (module docstring)."""
+def _volume_constants(phonons: "Phonons", force_constants: "ForceConstants") -> np.ndarray:
+    """Trace over c = d of dPhi_ab(k, j) / d eps_cd, compact (n_prim, N, 3, 3), eV/Å² (module docstring), summed
+    over the triplets (k, j, M) of ``force_constants.fc3_sparse``: no dense fc3."""
     fc = phonons.force_constants
+    fc3 = force_constants.fc3_sparse
     r = mean_image_vectors(phonons)
     x = np.einsum("kacc->ka", internal_strain(phonons, r))                         # (n, 3) A
     disp = r + x[fc.smap.atom][None]                                               # (n, N, 3) A per unit eta
-    out = np.empty((fc.n_prim, fc.n_atoms, 3, 3))
-    for k in range(fc.n_prim):                                                     # primitive atoms only
-        out[k] = np.tensordot(fc3[k], disp[k], axes=([1, 4], [0, 1]))
-    return out
+    k, j, m = fc3.sites.T
+    pair = k * fc.n_atoms + j                                                      # row (k, j) of the result
+    out = np.zeros((fc.n_prim * fc.n_atoms, 9))
+    for s in range(0, len(pair), 1 << 16):                                         # (chunk, 9) at a time
+        c = slice(s, s + (1 << 16))
+        part = np.einsum("tabe,te->tab", fc3.blocks[c], disp[k[c], m[c]]).reshape(-1, 9)
+        np.add.at(out, pair[c], part)
+    return out.reshape(fc.n_prim, fc.n_atoms, 3, 3)
 
 
 class _LatticeSum:
@@ -149,7 +155,8 @@ def mode_gruneisen(phonons: "Phonons", force_constants: "ForceConstants", qpoint
     phonons : trajmodes.Phonons
         Harmonic phonons: frequencies, eigenvectors, image pairs, and the fc2 of the internal relaxation.
     force_constants : trajmodes.ForceConstants
-        Carries ``fc3`` (compact, eV/Å³) on the supercell of ``phonons.force_constants``.
+        Carries third-order constants (``fc3_sparse``, the triplets, eV/Å³) on the supercell of
+        ``phonons.force_constants``.
     qpoints : array_like, shape (nq, 3) or (3,)
         Reduced coordinates of the primitive reciprocal lattice (no 2 pi).
     degeneracy_tol : float
@@ -172,11 +179,11 @@ def mode_gruneisen(phonons: "Phonons", force_constants: "ForceConstants", qpoint
         gamma per q and branch, branches in the order of :meth:`trajmodes.Phonons.frequencies`.
     """
     fc = force_constants
-    if fc.fc3 is None:
+    if fc.fc3_sparse is None:
         raise ValueError("mode Grueneisen parameters need third-order force constants (fc.fc3 is None)")
     _check_same_supercell(phonons, fc)
     q = np.asarray(qpoints, dtype=float).reshape(-1, 3)
-    dD_of = _LatticeSum(phonons, _volume_constants(phonons, fc.fc3))
+    dD_of = _LatticeSum(phonons, _volume_constants(phonons, fc))
     out = np.empty((len(q), phonons.n_branches))
     for s in range(0, len(q), phonons.chunk):
         qb = q[s:s + phonons.chunk]

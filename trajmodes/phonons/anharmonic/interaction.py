@@ -32,6 +32,8 @@ than large ones.
 """
 from __future__ import annotations
 
+import weakref
+import zlib
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,6 +64,12 @@ def triplet_block(chunk: int, bytes_per_triplet: float) -> int:
 #: reduced Planck constant, eV ps
 HBAR_EV_PS = H_EV_PS / (2 * np.pi)
 
+# the lattice-sum tables of fc3 (Interaction._prepare_lattice_sum) of each constants object, kept while it lives: made
+# once however many calculators use them (a mesh convergence, the iterations of a self-consistent smearing); one set
+# per constants, for the last settings asked, with the triplets they came from (weakly) and a CRC of their bytes, so
+# that constants given other triplets, or changed in place, are tabulated again
+_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 class Interaction:
     """Interaction strengths of phonon triplets on a mesh, from ``force_constants.fc2`` (through ``phonons``) and
@@ -70,7 +78,8 @@ class Interaction:
     Parameters
     ----------
     force_constants : ForceConstants
-        With third-order constants ``fc3`` (compact layout, eV/Å³) on ``force_constants.supercell``. Attribute
+        With third-order constants (``fc3_sparse``, their triplets, eV/Å³) on ``force_constants.supercell``; the
+        tables of the lattice sums are made from the triplets and kept with the constants. Attribute
         ``force_constants``.
     grid : Grid
         The q-mesh (:class:`trajmodes.lattice.grid.Grid`).
@@ -106,7 +115,7 @@ class Interaction:
                  cutoff_frequency: float = 1e-4, chunk: int = 512, make_r0_average: bool = True,
                  equal_frequency_tol: float | None = None):
         fc = force_constants
-        if fc.fc3 is None:
+        if fc.fc3_sparse is None:
             raise ValueError("these force constants have no third-order part (fc3): fit them with cutoff3= "
                              "(EffectiveForceConstants) or read phono3py's fc3.hdf5 "
                              "(ForceConstants.read(folder, 'phono3py'))")
@@ -130,7 +139,8 @@ class Interaction:
     # -- the real-space side, once ----------------------------------------------------------------
     def _prepare_lattice_sum(self) -> None:
         """Per primitive atom k (:meth:`_centre_table`): the supercell atoms fc3 couples it to, their shortest images
-        (reduced vectors and weights), and the constants on them, per pair of atoms with a nonzero constant.
+        (reduced vectors and weights), and the constants on them, per pair of atoms with a nonzero constant; made from
+        the triplets of the constants (``fc3_sparse``), never their dense array (216 n N^2 bytes).
 
         With ``make_r0_average`` the constants are split in two: the triplets whose three atoms are each other's
         unique shortest images (:meth:`all_shortest`), for which the three origins give the same sum, enter the
@@ -138,38 +148,51 @@ class Interaction:
         (``rest``) for the other two legs, which take them from it (:meth:`_r0_legs`)."""
         from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
         fc = self.force_constants
+        self._inv_sqrt_m = np.repeat(1 / np.sqrt(fc.primitive.masses), 3)          # per branch row 3k + a
         dm = self.phonons.dm if self.phonons.force_constants.supercell is fc.supercell else DynamicalMatrix(fc)
+        cubic = fc.fc3_sparse
+        settings = (self.make_r0_average, float(dm.tol))
+        crc = zlib.crc32(cubic.blocks.data, zlib.crc32(cubic.sites.data))
+        held = _TABLES.get(fc)
+        if held is not None and held[0] == settings and held[1]() is cubic and held[2] == crc:
+            self._centres, self._r0_rest = held[3], held[4]
+            return
+        _TABLES.pop(fc, None)                          # the tables for other settings or other constants freed first
         kk, jj, _, w, vec = dm.image_pairs()
         images = (kk, jj, w, vec @ np.linalg.inv(fc.primitive.cell))                 # reduced image vectors
-        flag = self.all_shortest(dm) if self.make_r0_average else None            # (n, N, N) bool
-        # per centre atom, one at a time (a copy of its constants only while its table is made)
+        sites, blocks = cubic.sites, cubic.blocks.reshape(len(cubic), 27)
+        bounds = np.searchsorted(sites[:, 0], np.arange(fc.n_prim + 1))          # the triplets of each centre
         self._centres = []
         for k in range(fc.n_prim):
-            psi = fc.fc3[k]                                                        # (N, N, 3, 3, 3)
+            mine = slice(bounds[k], bounds[k + 1])
+            j, l, psi = sites[mine, 1], sites[mine, 2], blocks[mine]
+            live = (psi != 0).any(axis=1)                                          # (-0.0 blocks couple nothing)
+            j, l, psi = j[live], l[live], psi[live]
             other = None
-            if flag is not None:
-                other = ~flag[k] & (psi != 0).reshape(fc.n_atoms, fc.n_atoms, 27).any(axis=2)
+            if self.make_r0_average:                                               # only the triplets there are
+                other = ~self.all_shortest(dm, triplets=(np.full(len(j), k), j, l))
                 other = other if other.any() else None
             if other is not None:
-                psi = np.where(other[..., None, None, None], psi / 3.0, psi)
-            self._centres.append(self._centre_table(k, psi, images, other))
+                psi = np.where(other[:, None], psi / 3.0, psi)
+            self._centres.append(self._centre_table(k, j, l, psi, images, other))
         self._r0_rest = any("rest" in c for c in self._centres)
-        self._inv_sqrt_m = np.repeat(1 / np.sqrt(fc.primitive.masses), 3)          # per branch row 3k + a
+        _TABLES[fc] = (settings, weakref.ref(cubic), crc, self._centres, self._r0_rest)
 
-    def _centre_table(self, k: int, psi: np.ndarray, images: tuple, other: np.ndarray | None = None) -> dict:
-        """The lattice-sum table of centre atom ``k`` for constants ``psi`` (N, N, 3, 3, 3) eV/Å³: the atoms with
-        a nonzero constant (``used``), the rows of their images, and the pairs (l'k', l''k'') with a nonzero constant,
-        grouped by (k', k'') and padded to the largest group: ``pair_a``, ``pair_b`` (n n, Pmax) rows of used atoms
-        (the padding a zero row, ``len(used)``) and ``psi`` (n n, 27, Pmax) Psi[k, l'k', l''k'', a, b, c].
+    def _centre_table(self, k: int, j: np.ndarray, l: np.ndarray, psi: np.ndarray, images: tuple,
+                      other: np.ndarray | None = None) -> dict:
+        """The lattice-sum table of centre atom ``k`` for its triplets (k, ``j``, ``l``) with a nonzero block ``psi``
+        (T, 27) eV/Å³: the atoms with a nonzero constant (``used``), the rows of their images, and the pairs
+        (l'k', l''k'') with a nonzero constant, grouped by (k', k'') and padded to the largest group: ``pair_a``,
+        ``pair_b`` (n n, Pmax) rows of used atoms (the padding a zero row, ``len(used)``) and ``psi`` (n n, 27, Pmax)
+        Psi[k, l'k', l''k'', a, b, c].
 
         The used atoms also sit in ``slots``: per primitive atom, P slots (P the largest number of used atoms of one
-        primitive atom), the empty ones pointing at the zero row. With ``other`` (N, N) bool, the pairs that enter the
+        primitive atom), the empty ones pointing at the zero row. With ``other`` (T,) bool, the pairs that enter the
         two other legs of the r0 average: ``rest`` = (group, place in it, slot of l'k', slot of l''k'') of each."""
         kk, jj, w, red = images
         fc = self.force_constants
         atom, n = fc.smap.atom, fc.n_prim
-        nz = (psi != 0).reshape(len(psi), len(psi), 27).any(axis=2)                 # (N, N)
-        used = np.flatnonzero(nz.any(axis=1) | nz.any(axis=0))
+        used = np.unique(np.concatenate([j, l]))
         used = used[np.argsort(atom[used], kind="stable")]                         # grouped by primitive atom
         nu = len(used)
         pos = np.full(fc.n_atoms, -1)
@@ -181,11 +204,10 @@ class Interaction:
         slot = prim * P + (np.arange(nu) - groups[prim])                           # slot of each used atom
         slots = np.full(n * P, nu)
         slots[slot] = np.arange(nu)
-        sub = psi[np.ix_(used, used)].reshape(nu, nu, 27)                          # (nu, nu, 27)
-        a1, a2 = np.nonzero((sub != 0).any(axis=2))
+        a1, a2 = pos[j], pos[l]
         key = prim[a1] * n + prim[a2]
         order = np.lexsort((a2, a1, key))
-        a1, a2, key = a1[order], a2[order], key[order]
+        a1, a2, key, psi = a1[order], a2[order], key[order], psi[order]
         starts = np.searchsorted(key, np.arange(n * n + 1))
         rank = np.arange(len(key)) - starts[key]                                   # place within its group
         pmax = max(1, int(np.diff(starts).max(initial=0)))
@@ -193,13 +215,13 @@ class Interaction:
         pair_a[key, rank], pair_b[key, rank] = a1, a2
         table = dict(used=used, rows=pos[jj[sel]], vec=red[sel], w=w[sel], slots=slots, P=P,
                      x=fc.primitive.scaled_positions[k], pair_a=pair_a, pair_b=pair_b, psi=np.zeros((n * n, 27, pmax)))
-        table["psi"][key, :, rank] = sub[a1, a2]
+        table["psi"][key, :, rank] = psi
         if other is not None:
-            r = other[used[a1], used[a2]]
+            r = other[order]
             table["rest"] = (key[r], rank[r], slot[a1[r]], slot[a2[r]])
         return table
 
-    def all_shortest(self, dm=None, tol: float | None = None) -> np.ndarray:
+    def all_shortest(self, dm=None, tol: float | None = None, triplets=None) -> np.ndarray:
         """Which atom triplets (k, j, j') of fc3 are each other's unique shortest periodic images.
 
         True where the pairs (k, j), (k, j') and (j, j') each have one shortest image (multiplicity 1) and the
@@ -213,10 +235,13 @@ class Interaction:
             For the shortest images and multiplicities (default: that of the phonons).
         tol : float, optional
             Å (default: the image tolerance of ``dm``, 1e-5 Å).
+        triplets : tuple of three int arrays (T,), optional
+            Only these triplets (k, j, j'): primitive atom k, supercell atoms j and j' (the rows of
+            ``fc3_sparse.sites``); memory then grows with T, not with N^2.
 
         Returns
         -------
-        (n_prim, N, N) bool, in the layout of the compact fc3.
+        (n_prim, N, N) bool, in the layout of the compact fc3; with ``triplets``, (T,) bool.
         """
         from trajmodes.phonons.harmonic.dynamical import DynamicalMatrix
         fc = self.force_constants
@@ -230,16 +255,22 @@ class Interaction:
         V[kk, jj] = vec                                                            # the image, where unique
         atom, lat = fc.smap.atom, np.asarray(fc.smap.lattice)
         p2s = np.asarray(fc.p2s)
-        # j' seen from j is the atom j' - (R_j - R_p2s[atom j]) seen from the centre atom of j's primitive atom
-        shifted = fc.smap.index(atom[None, :], lat[None, :, :] - lat[:, None, :] + lat[p2s[atom]][:, None, :])
-        ka = atom[:, None]                                                         # (N, 1) primitive atom of j
-        m_jj = mult[ka, shifted]                                                  # (N, N) images of j -> j'
-        d_jj = np.linalg.norm(V[ka, shifted], axis=-1)                            # shortest |j -> j'|
+
+        def flags(k, j, l):
+            # j' seen from j is the atom j' - (R_j - R_p2s[atom j]) seen from the centre atom of j's primitive atom
+            shifted = fc.smap.index(atom[l], lat[l] - lat[j] + lat[p2s[atom[j]]])
+            d = np.linalg.norm(V[k, l] - V[k, j], axis=-1)                            # |v_kj' - v_kj|
+            d_jl = np.linalg.norm(V[atom[j], shifted], axis=-1)                       # shortest |j -> j'|
+            return ((mult[k, j] == 1) & (mult[k, l] == 1) & (mult[atom[j], shifted] == 1)
+                    & (np.abs(d - d_jl) < tol))
+
+        if triplets is not None:
+            k, j, l = (np.asarray(t, dtype=np.int64) for t in triplets)
+            return flags(k, j, l)
         out = np.zeros((n, N, N), dtype=bool)
+        j, l = np.arange(N)[:, None], np.arange(N)[None, :]
         for k in range(n):
-            one = mult[k] == 1
-            d = np.linalg.norm(V[k][None, :, :] - V[k][:, None, :], axis=-1)         # |v_kj' - v_kj|
-            out[k] = one[:, None] & one[None, :] & (m_jj == 1) & (np.abs(d - d_jj) < tol)
+            out[k] = flags(np.full((N, N), k), j, l)
         return out
 
     def _phases(self, c: dict, q: np.ndarray) -> np.ndarray:

@@ -321,7 +321,7 @@ def tdep_lineshape(force_constants: ForceConstants, qpoint=(0.0, 0.0, 0.0), q_di
 def _lineshape_settings(fc, qpoint, q_direction, temperature, n_energies, smearing_scale, mesh) -> tuple:
     """The settings of :func:`tdep_lineshape` checked: (q0, the unit direction, T in K, the number of energies, the
     smearing scale, the mesh (3,))."""
-    if fc.fc3 is None:
+    if fc.fc3_sparse is None:
         raise ValueError("the lineshape needs third-order constants: these force constants have no fc3")
     q0 = np.asarray(qpoint, dtype=float).reshape(3)
     if np.abs(q0).max() > 1e-10:

@@ -256,7 +256,9 @@ class DynamicalMatrix:
         if self.nac:
             D += self._nac_block(qs, dirs)
         D = D.reshape(len(qs), 3 * n, 3 * n)
-        return 0.5 * (D + D.conj().transpose(0, 2, 1))
+        D += D.conj().transpose(0, 2, 1)                     # in place: one copy of the block, not three
+        D *= 0.5
+        return D
 
     def of_constants(self, fc_compacts, qpoints, columns=None) -> np.ndarray:
         """Dynamical matrices of other compact force constants on this crystal and its images, without the

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from trajmodes.forceconstants.dipole import Q_ZERO, DipoleEwald
 from trajmodes.units import NAC_FACTOR
 
 __all__ = ["GonzeLee", "WangNAC", "nac_strategy", "charge_term"]
@@ -78,6 +77,9 @@ class GonzeLee:
 
     def __init__(self, primitive, born, epsilon, factor: float = NAC_FACTOR, num_G_points: int = 300,
                  ewald_lambda: float | None = None):
+        # here, not at the top: the Ewald sum imports scipy.special, scipy.fft and the fit's row kernel (scipy.linalg,
+        # scipy.sparse; 20 MB), which the phonons of constants without Born charges never use
+        from trajmodes.forceconstants.dipole import DipoleEwald
         self.short_range = ewald_lambda is not None
         if self.short_range:
             self.ewald = DipoleEwald.converged(primitive, born, epsilon, ewald_lambda / (2 * np.pi), factor)
@@ -141,6 +143,7 @@ class WangNAC:
 
     def term(self, dm, qs: np.ndarray, dirs) -> np.ndarray:
         """f (q.Z_k)(q.Z_k')^T / (q.eps.q) / N_c interpolated as the supercell constants are, (nq, n, 3, n, 3)."""
+        from trajmodes.forceconstants.dipole import Q_ZERO
         n = len(self.born)
         qc = qs @ self.rec
         at_gamma = np.linalg.norm(qc, axis=1) < Q_ZERO

@@ -196,7 +196,7 @@ def cubic_free_energy(force_constants, temperatures, mesh, occupation: str = "qu
     """
     import xarray as xr
     check_occupation(occupation)
-    if getattr(force_constants, "fc3", None) is None:
+    if getattr(force_constants, "fc3_sparse", None) is None:
         raise ValueError("the cubic free energy needs third-order constants (fc3): fit them with cutoff3= "
                          "(EffectiveForceConstants) or read phono3py's fc3.hdf5 "
                          "(ForceConstants.read(folder, 'phono3py'))")

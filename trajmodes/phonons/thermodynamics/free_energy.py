@@ -340,7 +340,7 @@ def frame_energies(force_constants, u: np.ndarray, convolutions: dict | None = N
     u = np.asarray(u, dtype=float).reshape(-1, fc.n_atoms, 3)
     conv = _convolutions(fc) if convolutions is None else convolutions
     out = {name: -0.5 * np.einsum("tia,tia->t", u, c.forces(u)) for name, c in conv.items()}
-    if fc.fc3 is not None:
+    if fc.fc3_sparse is not None:
         out["cubic"] = _cubic_energy(fc, u)
     if fc.fc4 is not None:
         out["quartic"] = fc.fc4.energy(u, fc.p2s, fc.smap)
@@ -356,18 +356,17 @@ def _convolutions(fc) -> dict:
 
 
 def _cubic_energy(fc, u: np.ndarray) -> np.ndarray:
-    """1/6 sum Psi u u u per frame (eV) from the compact fc3: -1/3 u . F_3 with F_3 = -1/2 Psi u u, the pairs of
-    partners with a non-zero block of each primitive atom translated onto every atom of its class."""
+    """1/6 sum Psi u u u per frame (eV) from the triplets of fc3 (:attr:`ForceConstants.fc3_sparse`, never the dense
+    array): -1/3 u . F_3 with F_3 = -1/2 Psi u u, the pairs of partners with a non-zero block of each primitive atom
+    translated onto every atom of its class."""
     T, N = u.shape[:2]
     out = np.zeros(T)
     for k in range(fc.n_prim):
-        psi = fc.fc3[k]                                                     # (N, N, 3, 3, 3)
-        j, l = np.nonzero(np.abs(psi).reshape(N, N, 27).max(axis=2) > 0)
+        j, l, blocks = fc.fc3_sparse.row(k)                                 # C order of (j, l), as the dense scan
         if not len(j):
             continue
         atoms = np.flatnonzero(fc.smap.atom == k)
         J, L = (partner_indices(fc.smap, fc.p2s, k, c, atoms) for c in (j, l))       # (pairs, atoms)
-        blocks = psi[j, l]
         step = max(1, int(_CUBIC_BYTES // (2 * 24 * J.size)))
         for s in range(0, T, step):
             v = u[s:s + step]
@@ -533,7 +532,7 @@ def free_energy_from_frames(force_constants, trajectory, temperature: float, mes
     cols = dict(potential=per[:, 0], harmonic=per[:, 1] + per[:, 2], dipole=per[:, 2], cubic=per[:, 3],
                 quartic=per[:, 4])
     keep = ["potential", "harmonic"] + (["dipole"] if fc.short_range else []) + \
-        (["cubic"] if fc.fc3 is not None else []) + (["quartic"] if fc.fc4 is not None else [])
+        (["cubic"] if fc.fc3_sparse is not None else []) + (["quartic"] if fc.fc4 is not None else [])
     per_cell = {k: cols[k] / n_cells for k in keep}
     per_cell["baseline"] = per_cell["potential"] - per_cell["harmonic"]
     e = {k: float(v.mean()) for k, v in per_cell.items()}
