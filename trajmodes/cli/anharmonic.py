@@ -142,7 +142,7 @@ def cmd_anharmonic(args, out) -> int:
                      "contain the bubble's static part Delta(0) already, and the shift column (the full bubble "
                      "Delta(nu0)) counts it twice; the shift of their lines is Delta(nu0) - Delta(0), median "
                      f"{dyn} THz (frequency_shift_dynamic; `trajmodes compare` sets it beside an MD run)")
-    lines += kappa_concentration_lines(ds)
+    lines += kappa_concentration_lines(ds) + implausible_kappa_lines(ds)
     if "kappa_coherences" in ds:
         lines.append(f"{'T (K)':>8} {'kappa_P':>10} {'kappa_C':>10}  W/(m K), xx (Wigner transport equation: "
                      f"populations (RTA) and coherences; kappa_C adds to the kappa above)")
@@ -228,6 +228,30 @@ def _summary_rows(ds, T, ok, lbte: bool) -> list[str]:
                  "kappa_committee_err, linewidth_committee_err, frequency_shift_committee_err); beside a median, the "
                  "median over the modes of each mode's")
     return lines
+
+
+#: W/(m K): a conductivity above this is no crystal's (isotopically enriched diamond peaks at about 4 x 10^4 W/(m K)
+#: near 100 K: Wei et al., Phys. Rev. Lett. 70, 3764 (1993)); an RTA kappa above it comes from widths that vanish
+IMPLAUSIBLE_KAPPA = 1e6
+
+
+def implausible_kappa_lines(ds) -> list[str]:
+    """A warning line per temperature at which a diagonal component of kappa exceeds :data:`IMPLAUSIBLE_KAPPA`: the
+    three-phonon widths (nearly) vanish, as they do for third-order constants fitted from a harmonic run (or one with
+    too few frames for its anharmonicity), so that kappa is not a conductivity of the crystal. Nothing otherwise."""
+    import numpy as np
+    out = []
+    for i, t in enumerate(np.atleast_1d(ds["temperature"].values)):
+        k = np.diagonal(np.asarray(ds["kappa"].values[i], float))
+        if not np.nanmax(np.abs(k)) > IMPLAUSIBLE_KAPPA:
+            continue
+        lw = np.asarray(ds["linewidth"].values[i], float)
+        out.append(f"warning: at {t:g} K kappa reaches {np.nanmax(np.abs(k)):.3g} W/(m K), above any crystal's "
+                   f"(isotopically enriched diamond peaks near 4e4 W/(m K)): the three-phonon widths nearly vanish "
+                   f"(median FWHM {np.nanmedian(lw):.3g} THz), so the third-order constants scatter almost nothing. "
+                   "Constants fitted from a harmonic run (or from too few frames to resolve the anharmonicity) give "
+                   "this; check the fit's third-order rows (R^2 and CV RMSE against second order alone)")
+    return out
 
 
 def kappa_concentration_lines(ds) -> list[str]:

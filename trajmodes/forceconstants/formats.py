@@ -173,7 +173,7 @@ def _folder_format(path: str) -> FileFormat:
                          "(format= in Python)")
     if not found:
         marks = [f"{f.title} {f.marks[0]}" for f in formats if f.marks]
-        files = [s for f in formats if not f.marks for s in f.suffixes]
+        files = [s for f in formats for s in f.suffixes]
         raise ValueError(f"{path}: no force-constant files in it ({', '.join(marks)}; or give a "
                          f"{', '.join(files[:-1])} or {files[-1]} file)")
     return found[0]

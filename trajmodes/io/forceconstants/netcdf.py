@@ -22,14 +22,20 @@ __all__ = ["FORMAT", "COMMITTEE_GROUP", "read_netcdf", "write_netcdf"]
 COMMITTEE_GROUP, COMMITTEE_ATTR = "committee", "committee_members"
 
 
+#: the file of the constants in the folder ``trajmodes fit -o`` writes (beside fc.scores.nc, fc.cutoffs.nc, fc.png)
+FIT_FILE = "fc.nc"
+
+
 def read_netcdf(path: str | os.PathLike, member: int | None = None) -> tuple[dict, str]:
-    """Read a file written by :func:`write_netcdf`: the keywords of
+    """Read a file written by :func:`write_netcdf` (or the ``fc.nc`` of a folder ``trajmodes fit -o`` wrote): the keywords of
     :class:`~trajmodes.forceconstants.model.ForceConstants` and the file to name if they are inconsistent.
 
     ``member`` (0 to M - 1): the constants of that member of the committee the file holds (``ForceConstants.read(path,
     member=m)``; its global attribute ``committee_members`` says M, absent where it holds none): the file's crystals,
     map and Born charges with the member's fc2 (compact), fc3 and fc4. Default: the fitted constants themselves."""
     import netCDF4
+    if os.path.isdir(path):                          # the folder `trajmodes fit -o` wrote: its constants
+        path = os.path.join(path, FIT_FILE)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{os.fspath(path)}: no such file")
     try:
@@ -272,5 +278,5 @@ def _write_group(ds, fc, fc3_of=None) -> None:
 
 
 #: the format, as :mod:`trajmodes.io.forceconstants.registry` lists it
-FORMAT = FCFormat("netcdf", "trajmodes netCDF", read_netcdf, write_netcdf, suffixes=(".nc",),
+FORMAT = FCFormat("netcdf", "trajmodes netCDF", read_netcdf, write_netcdf, marks=(FIT_FILE,), suffixes=(".nc",),
                   written_suffix=".nc")
