@@ -499,6 +499,17 @@ def _property_name(name: str) -> tuple[str, str, str]:
     return m.group(1), (m.group(3) or "").strip(), (m.group(2) or "").strip()
 
 
+def _plain_properties(header: dict) -> dict:
+    """The properties of a header (:func:`_properties_table`) without arguments, by key: ``key -> (name as written,
+    unit, columns)``, the first of each key."""
+    named = {}
+    for name, cols in header.items():
+        key, unit, args = _property_name(name)
+        if not args:
+            named.setdefault(key, (name, unit, cols))
+    return named
+
+
 @dataclass(frozen=True)
 class PropertiesEnergy:
     """The potential energy of one bead, step by step, from an i-PI properties file (:func:`read_properties_energy`).
@@ -616,11 +627,7 @@ def read_properties_energy(path: str, bead: int, n_beads: int | None = None) -> 
         A damaged row; a unit of energy that is not known; a bead beyond the ``bead_potentials`` columns.
     """
     header, values, lines, width = _properties_table(path)
-    named = {}
-    for name, cols in header.items():
-        key, unit, args = _property_name(name)
-        if not args:
-            named.setdefault(key, (name, unit, cols))
+    named = _plain_properties(header)
     if "step" not in named or not ("bead_potentials" in named or "potential" in named):
         return None
     use = "bead_potentials" if "bead_potentials" in named else "potential"
@@ -657,11 +664,7 @@ def read_properties_column(path: str, key: str, dimension: str) -> tuple[np.ndar
         A damaged row (:func:`read_properties_energy`).
     """
     header, values, _, _ = _properties_table(path)
-    named = {}
-    for name, cols in header.items():
-        k, unit, args = _property_name(name)
-        if not args:
-            named.setdefault(k, (name, unit, cols))
+    named = _plain_properties(header)
     if "step" not in named or key not in named or not len(values):
         return None
     name, unit, cols = named[key]
