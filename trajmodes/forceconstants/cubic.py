@@ -89,11 +89,6 @@ class CubicConstants:
     def __len__(self) -> int:
         return len(self.sites)
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the triplets and their blocks."""
-        return self.sites.nbytes + self.blocks.nbytes
-
     def dense(self, n_prim: int) -> np.ndarray:
         """The compact array (n_prim, N, N, 3, 3, 3) in eV/Å³, zero outside the triplets: 216 n_prim N^2 bytes (3.5 GB
         for one primitive atom of a 4000-atom supercell)."""
