@@ -162,6 +162,8 @@ class Interaction:
         images = (kk, jj, w, vec @ np.linalg.inv(fc.primitive.cell))                 # reduced image vectors
         sites, blocks = cubic.sites, cubic.blocks.reshape(len(cubic), 27)
         bounds = np.searchsorted(sites[:, 0], np.arange(fc.n_prim + 1))          # the triplets of each centre
+        # the r0 average's flags, for the triplets there are (never every pair of supercell atoms)
+        shortest = self.all_shortest(dm, triplets=sites.T) if self.make_r0_average else None
         self._centres = []
         for k in range(fc.n_prim):
             mine = slice(bounds[k], bounds[k + 1])
@@ -169,8 +171,8 @@ class Interaction:
             live = (psi != 0).any(axis=1)                                          # (-0.0 blocks couple nothing)
             j, l, psi = j[live], l[live], psi[live]
             other = None
-            if self.make_r0_average:                                               # only the triplets there are
-                other = ~self.all_shortest(dm, triplets=(np.full(len(j), k), j, l))
+            if shortest is not None:
+                other = ~shortest[mine][live]
                 other = other if other.any() else None
             if other is not None:
                 psi = np.where(other[:, None], psi / 3.0, psi)
