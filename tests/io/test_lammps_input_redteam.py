@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 import trajmodes
@@ -30,6 +31,8 @@ velocity all create 300 12345
 fix 1 all nve
 """
 DUMP = "dump d all custom 5 dump.a id type x y z vx vy vz\n"
+#: the same frames with LAMMPS' own time of each (ITEM: TIME): the truth the time axis read from the log must match
+TIMED = "dump t all custom 5 dump.t id type x y z vx vy vz\ndump_modify t time yes\n"
 
 DATA = """LAMMPS data file
 
@@ -92,6 +95,28 @@ CASES = {
                   ("-var", "dt", "0.002")),
     # a run that stopped with an ERROR before the run that writes the dump
     "error": ({"in.main": HEAD + DUMP + "include settings.in\nrun 10\n"}, ()),
+    # run 0 (setup only) with the dump defined, then the time step changed for the run: no time passed at 0.001
+    "still": ({"in.main": HEAD + DUMP + TIMED + "timestep 0.001\nrun 0\ntimestep 0.002\nrun 20\n"}, ()),
+    # a run from a binary restart file without a units command (LAMMPS takes the file's, metal), a time step set
+    # after it; the restart written at step 10 (0.02 ps) by another input
+    "restarted": ({"in.first": HEAD + "timestep 0.002\nrun 10\nwrite_restart eq.restart\n",
+                   "in.main": "read_restart eq.restart\npair_style lj/cut 5.0\npair_coeff 1 1 0.409 2.338\n"
+                              "fix 1 all nve\ntimestep 0.001\n" + DUMP + TIMED + "run 20\n"},
+                  (), ("in.first", "in.main")),
+    # a time step chosen by temperature, the temperature given on LAMMPS' command line over the input's own
+    "var": ({"in.main": "variable T index 300\nvariable dt equal ternary(${T}>200,0.0005,0.002)\n" + HEAD
+             + "timestep ${dt}\ndump d all custom 5 dump.${T}.lammpstrj id type x y z vx vy vz\n" + TIMED
+             + "run 20\n"}, ("-var", "T", "150")),
+    # a temperature series in one input (index, next, jump), run for other temperatures than its own
+    "series": ({"in.main": "variable T index 100 200 300\nlabel loop\nclear\n"
+                "variable dt equal ternary(${T}>150,0.001,0.002)\n" + HEAD
+                + "timestep ${dt}\ndump d all custom 5 dump.${T}.lammpstrj id type x y z vx vy vz\nrun 10\n"
+                "undump d\nnext T\njump SELF loop\n"}, ("-var", "T", "300", "150")),
+    # reset_timestep while the dump is defined: LAMMPS stops there (ERROR), before the second time step's run
+    "reset": ({"in.main": HEAD + DUMP + "timestep 0.001\nrun 10\nreset_timestep 0\ntimestep 0.002\nrun 10\n"}, ()),
+    # a dump with LAMMPS' own times (ITEM: TIME) over two runs of different time steps
+    "retimed": ({"in.main": HEAD + DUMP + "dump_modify d time yes\ntimestep 0.001\nrun 20\ntimestep 0.002\n"
+                 "run 20\n"}, ()),
 }
 
 
@@ -369,3 +394,122 @@ def test_a_dump_command_in_an_included_file_is_read_with_the_input_that_includes
     s = lammps_settings_beside(tmp_path / "dump.a")
     assert os.path.basename(s.path) == main and s.units == "metal" and s.md_timestep == 0.002
 
+
+
+def _lammps_times(path) -> list:
+    """The ITEM: TIME of every frame of a dump: the time LAMMPS itself gave it."""
+    text = path.read_text().split("\n")
+    return [float(text[k + 1]) for k, line in enumerate(text) if line == "ITEM: TIME"]
+
+
+def test_a_run_0_before_the_time_step_is_set_passes_no_time(runs, tmp_path):
+    """``run 0`` with the dump defined (it writes the frame at step 0), then ``timestep 0.002`` and the run: no time
+    passed at the first time step, so the frames are 0.01 ps apart, as LAMMPS' own ITEM: TIME says; the time step is
+    the run's, not refused as one that changed while the dump was written."""
+    d = runs["still"]
+    for model in (LammpsInput.read(d / "log.lammps"), LammpsInput.read(d / "in.main")):
+        s = model.settings("dump.a")
+        assert s.md_timestep == 0.002 and s.timestep_problem is None
+    truth = _lammps_times(d / "dump.t")
+    assert truth == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04])
+    for name in ("log.lammps", "in.main"):
+        for f in (name, "dump.a"):
+            (tmp_path / name / f).parent.mkdir(exist_ok=True)
+            (tmp_path / name / f).write_bytes((d / f).read_bytes())
+        t = trajmodes.read(tmp_path / name / "dump.a")
+        assert np.asarray(t.times) == pytest.approx(truth, abs=1e-12) and t.md_timestep == pytest.approx(0.002)
+
+
+def test_the_units_of_a_run_from_a_restart_file_are_not_lammps_default(runs, tmp_path):
+    """``read_restart`` without a ``units`` command: LAMMPS takes the restart file's unit style (metal here), so the
+    dump is not refused as an lj run; it is refused as a run whose unit style is not known, naming the file and line
+    and --units. With the units given, the time step set after the restart (0.001) spaces the frames as LAMMPS'
+    ITEM: TIME does."""
+    d = runs["restarted"]
+    for name, line in (("log.lammps", 4), ("in.main", 1)):
+        s = LammpsInput.read(d / name).settings("dump.a")
+        assert s.units is None and f"eq.restart (read_restart, {name}, line {line})" in s.units_problem
+        assert s.md_timestep == 0.001
+        for f in (name, "dump.a"):
+            (tmp_path / name / f).parent.mkdir(exist_ok=True)
+            (tmp_path / name / f).write_bytes((d / f).read_bytes())
+        with pytest.raises(TrajectoryFormatError) as err:
+            trajmodes.read(tmp_path / name / "dump.a")
+        msg = str(err.value)
+        assert "lj (reduced)" not in msg and "unit style" in msg and f"{name}, line {line}" in msg and "--units" in msg
+        t = trajmodes.read(tmp_path / name / "dump.a", units="metal")
+        assert np.diff(t.times) == pytest.approx(np.diff(_lammps_times(d / "dump.t")), abs=1e-12)
+        assert t.md_timestep == pytest.approx(0.001)
+        # without the timestep command the time step is the restart file's too: refused, and a log is not asked
+        # for where it is the log that cannot say
+        text = (tmp_path / name / name).read_text()
+        (tmp_path / name / name).write_text(text.replace("timestep 0.001\n", ""))
+        with pytest.raises(TrajectoryFormatError) as err:
+            trajmodes.read(tmp_path / name / "dump.a", units="metal")
+        msg = str(err.value)
+        assert f"eq.restart (read_restart, {name}, line {line})" in msg and "--md-timestep" in msg
+        assert ("put the run's log beside" in msg) == (name == "in.main")
+
+
+def test_a_dump_with_its_times_over_two_time_steps_is_said_to_have_changed_its_time_step(runs, tmp_path):
+    """LAMMPS writes each frame's time (ITEM: TIME) over two runs, at 1 fs then 2 fs: the frames keep their own times,
+    and the warning says that the time step changed at step 20 from 1 to 2 fs, and which frames are evenly spaced;
+    not that an extra frame sits at the first pair."""
+    (tmp_path / "dump.a").write_bytes((runs["retimed"] / "dump.a").read_bytes())
+    with pytest.warns(UserWarning, match="not evenly spaced in time") as said:
+        t = trajmodes.read(tmp_path / "dump.a")
+    assert np.asarray(t.times) == pytest.approx(_lammps_times(tmp_path / "dump.a"), abs=1e-12)
+    msg = next(str(w.message) for w in said if "not evenly spaced" in str(w.message))
+    assert "the MD time step changed at MD step 20, from 1 fs to 2 fs" in msg and "extra frame" not in msg
+    assert "traj[:5] or traj[4:]" in msg and "ITEM: TIME in the file" in msg
+
+
+def test_an_input_run_with_var_is_read_with_the_values_the_dumps_name_gives(runs, tmp_path):
+    """``variable T index 300``, a time step chosen by temperature, ``dump.${T}.lammpstrj``, run with ``-var T 150``:
+    the dump is dump.150.lammpstrj, which the input's own T would not name. The input alone (no log) is executed
+    again with T = 150 as LAMMPS ran it: 0.002 ps, not the 0.0005 of its own T, and says so; the frames' times are
+    LAMMPS' own. A temperature series (``T index 100 200 300``, next, jump) run with ``-var T 300 150``: each dump
+    gets its own run's time step (the 150 K one was no value of the input's), and the log agrees."""
+    d = runs["var"]
+    s = LammpsInput.read(d / "in.main").settings("dump.150.lammpstrj")
+    assert s.md_timestep == 0.002 and "-var T 150" in s.timestep_where and s.timestep_problem is None
+    for f in ("in.main", "dump.150.lammpstrj"):
+        (tmp_path / f).write_bytes((d / f).read_bytes())
+    t = trajmodes.read(tmp_path / "dump.150.lammpstrj")
+    assert np.asarray(t.times) == pytest.approx(_lammps_times(d / "dump.t"), abs=1e-12)
+    assert "-var T 150" in t.time_axis
+    d = runs["series"]
+    for T, dt in ((300, 0.001), (150, 0.002)):
+        for model in (LammpsInput.read(d / "in.main"), LammpsInput.read(d / "log.lammps")):
+            assert model.settings(f"dump.{T}.lammpstrj").md_timestep == dt
+    assert "-var" not in LammpsInput.read(d / "in.main").settings("dump.300.lammpstrj").timestep_where
+
+
+def test_a_dump_per_step_named_through_var_gives_the_value_too(tmp_path):
+    """``dump.${T}.*.lammpstrj`` (a file per step), ``variable T index 300``: the file dump.150.1000.lammpstrj was
+    written with ``-var T 150``, so its time step is T = 150's; dump.300.1000.lammpstrj is the input's own; a name
+    without the step is no file of this command."""
+    (tmp_path / "in.x").write_text("variable T index 300\nvariable dt equal ternary(${T}>200,0.0005,0.002)\n"
+                                   "units metal\ntimestep ${dt}\ndump d all custom 10 dump.${T}.*.lammpstrj id x y z\n"
+                                   "run 100\n")
+    m = LammpsInput.read(tmp_path / "in.x")
+    s = m.settings("dump.150.1000.lammpstrj")
+    assert s.md_timestep == 0.002 and "-var T 150" in s.timestep_where
+    s = m.settings("dump.300.1000.lammpstrj")
+    assert s.md_timestep == 0.0005 and "-var" not in s.timestep_where
+    assert m.settings("dump.150.lammpstrj") is None
+
+
+def test_lammps_stops_at_a_reset_timestep_while_the_dump_is_defined(runs, tmp_path):
+    """``reset_timestep 0`` between two runs that would write one dump, the second at another time step: LAMMPS stops
+    there (ERROR: Cannot reset timestep with active dump), so the dump holds the first run only, at 0.001 ps; the
+    input alone says so too, instead of refusing a time step that changed while the dump was written."""
+    d = runs["reset"]
+    assert "Cannot reset timestep with active dump" in (d / "log.lammps").read_text()
+    for model in (LammpsInput.read(d / "log.lammps"), LammpsInput.read(d / "in.main")):
+        s = model.settings("dump.a")
+        assert s.md_timestep == 0.001 and s.timestep_problem is None and not s.step_resets
+    for f in ("in.main", "dump.a"):
+        (tmp_path / f).write_bytes((d / f).read_bytes())
+    t = trajmodes.read(tmp_path / "dump.a")
+    assert t.md_timestep == pytest.approx(0.001) and list(t.source.steps) == [0, 5, 10]

@@ -140,3 +140,45 @@ def test_cli_time_step_options(dump, capsys):
         with pytest.raises(SystemExit):
             main(["info", path, "--frame-interval", bad])
         assert "positive, finite" in capsys.readouterr().err
+
+
+def _uneven_warning(times, steps=None) -> str:
+    """The message of check_frame_times' warning for frames at ``times`` (ps)."""
+    from trajmodes.io.trajectories.times import check_frame_times
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        check_frame_times("run.lammpstrj", np.asarray(times, float), "ITEM: TIME in the file",
+                          steps=None if steps is None else np.asarray(steps))
+    assert len(said) == 1
+    return str(said[0].message)
+
+
+def test_a_time_step_changed_between_two_runs_is_said_so():
+    """A second run with another time step (1 fs, then 2 fs from step 40; a frame every 10 steps): the warning says
+    that the time step changed, where and from what to what, and which frames are evenly spaced, not that an extra
+    frame sits where the spacing changes; a change between two frames (at step 45) is said to lie between them."""
+    steps = np.arange(0, 110, 10)
+    times = np.where(steps <= 40, steps * 0.001, 0.04 + (steps - 40) * 0.002)
+    msg = _uneven_warning(times, steps)
+    assert "the MD time step changed at MD step 40, from 1 fs to 2 fs" in msg and "extra frame" not in msg
+    assert "0.01 ps apart and those after 0.02 ps" in msg and "traj[:5] or traj[4:]" in msg
+    assert "ITEM: TIME in the file, each frame's as it is" in msg
+    times = np.where(steps <= 45, steps * 0.001, 0.045 + (steps - 45) * 0.002)
+    msg = _uneven_warning(times, steps)
+    assert "changed between MD steps 40 and 50, from 1 fs to 2 fs" in msg and "traj[:5] or traj[5:]" in msg
+
+
+def test_a_dump_interval_changed_is_said_so_and_a_lone_gap_is_a_missing_frame():
+    """The same time step, frames every 5 steps, then every 10 from step 20 (dump_modify every): the interval in MD
+    steps changed. One frame missing among evenly spaced ones, or one extra at the start (dump_modify first yes),
+    is not a change: said as before."""
+    steps = np.array([0, 5, 10, 15, 20, 30, 40, 50, 60])
+    msg = _uneven_warning(steps * 0.002, steps)
+    assert "the interval between frames changed at MD step 20, from 5 to 10 MD steps" in msg
+    assert "extra frame" not in msg and "traj[:5] or traj[4:]" in msg
+    steps = np.array([0, 10, 20, 40, 50, 60])
+    assert "frames are missing there" in _uneven_warning(steps * 0.002, steps)
+    steps = np.array([0, 3, 10, 20, 30, 40])
+    assert "an extra frame sits there" in _uneven_warning(steps * 0.002, steps)
+    msg = _uneven_warning([0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0])               # no MD steps: the spacing itself
+    assert "the time between frames changed at frame 3, from 1 ps to 2 ps" in msg

@@ -28,11 +28,12 @@ from trajmodes.io.trajectories.base import (FRAME_FIELDS, GPA_A3_EV, FrameSource
                                             tensor_from_components, wanted_frame_fields)
 from trajmodes.io.trajectories.lammps_format import (ENERGY_COLUMNS, ROW_STATUS, STRESS_COMPUTES, STRESS_NAMES,
                                                      VECTOR_COLUMNS, DumpLayout, element_column, frame_complete,
-                                                     index_dump, row_heads, row_token_counts, timestep_line)
+                                                     index_dump, row_token_counts, timestep_line)
 from trajmodes.io.trajectories.lammps_header import (NONSPACE, Header, foreign_item, misspelled_items,
                                                      no_timestep_error, parse_header)
 from trajmodes.io.trajectories.restarts import StepLine, order_by_first_step, same_configuration
 from trajmodes.io.trajectories.lammps_data import masses_of_run
+from trajmodes.io.trajectories.lammps_elements import ElementLines
 from trajmodes.lattice.elements import element_from_mass, masses_of
 from trajmodes.units import DEFAULT_DT, conversion
 
@@ -248,6 +249,11 @@ class LammpsDumpSource(FrameSource):
         self.units = h.units or units or log_units or (
             self._input.units if self._input and self._input.units else "metal")
         if not (h.units or units or log_units) and self._input is not None and self._input.units is None:
+            why = self._input.units_problem
+            if why is not None and self._lj_scales is None:    # a restart file's, not LAMMPS' default
+                raise TrajectoryFormatError(self._input.path, f"the unit style of the run that writes {orig} cannot "
+                                            f"be known: {why}", fix="give the units the run used (--units metal, "
+                                            "--units real, ...; an lj run: --lj-scales SIGMA,EPSILON,MASS)")
             if self._lj_scales is None:                   # LAMMPS' default unit style
                 raise TrajectoryFormatError(self._input.path, f"it runs the dump {orig} without a units command, so "
                                             "in LAMMPS' default, lj (reduced) units", fix="give the scales, "
@@ -304,7 +310,7 @@ class LammpsDumpSource(FrameSource):
                                                 "Masses section)")
         self.masses = self._masses(rows, order, masses)
         # the compiled parser skips the element column: every read compares it (_check_run_elements)
-        self._elements_bytes = None
+        self._element_lines = None
         if elements is not None and self.n_frames > 1:
             self._check_last_elements()
 
@@ -616,92 +622,21 @@ class LammpsDumpSource(FrameSource):
 
     def _check_run_elements(self, buf, starts: np.ndarray, ends: np.ndarray, frames: np.ndarray) -> None:
         """Every atom keeps the element of the first frame in the frames of one run read (``buf``: the run's text,
-        frame ``frames[i]`` at ``[starts[i], ends[i])``), whatever the order of the rows: one vectorised comparison of
-        the first bytes of every atom line (up to the element and id tokens) with the first frame's, made after the
-        run was parsed (so every frame ends with its ``n_atoms`` rows). Frames whose rows are in another order are
-        compared token by token (element and id, vectorised); a frame that differs, or whose lines do not fit (odd
-        spacing), is looked at by :meth:`_check_last_elements`, which names the atom, frame and line."""
-        plan = self._element_plan()
-        if plan is None or not len(frames):
+        frame ``frames[i]`` at ``[starts[i], ends[i])``), whatever the order of the rows
+        (:class:`~trajmodes.io.trajectories.lammps_elements.ElementLines`, made once from the first frame); a frame
+        that differs, or whose lines do not fit (odd spacing), is looked at by :meth:`_check_last_elements`, which
+        names the atom, frame and line."""
+        if "element" not in getattr(self, "_columns", ()) or not len(frames):
             return
-        width, prefix, mask = plan[3], plan[6], plan[7]
-        a = np.frombuffer(buf, np.uint8)
-        g, fits = row_heads(a, np.asarray(starts, np.int64), np.asarray(ends, np.int64), self.n_atoms, width)
-        same = ((g == prefix) | ~mask).all(axis=(1, 2)) & fits
-        if same.all():
-            return
-        look = ~same
-        other = np.flatnonzero(fits & ~same)            # rows in another order: token by token
-        if len(other):
-            look[other] = ~self._elements_by_token(g[other])
-        for fr in np.asarray(frames)[look].tolist():     # the exact check names the atom and line, if it differs
-            self._check_last_elements(fr)
-
-    def _elements_by_token(self, g: np.ndarray) -> np.ndarray:
-        """Whether every atom line of each frame (``g``: frames, atoms, first bytes of each line) holds its atom's
-        element, the atom found by its id token: the tokens are read along the bytes of the lines, all lines at once
-        (the element as a hash of its bytes, the id as an integer)."""
-        j, jid, need, width, expect, lengths, _, _, hashes = self._element_plan()
-        n = self.n_atoms
-        shape = g.shape[:2]
-        tok = np.full(shape, -1, np.int16)
-        after_gap, ended, complete, bad = (np.ones(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool),
-                                           np.zeros(shape, bool))
-        h, ids, digits = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int16)
-        for c in range(g.shape[2]):                      # the bytes of the lines, a few dozen at most
-            col = g[..., c]
-            ended |= col == 10
-            gap = ended | (col == 32) | (col == 9) | (col == 13)
-            tok += ~gap & after_gap
-            complete |= gap & (tok >= need)
-            el = ~gap & (tok == j)
-            h = np.where(el, h * 257 + col + 1, h)
-            if jid is not None:
-                d = ~gap & (tok == jid)
-                ids = np.where(d, ids * 10 + (col.astype(np.int64) - 48), ids)
-                digits += d
-                bad |= d & ((col < 48) | (col > 57))
-            after_gap = gap
-        if jid is None:
-            idx, known = np.broadcast_to(np.arange(n), shape), True
-        else:
-            idx = np.searchsorted(self.ids, ids).clip(0, n - 1)
-            known = (self.ids[idx] == ids) & (digits <= 18) & ~bad
-        return (complete & known & (hashes[idx] == h)).all(axis=1)
-
-    def _element_plan(self):
-        """What :meth:`_check_run_elements` needs, made once from the first frame: the element and id token numbers,
-        the last token read, the bytes of every line looked at, each atom's element (id order) as bytes, zero padded,
-        and its length, and the first bytes of the first frame's atom lines with the mask of those compared (up to
-        the last token read and the space after it); None for a dump without an element column."""
-        if "element" not in getattr(self, "_columns", ()):
-            return None
-        if getattr(self, "_elements_bytes", None) is None:
-            j = self._columns.index("element")
-            jid = self._columns.index("id") if self._layout.has_id else None
-            need = max(j, jid if jid is not None else 0)
-            sp = np.char.encode(np.asarray(self.species, dtype=str))
-            lengths = np.char.str_len(sp)
-            wide = int(lengths.max()) + 1
-            expect = np.frombuffer(sp.astype(f"S{wide}").tobytes(), np.uint8).reshape(self.n_atoms, wide).copy()
+        if getattr(self, "_element_lines", None) is None:
             plain = self._where(0)[1]
             with open(plain, "rb") as f:
                 f.seek(int(self._start[0]))
-                text = np.frombuffer(f.read(int(self._end[0]) - int(self._start[0])), np.uint8)
-            g, _ = row_heads(text, np.zeros(1, np.int64), np.array([len(text)]), self.n_atoms, 32 * (need + 1) + wide)
-            g = g[0]
-            gap = (g == 32) | (g == 9) | (g == 13) | (np.cumsum(g == 10, axis=-1) > 0)
-            first = ~gap & np.concatenate([np.ones((len(g), 1), bool), gap[:, :-1]], axis=-1)
-            tok = np.cumsum(first, axis=-1) - 1
-            ends = np.argmax(gap & (tok >= need), axis=-1)       # the byte after the last token read, every line
-            width = int(ends.max()) + 1
-            mask = np.arange(width)[None, :] <= ends[:, None]
-            prefix = np.where(mask, g[:, :width], 0)
-            hashes = np.zeros(self.n_atoms, np.int64)
-            for c in range(wide - 1):                    # each atom's element as _elements_by_token hashes it
-                hashes = np.where(c < lengths, hashes * 257 + expect[:, c] + 1, hashes)
-            self._elements_bytes = (j, jid, need, width, expect, lengths, prefix[None], mask[None], hashes)
-        return self._elements_bytes
+                first = f.read(int(self._end[0]) - int(self._start[0]))
+            self._element_lines = ElementLines(self._columns, self._layout.has_id, self.species, self.ids, first)
+        look = ~self._element_lines.agree(buf, starts, ends)
+        for fr in np.asarray(frames)[look].tolist():     # the exact check names the atom and line, if it differs
+            self._check_last_elements(fr)
 
     def _species(self, elements, species, order) -> np.ndarray:
         if elements is not None:
@@ -913,11 +848,13 @@ class LammpsDumpSource(FrameSource):
         inp = self._input
         if inp is not None and inp.timestep_problem is not None:
             if md_timestep is None and frame_interval is None and not np.all(np.isfinite(self._raw_times)):
+                from trajmodes.io.trajectories.lammps_input import looks_like_log, read_text
+                give = "give md_timestep=<ps per MD step> (--md-timestep) or frame_interval=<ps> (--frame-interval)"
+                if not looks_like_log(os.path.basename(inp.path), read_text(inp.path, 4096) or ""):
+                    give = ("put the run's log beside the dump (LAMMPS writes every command there as it substituted "
+                            "it), or " + give)                # a log itself cannot say more
                 raise TrajectoryFormatError(inp.path, f"the time step of the run that writes {self.paths[0]} cannot "
-                                                      f"be known: {inp.timestep_problem}",
-                                            fix="put the run's log beside the dump (LAMMPS writes every command "
-                                                "there as it substituted it), or give md_timestep=<ps per MD step> "
-                                                "(--md-timestep) or frame_interval=<ps> (--frame-interval)")
+                                                      f"be known: {inp.timestep_problem}", fix=give)
         elif inp is not None:
             unit_dt = DEFAULT_DT.get(inp.units or self.units, 1.0)
             dt = (inp.md_timestep if inp.md_timestep is not None else unit_dt) * self._conv.time

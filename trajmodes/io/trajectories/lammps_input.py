@@ -104,12 +104,19 @@ class LammpsInput:
     before : str or None
         Why the commands before the file's first are not known (a log that goes on from another one); None where the
         file starts at LAMMPS' start.
+    given : dict
+        The variables it was read with as given on LAMMPS' command line (``-var``; :meth:`read`'s ``variables``).
+    from_disk : bool
+        Whether it was read from its path (not from a text given), so that it can be executed again with other
+        ``-var`` values (:meth:`settings`).
     """
 
     def __init__(self, path: str, is_log: bool, commands: tuple, world_variables: dict, problem: str | None):
         self.path, self.is_log, self.commands = path, is_log, commands
         self.world_variables, self.problem = world_variables, problem
         self.before = None
+        self.given: dict = {}                   # the variables given as LAMMPS' -var (read's variables=)
+        self.from_disk = False                  # whether it was read from its path (it can be read again)
 
     def __repr__(self) -> str:
         return f"LammpsInput({self.path!r}, {'log' if self.is_log else 'input'}, {len(self.commands)} commands)"
@@ -143,6 +150,7 @@ class LammpsInput:
         is_log = found_log if is_log is None else bool(is_log)
         state: dict = {"timestep": None}
         table = Variables(state)
+        given = variables
         for name, value in (variables or {}).items():
             values = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
             table.vars[name] = Variable("index", values, "LAMMPS' command line (-var)", kind="index")
@@ -157,6 +165,8 @@ class LammpsInput:
             commands, problem = _execute(path, [t for _, t in rows], variables, state)
         model = cls(path, is_log, tuple(commands), variables.world_values(), problem or cut)
         model.before = before
+        model.given = {k: v for k, v in (given or {}).items()}
+        model.from_disk = text is None
         return model
 
     # -- what the commands say about one dump
@@ -164,8 +174,73 @@ class LammpsInput:
         """What the commands say about the run that writes the dump ``dump_stem``
         (:func:`~trajmodes.io.trajectories.lammps_settings.dump_settings`: a
         :class:`~trajmodes.io.trajectories.lammps_settings.LammpsSettings`, or None when no ``dump`` command writes a
-        file of that name)."""
+        file of that name).
+
+        An input script whose ``dump`` command names the file through variables that LAMMPS' ``-var`` gives (an
+        ``index`` or ``loop`` variable, or one the input does not define) but whose own values name another file
+        (``dump.${T}.lammpstrj`` with ``variable T index 300`` for ``dump.150.lammpstrj``) was run with ``-var``:
+        it is executed again with the values the dump's name gives (``-var T 150``), as LAMMPS ran it, so that
+        what depends on them (a time step chosen by temperature) is the run's; :attr:`LammpsSettings.timestep_where`
+        says so."""
+        if dump_stem is not None and not self.is_log and self.from_disk and not self.given:
+            given = _given_by_name(self, dump_stem)
+            again = LammpsInput.read(self.path, variables=given) if given else None
+            found = None if again is None else dump_settings(again, dump_stem)
+            if found is not None:
+                said = " ".join(f"-var {k} {v}" for k, v in given.items())
+                return replace(found, timestep_where=f"{found.timestep_where}; the input run with {said}, as the "
+                                                     "dump's name says (its own values name another file)")
         return dump_settings(self, dump_stem)
+
+
+def _given_by_name(model: LammpsInput, dump_stem: str) -> dict:
+    """name -> value of the variables LAMMPS' ``-var`` gave where a ``dump`` command of ``model`` names the file
+    ``dump_stem`` through them but not with the input's own values (:meth:`LammpsInput.settings`); empty where a dump
+    command's own name is the file's, or no variable a ``-var`` can give makes it."""
+    dumps = [c for c in model.commands if c.name == "dump" and len(c.args) >= 5]
+    for c in dumps:
+        if c.unknown is None and fnmatch.fnmatch(dump_stem, _stem(c.args[4]).replace("%", "*")):
+            return {}                                         # the input's own values name the file
+    styles: dict = {}                                         # each variable's style when the dump command ran
+    for c in model.commands:
+        if c.name == "variable" and len(c.args) >= 2 and c.unknown is None:
+            if c.args[1] == "delete":
+                styles.pop(c.args[0], None)
+            elif not (c.args[0] in styles and styles[c.args[0]] in KEEP_FIRST):
+                styles[c.args[0]] = c.args[1]
+        if c.name != "dump" or len(c.args) < 5:
+            continue
+        written = c.written[4] if len(c.written) >= 5 else c.args[4] if c.unknown is not None else ""
+        parts = re.split(r"(\$\{[^}]*\}|\$\(.*?\)|\$\w)", _stem(written))
+        pattern, names = [], []
+        for part in parts:
+            name = part[2:-1] if part.startswith("${") else part[1:] if part.startswith("$") and part[1:2] != "(" \
+                else None
+            if name is None:
+                pattern.append(".+?" if part.startswith("$(") else             # * the step, % the processor
+                               re.escape(part).replace(r"\*", ".*?").replace("%", ".*?"))
+            elif name in names:
+                pattern.append(f"(?P={_group(name)})")
+            else:
+                names.append(name)
+                pattern.append(f"(?P<{_group(name)}>.+?)")
+        if not names or any(styles.get(n, "index") not in ("index", "loop") for n in names):
+            continue                                          # a -var cannot give it (LAMMPS would stop there)
+        m = re.fullmatch("".join(pattern), dump_stem)
+        if m is not None:
+            return {n: m.group(_group(n)) for n in names}
+    return {}
+
+
+def _stem(name: str) -> str:
+    """The file name of a dump's path, ``.gz`` dropped."""
+    name = os.path.basename(name)
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def _group(name: str) -> str:
+    """A regular expression's group name for the LAMMPS variable ``name``."""
+    return "v_" + "".join(ch if ch.isalnum() or ch == "_" else f"_{ord(ch)}_" for ch in name)
 
 
 def read_text(path: str, max_bytes: int) -> str | None:

@@ -27,8 +27,10 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
     the first ``run`` (or the end of the file).
 
     The file on disk is the last one written: a later ``dump`` command writing the same name (without
-    ``dump_modify append yes``) replaces the frames of an earlier one, so its run is the one described. The time
-    step is *unknown* (:attr:`LammpsSettings.timestep_problem`, naming the lines) where it is not one value for
+    ``dump_modify append yes``) replaces the frames of an earlier one, so its run is the one described. A ``run 0``
+    passes no time: its frame is the next run's first, and its time step does not count (nor its settings, where a
+    run follows). LAMMPS stops at a ``reset_timestep`` while a dump that has written one file is defined (``ERROR:
+    Cannot reset timestep with active dump``): what comes after is not what it ran. The time step is *unknown* (:attr:`LammpsSettings.timestep_problem`, naming the lines) where it is not one value for
     the whole file: a ``timestep`` command between two runs that write it (or among the commands of ``run N every
     M``), appended writers with different time steps, ``fix dt/reset``; and where the commands before the run
     are not all known: reading stopped early (:attr:`~trajmodes.io.trajectories.lammps_input.LammpsInput.problem`), a log that goes on from another one
@@ -43,29 +45,51 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
     world = tuple(model.world_variables)
     writers: list = []
     resets: list = []                                     # (index, step or None where not known) of reset_timestep
+    names: dict = {}                                      # dump id -> its file name
+    wrote: set = set()                                    # the dumps that have written since their dump command
     for k, c in enumerate(model.commands):
         if c.name == "dump" and len(c.args) >= 5 and _writes(c, dump_stem, world):
             writers.append(_Writer(k, c))
         if c.name == "reset_timestep" and c.args:
+            if any("*" not in names[i] for i in wrote):
+                break                                     # LAMMPS: ERROR: Cannot reset timestep with active dump
             resets.append((k, _integer(c)))
         st.apply(c)
+        if c.name == "dump" and len(c.args) >= 5:
+            names[c.args[0]] = c.args[4]
+            wrote.discard(c.args[0])
+        elif c.name == "undump" and c.args:
+            wrote.discard(c.args[0])
+        elif c.name == "clear":
+            wrote.clear()
+        elif c.name in ("run", "rerun", "minimize"):
+            wrote.update(i for i in st.dumps if i in names)
         if c.name == "minimize":
             for w in writers:
                 if st.dumps.get(w.id, [None] * 4)[3] == w.k and w.minimize is None:
                     w.minimize = c.where()
         if c.name not in ("run", "rerun") and not (c.in_run and c.name == "timestep"):
             continue
+        still = c.name == "run" and _integer(c) == 0      # run 0: no time passes, whatever the time step
         for n, w in enumerate(writers):
             if st.dumps.get(w.id, [None] * 4)[3] != w.k:
                 continue                                  # undumped, or not yet defined
             if w.settings is None:
                 if c.name == "timestep":
                     continue
-                w.settings = st.settings(model.path, w.id, w.cmd, model.commands[:k + 1], c)
+                found = st.settings(model.path, w.id, w.cmd, model.commands[:k + 1], c)
+                if not w.opened:
+                    w.opened = True
+                    if not st.dumps[w.id][2] and "*" not in w.name:
+                        for prev in writers[:n]:
+                            prev.replaced = True          # the file is written anew: its earlier frames are gone
+                if still:
+                    w.still = w.still or found            # its frame is at the next run's first step
+                    continue
+                w.settings = found
                 w.rerun = c.where() if c.name == "rerun" else None
-                if not st.dumps[w.id][2] and "*" not in w.name:
-                    for prev in writers[:n]:
-                        prev.replaced = True              # the file is written anew: its earlier frames are gone
+            if still:
+                continue
             w.steps.append(st.timestep_at(c))
             w.runs.append(k)
             w.everys.add(st.dumps[w.id][0])
@@ -73,6 +97,8 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
                 fid, style, where = next(iter(st.dt_reset.values()))
                 w.varying = (f"fix {fid} {style} ({where}) changes the time step during the run at {c.where()}, so "
                              "the dump's frames are not equally spaced in time")
+    for w in writers:
+        w.settings = w.settings or w.still                # only a run 0 wrote it: one frame
     live = [w for w in writers if not w.replaced and w.settings is not None]
     if not live:
         if not writers:
@@ -143,6 +169,8 @@ class _Writer:
     def __init__(self, k: int, c: Command):
         self.k, self.cmd, self.id, self.name = k, c, c.args[0], c.args[4]
         self.settings = None
+        self.opened = False                   # whether a run has opened the file (written anew unless appended)
+        self.still = None                     # the settings at its first run 0, where that came first
         self.steps: list = []
         self.replaced = False
         self.varying = None
@@ -153,8 +181,9 @@ class _Writer:
 
 
 def _integer(c: Command) -> int | None:
-    """The step a ``reset_timestep`` command sets, None where it is not known (a value not known, not an integer)."""
-    if c.unknown is not None:
+    """The first argument of ``c`` as an integer (the step a ``reset_timestep`` command sets, the steps of a ``run``),
+    None where it is not known (a value not known, not an integer)."""
+    if c.unknown is not None or not c.args:
         return None
     try:
         return int(c.args[0])
@@ -191,7 +220,8 @@ class LammpsSettings:
     path : str
         The input or log.
     units : str or None
-        The ``units`` style (None: no ``units`` command, LAMMPS' default ``lj``... or a reader's own default).
+        The ``units`` style (None: no ``units`` command, LAMMPS' default ``lj``... or a reader's own default; or the
+        style of a binary restart file: :attr:`units_problem`).
     md_timestep : float or None
         The time step in force, in the input's own time unit; None where the input sets none (the unit style's
         default applies) or where it cannot be known (:attr:`timestep_problem`).
@@ -229,6 +259,10 @@ class LammpsSettings:
         equilibration and a production in one file: its steps go back there, and the frames after are a new segment
         of the run, not a restart's repeats: :class:`~trajmodes.io.trajectories.restarts.StepLine`); None for one whose
         value is not known.
+    units_problem : str or None
+        Why the unit style is not known, naming the line: the run starts from a binary restart file
+        (``read_restart``), whose unit style LAMMPS takes and which is not read here, and no ``units`` command came
+        before it; None otherwise.
     """
 
     path: str
@@ -246,6 +280,7 @@ class LammpsSettings:
     unknown_masses: tuple = ()
     commands_problem: str | None = None
     step_resets: tuple = ()
+    units_problem: str | None = None
 
     def mass_of(self, t: int) -> float | None:
         """The mass the ``mass`` commands give LAMMPS type ``t`` (the input's mass unit; the last command for it),
@@ -299,6 +334,7 @@ class _State:
     def __init__(self, is_log: bool = False):
         self.is_log = is_log
         self.units = None
+        self.units_problem = None            # why the unit style is a restart file's, not known here
         self.timestep = None                 # (value or None, where, problem)
         self.dumps: dict = {}                # id -> [every, line, append, index of the dump command]
         self.mass_entries: list = []         # (first type, last or None, mass or None where not known, why)
@@ -345,6 +381,7 @@ class _State:
             self.dt_reset.pop(a[0], None)
         elif c.name == "units" and a:
             self.timestep_count = self.count
+            self.units_problem = None
             if c.unknown is not None:
                 self.units = None
             else:
@@ -363,6 +400,9 @@ class _State:
                     self.timestep = (None, c.where(), f"timestep {a[0]} ({c.where()}) is not a number")
         elif c.name == "read_restart" and a:
             self.restarts.append(a[0])
+            if self.units is None:                    # LAMMPS takes the restart file's units
+                self.units_problem = (f"the unit style comes from the binary restart file {a[0]} (read_restart, "
+                                      f"{c.where()}), which is not read here")
             self.timestep = (None, c.where(), f"the time step comes from the binary restart file {a[0]} "
                                               f"(read_restart, {c.where()}), which is not read here")
         elif c.name == "read_data" and a:
@@ -441,4 +481,4 @@ class _State:
                               tuple(self.data), tuple(self.restarts), where, problem,
                               self.mass_problem or self.unseen,
                               tuple(commands), dump_cmd.where() if dump_cmd is not None else "", unknown,
-                              self.unseen)
+                              self.unseen, units_problem=self.units_problem)

@@ -173,12 +173,74 @@ def check_frame_times(name: str, times: np.ndarray, source: str, *, steps: np.nd
     if len(odd):
         k = int(odd[0])
         n = len(odd)
+        uneven = f"{n} uneven step{'s' if n > 1 else ''} in all"
+        change = _spacing_change(d, steps)
+        if change is not None:
+            what, j, before, after = change
+            warnings.warn(f"{name}: the frames are not evenly spaced in time: {what}, so the frames before it are "
+                          f"{d[0]:g} ps apart and those after {d[-1]:g} ps (the times are {source}, "
+                          "each frame's as it is). Spectra and correlation functions need evenly spaced frames: "
+                          f"analyse the frames before the change or those after it (traj[:{before}] or "
+                          f"traj[{after}:])", UserWarning, stacklevel=stacklevel)
+            return
         why = ("frames are missing there" if d[k] > med else "an extra frame sits there")
         warnings.warn(f"{name}: the frames are not evenly spaced in time: frames {k} and {k + 1} are {d[k]:g} ps "
                       f"apart{at(k)}, {d[k] / med:.3g} times the {med:g} ps between most frames: {why} "
-                      f"({n} uneven step{'s' if n > 1 else ''} in all; the times are {source}). Spectra and "
+                      f"({uneven}; the times are {source}). Spectra and "
                       "correlation functions need evenly spaced frames: analyse an evenly spaced stretch (traj[a:b])",
                       UserWarning, stacklevel=stacklevel)
+
+
+#: two spacings (ps per MD step, MD steps or ps between frames) this close, relative, are one (times as written are
+#: rounded); a change that matters is larger than :data:`UNEVEN_RTOL`
+SAME_SPACING_RTOL = 0.1
+
+
+def _spacing_change(d: np.ndarray, steps: np.ndarray | None):
+    """Where the frames' spacing ``d`` (ps between consecutive frames) changed for good, not a frame missing or extra
+    among evenly spaced ones: (what, index, end of the frames before, start of those after), ``what`` in words: the MD
+    time step (the time per MD step changed: a second ``run`` after another ``timestep``), else the interval in MD
+    steps (``dump_modify every``), else the time between frames where there are no MD steps; None where the spacing
+    ends as it began, or where one of the two spacings holds for a single step (a frame missing or extra at an end)."""
+    def close(a, b):
+        return abs(a - b) <= SAME_SPACING_RTOL * max(abs(a), abs(b))
+
+    def first_change(x):
+        if close(x[0], x[-1]):
+            return None
+        j = next(i for i in range(len(x)) if not close(x[i], x[0]))
+        if j < 2 or sum(close(v, x[-1]) for v in x[j:]) < 2:
+            return None                                   # one odd pair at an end: a frame missing or extra
+        again = not all(close(v, x[-1]) for v in x[j + 1:])
+        return j, close(x[j], x[-1]), again
+
+    series = []
+    if steps is not None:
+        ds = np.diff(np.asarray(steps, dtype=np.int64)).astype(float)
+        if len(ds) == len(d) and (ds > 0).all():
+            series = [("time step", d / ds), ("dump interval", ds)]
+    else:
+        series = [("spacing", d)]
+    for kind, x in series:
+        got = first_change(x)
+        if got is None:
+            continue
+        j, clean, again = got
+        later = "; it changes again later" if again else ""
+        if steps is not None:
+            where = (f"at MD step {int(steps[j])}" if clean else
+                     f"between MD steps {int(steps[j])} and {int(steps[j + 1])}")
+        else:
+            where = f"at frame {j}" if clean else f"between frames {j} and {j + 1}"
+        if kind == "time step":
+            what = (f"the MD time step changed {where}, from {x[0] * 1000:g} fs to {x[-1] * 1000:g} fs{later}")
+        elif kind == "dump interval":
+            what = (f"the interval between frames changed {where}, from {x[0]:g} to {x[-1]:g} MD steps (dump_modify "
+                    f"every, or another dump interval in a later run){later}")
+        else:
+            what = f"the time between frames changed {where}, from {x[0]:g} ps to {x[-1]:g} ps{later}"
+        return what, j, j + 1, j if clean else j + 1
+    return None
 
 
 def _resolve_times(name, steps, file_times, what_in_file, md_timestep, frame_interval, found, default, has_steps,

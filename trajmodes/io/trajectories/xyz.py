@@ -37,6 +37,7 @@ from trajmodes.io.trajectories.xyz_format import (ASE_STRESS, CP2K_COMMENT, CP2K
                                                   committee_size, ipi_ase_output, member_role, parse_comment,
                                                   parse_pbc, parse_properties, stated_time_unit, xyz_frame_index,
                                                   time_unit_factor)
+from trajmodes.io.trajectories.xyz_species import SpeciesLines
 from trajmodes.lattice.elements import masses_of
 
 #: largest byte range read by one os.pread
@@ -920,44 +921,20 @@ class XYZSource(FrameSource):
         c = getattr(self, "_comment0", b"")
         return b"Timestep=" in c and b"Time=" in c
 
-    def _species_gather(self, buf, offsets: np.ndarray) -> tuple | None:
-        """The first bytes of every atom line of the frames at ``offsets`` in ``buf`` (frames, atoms, width), tabs
-        as spaces, and the mask of the bytes that hold each atom's species token and the space after it; None when
-        the species is not the first token of a line (the general check applies)."""
-        if self._layout.first.get("species") != 0:
-            return None
-        if not hasattr(self, "_species_bytes"):
-            sp = np.char.encode(self.species if self._perm is None else self.species[np.argsort(self._perm)])
-            width = int(max(len(x) for x in sp.tolist())) + 1
-            expect = np.full((self.n_atoms, width), 32, np.uint8)
-            lens = np.array([len(x) for x in sp.tolist()])
-            expect[:] = np.frombuffer(b"".join(x.ljust(width) for x in sp.tolist()), np.uint8).reshape(-1, width)
-            self._species_bytes = (expect, np.arange(width)[None, :] <= lens[:, None])
-        expect, mask = self._species_bytes
-        a = np.frombuffer(buf, np.uint8)
-        nl = np.flatnonzero(a == 10)
-        j = np.searchsorted(nl, np.asarray(offsets, np.int64))            # the count line's newline
-        at = j[:, None] + 1 + np.arange(self.n_atoms)[None, :]             # the newline before each atom line
-        if at.max(initial=0) >= len(nl):
-            nl = np.append(nl, len(a))
-        starts = nl[np.minimum(at, len(nl) - 1)] + 1
-        pos = np.minimum(starts[..., None] + np.arange(expect.shape[1]), len(a) - 1)
-        got = a[pos]
-        got = np.where((got == 9) | (got == 10) | (got == 13), 32, got)
-        return got, expect, mask
-
     def _check_run_species(self, buf, offsets: np.ndarray, frames: np.ndarray) -> None:
         """Every atom keeps frame 0's species in the frames read (one vectorised comparison of the first bytes of
-        the atom lines per run of frames; the frame that differs is then named with its line by
+        the atom lines per run of frames, :class:`~trajmodes.io.trajectories.xyz_species.SpeciesLines`, where the
+        species is the first token of a line; the frame that differs is then named with its line by
         :meth:`check_species`)."""
         if "species" not in self._layout.first or not len(frames):
             return
-        gathered = self._species_gather(buf, offsets)
-        if gathered is None:
-            self.check_species(frames)
+        if self._layout.first.get("species") != 0:
+            self.check_species(frames)                    # not the first token of a line: the general check
             return
-        got, expect, mask = gathered
-        bad = ((got != expect[None]) & mask[None]).any(axis=(1, 2))
+        if getattr(self, "_species_lines", None) is None:
+            self._species_lines = SpeciesLines(self.species if self._perm is None else
+                                               self.species[np.argsort(self._perm)])
+        bad = self._species_lines.differ(buf, offsets)
         if bad.any():                    # atoms in another order, other whitespace, or another species: look closer
             self.check_species(frames[bad])
 
