@@ -1,4 +1,4 @@
-"""Third-order constants held as their triplets (CubicConstants, ForceConstants.fc3_sparse): the dense compact array
+"""Third-order constants held as their triplets (ClusterConstants, ForceConstants.fc3_sparse): the dense compact array
 (n_prim, N, N, 3, 3, 3) is built only where a caller asks for ``fc.fc3``.
 
 Oracles: the dense route of the earlier storage, written out here (the compact array indexed with numpy), at small N;
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from trajmodes import Crystal, ForceConstants
-from trajmodes.forceconstants.cubic import CubicConstants
+from trajmodes.forceconstants.cluster_constants import ClusterConstants
 from tests.support.crystals import FCC, supercell
 
 A_NACL = 5.64
@@ -37,20 +37,20 @@ def test_cubic_constants_give_the_dense_array_back_bit_for_bit():
     zeros; triplets given out of order are sorted, a triplet given twice is refused naming it."""
     fc3 = _random_fc3(2, 6, 4, seed=1)
     fc3[1, 5, 5, 2, 1, 0] = -0.0
-    c = CubicConstants.from_dense(fc3)
+    c = ClusterConstants.from_dense(fc3)
     assert len(c) == 9 and c.dense(2).tobytes() == fc3.tobytes()
     assert np.signbit(c.dense(2)[1, 5, 5, 2, 1, 0])
     empty = np.argwhere(~np.any(fc3 != 0, axis=(3, 4, 5)))[:3]
     assert np.array_equal(c.at(c.sites), c.blocks) and not c.at(empty).any()
-    back = CubicConstants(c.sites[::-1], c.blocks[::-1], 6)
+    back = ClusterConstants(c.sites[::-1], c.blocks[::-1], 6)
     assert np.array_equal(back.sites, c.sites) and np.array_equal(back.blocks, c.blocks)
-    none = CubicConstants.from_dense(np.zeros((1, 6, 6, 3, 3, 3)))            # constants whose fc3 is all zeros
+    none = ClusterConstants.from_dense(np.zeros((1, 6, 6, 3, 3, 3)))            # constants whose fc3 is all zeros
     assert len(none) == 0 and len(none.nonzero()) == 0 and not none.at([[0, 1, 2]]).any()
     assert none.dense(1).shape == (1, 6, 6, 3, 3, 3) and not none.dense(1).any()
     with pytest.raises(ValueError, match=r"triplet \(0, 1, 2\) is listed more than once"):
-        CubicConstants([[0, 1, 2], [0, 1, 2]], np.ones((2, 3, 3, 3)), 6)
+        ClusterConstants([[0, 1, 2], [0, 1, 2]], np.ones((2, 3, 3, 3)), 6)
     with pytest.raises(ValueError, match="NaN or infinite"):
-        CubicConstants([[0, 1, 2]], np.full((1, 3, 3, 3), np.nan), 6)
+        ClusterConstants([[0, 1, 2]], np.full((1, 3, 3, 3), np.nan), 6)
 
 
 def test_sparse_and_dense_fc3_give_the_same_constants_files_and_copies(tmp_path):
@@ -63,7 +63,7 @@ def test_sparse_and_dense_fc3_give_the_same_constants_files_and_copies(tmp_path)
     n, N = prim.n_atoms, sc.n_atoms
     fc3 = _random_fc3(n, N, 5, seed=2)
     dense = ForceConstants(np.zeros((n, N, 3, 3)), sc, prim, fc3=fc3)
-    sparse = ForceConstants(np.zeros((n, N, 3, 3)), sc, prim, fc3=CubicConstants.from_dense(fc3))
+    sparse = ForceConstants(np.zeros((n, N, 3, 3)), sc, prim, fc3=ClusterConstants.from_dense(fc3))
     for fc in (dense, sparse):
         assert fc.fc3.tobytes() == fc3.tobytes() and not fc.fc3.flags.writeable
         assert len(fc.fc3_sparse) == 2 * 5
@@ -150,12 +150,12 @@ def test_fc3_symmetry_violation_from_the_triplets(monkeypatch):
     expected = {name: _dense_symmetry_violation(ForceConstants(fc2, sc, prim, fc3=fc3), fc3)
                 for name, fc3 in cases.items()}
 
-    def dense(self, n_prim):
+    def dense(self, n_prim, what=None):
         raise AssertionError("fc3_symmetry_violation built the dense fc3")
 
-    monkeypatch.setattr(CubicConstants, "dense", dense)
+    monkeypatch.setattr(ClusterConstants, "dense", dense)
     for name, fc3 in cases.items():
-        fc = ForceConstants(fc2, sc, prim, fc3=CubicConstants.from_dense(fc3))
+        fc = ForceConstants(fc2, sc, prim, fc3=ClusterConstants.from_dense(fc3))
         assert fc.fc3_symmetry_violation() == expected[name], name
     assert expected["random"][0] > 1.0 and expected["one"][0] > 1.0 and expected["zero"] == (0.0, None)
     assert expected["symmetric"][0] < 1e-10 * np.abs(symmetric).max() < expected["symmetric + noise"][0]

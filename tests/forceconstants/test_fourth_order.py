@@ -11,7 +11,7 @@ from trajmodes.forceconstants.clusters import build_basis
 from trajmodes.forceconstants.design import DesignKernel
 from trajmodes.forceconstants.fit import EffectiveForceConstants
 from trajmodes.forceconstants.model import ForceConstants
-from trajmodes.forceconstants.quartic import QuarticConstants
+from trajmodes.forceconstants.cluster_constants import ClusterConstants
 from trajmodes.lattice.cubic import cubic_lattice
 
 A_CU = 3.61
@@ -65,7 +65,7 @@ def _synthetic(sc, prim, n_frames=24, seed=1):
     u = rng.normal(scale=0.1, size=(n_frames, sc.n_atoms, 3))
     lower = DesignKernel([est.bases_[2], est.bases_[3]], est.smap_, p2s=est.p2s_)
     f = (lower.design(u) @ np.concatenate([p[2], p[3]])).reshape(u.shape)
-    q4 = QuarticConstants.from_basis(est.bases_[4], p[4])
+    q4 = ClusterConstants.from_basis(est.bases_[4], p[4])
     return est, p, u, f + q4.forces(u, est.p2s_, est.smap_), q4
 
 
@@ -144,3 +144,37 @@ def test_netcdf_keeps_the_fourth_order(cu108, tmp_path):
     back = ForceConstants.read(tmp_path / "fc.nc")
     assert np.array_equal(back.fc4.sites, fc.fc4.sites) and np.array_equal(back.fc4.blocks, fc.fc4.blocks)
     assert np.array_equal(back.fc3, fc.fc3) and np.array_equal(back.fc2, fc.fc2)
+
+
+def test_tdep_quartets_that_fold_onto_the_same_atoms_are_added(cu108, tmp_path):
+    """A quartet listed twice in infile.forceconstant_fourthorder (two images that fold onto the same atoms of the
+    supercell) is one quartet of the constants with the two blocks added, as their forces add: the quartets read are
+    those written, each once, the repeated one's block doubled."""
+    sc, prim = cu108
+    morse = pair_fc4(sc, prim, cutoff=3.0)
+    fc = ForceConstants(np.zeros((1, sc.n_atoms, 3, 3)), sc, prim, fc4=morse)
+    fc.write(tmp_path, "tdep")
+    path = tmp_path / "infile.forceconstant_fourthorder"
+    lines = path.read_text().splitlines()
+    count = int(lines[2].split()[0])
+    first = lines[3:3 + 35]                                           # the first quartet of atom 1, again at the end
+    path.write_text("\n".join([*lines[:2], lines[2].replace(str(count), str(count + 1), 1), *lines[3:], *first])
+                    + "\n")
+    back = ForceConstants.read(tmp_path, "tdep").fc4
+    assert len(back) == len(morse) and np.array_equal(back.sites, morse.sites)
+    twice = np.flatnonzero(np.abs(back.blocks - morse.blocks).reshape(len(morse), -1).max(axis=1) > 1e-12)
+    assert len(twice) == 1 and np.allclose(back.blocks[twice[0]], 2 * morse.blocks[twice[0]], rtol=1e-14, atol=0)
+
+
+def test_fc_nc_with_a_quartet_listed_twice_reads_as_its_sum(cu108, tmp_path):
+    """An fc.nc whose fc4_sites list a quartet twice (an earlier trajmodes kept TDEP's folded images as rows) is read
+    as the constants it stood for: one quartet with the two blocks added."""
+    import netCDF4
+    sc, prim = cu108
+    morse = pair_fc4(sc, prim, cutoff=3.0)
+    ForceConstants(np.zeros((1, sc.n_atoms, 3, 3)), sc, prim, fc4=morse).write(tmp_path / "fc.nc")
+    with netCDF4.Dataset(tmp_path / "fc.nc", "a") as ds:
+        ds["fc4_sites"][1] = ds["fc4_sites"][0]
+    back = ForceConstants.read(tmp_path / "fc.nc").fc4
+    assert len(back) == len(morse) - 1
+    assert np.array_equal(back.at(morse.sites[:1])[0], morse.blocks[0] + morse.blocks[1])

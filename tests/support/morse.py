@@ -80,14 +80,15 @@ def pair_fc3(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866,
 
 
 def pair_fc4(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866, cutoff=3.0, nimg=1):
-    """Fourth derivatives (eV/A^4) of a Morse pair potential as QuarticConstants (their quartets, every order).
+    """Fourth derivatives (eV/A^4) of a Morse pair potential as ClusterConstants of order 4 (their quartets, every
+    order).
 
     With s = |w|^2 / 2 and V(|w|) = F(s): d4V/dw_a dw_b dw_c dw_d = F'''' w_a w_b w_c w_d + F''' (the six
     d_ab w_c w_d terms) + F'' (d_ab d_cd + d_ac d_bd + d_ad d_bc), where F'' = V''/r^2 - V'/r^3,
     F''' = V'''/r^3 - 3 V''/r^4 + 3 V'/r^5 and F'''' = V''''/r^4 - 6 V'''/r^5 + 15 V''/r^6 - 15 V'/r^7. An index on atom
     i carries -1, one on its partner m +1: a quartet of the row i is (-1)^(number of i's) J.
     """
-    from trajmodes.forceconstants.quartic import QuarticConstants
+    from trajmodes.forceconstants.cluster_constants import ClusterConstants
     fc = ForceConstants(np.zeros((prim.n_atoms, crystal.n_atoms, 3, 3)), crystal, prim)
     pos, A, N = crystal.positions, crystal.cell, crystal.n_atoms
     T = lattice_images(A, nimg)
@@ -119,4 +120,4 @@ def pair_fc4(crystal: Crystal, prim: Crystal, D0=0.3429, alpha=1.3588, r0=2.866,
                     continue
                 sites.append([k, *slots])
                 blocks.append((-1) ** n_i * J[m])
-    return QuarticConstants(np.array(sites), np.array(blocks), N)
+    return ClusterConstants(np.array(sites), np.array(blocks), N)

@@ -13,6 +13,8 @@ _LAZY = {
     # tolerance of a shell at the cutoff
     "ForceConstants": "model", "EffectiveForceConstants": "fit", "default_build_basis": "fit", "fit_layer": "normal",
     "CUT_TOL": "clusters",
+    # the anharmonic constants of any order (fc3, fc4) held as their clusters
+    "ClusterConstants": "cluster_constants",
     # the protocol every estimator of force constants follows (this package's fit, self-consistent phonons, the
     # Kubo estimators of a path-integral run)
     "ForceConstantsEstimator": "estimator",

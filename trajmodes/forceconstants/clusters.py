@@ -135,11 +135,11 @@ class IFCBasis:
     def to_compact(self, params) -> np.ndarray:
         """Force constants in the compact layout, (n_prim, N, 3, 3) or (n_prim, N, N, 3, 3, 3),
         eV/Å^order; zero outside :attr:`sites`. Fourth order is kept as its clusters instead
-        (:meth:`blocks` with :attr:`sites`, :class:`~trajmodes.forceconstants.quartic.QuarticConstants`): its compact
-        array would hold N^3 81 numbers per primitive atom."""
+        (:meth:`blocks` with :attr:`sites`, :class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants`): its
+        compact array would hold N^3 81 numbers per primitive atom."""
         if self.order > 3:
             raise ValueError("fourth-order constants have no compact array here; use blocks() with sites "
-                             "(QuarticConstants)")
+                             "(ClusterConstants)")
         out = np.zeros(self.compact_shape())
         out[self._index()] = self.blocks(params)
         return out

@@ -208,14 +208,15 @@ class EffectiveForceConstants:
     ----------
     force_constants_ : ForceConstants
         Compact fc2 (n_prim, N, 3, 3) eV/Å² on the reference supercell; with ``cutoff3`` its ``fc3_sparse``
-        holds the third order as its triplets (:class:`~trajmodes.forceconstants.cubic.CubicConstants`, built from the
-        basis without the dense array).
+        holds the third order as its triplets
+        (:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants`, built from the basis without the dense
+        array).
     fc2_ : ndarray (n_prim, N, 3, 3)
         The fitted second-order constants, compact layout on the reference supercell, eV/Å².
     fc3_ : ndarray (n_prim, N, N, 3, 3, 3) or None
         The fitted third-order constants, dense compact layout, eV/Å³ (216 n_prim N^2 bytes); None without
         ``cutoff3``.
-    fc4_ : QuarticConstants or None
+    fc4_ : ClusterConstants or None
         With ``cutoff4``: the fourth order, as its quartets and their blocks (eV/Å⁴).
     dipole_fc2_ : ndarray (n_prim, N, 3, 3), eV/Å², or None
         With ``born``: the dipole-dipole constants Phi_dd taken out (full constants = ``fc2_`` + this).
@@ -744,12 +745,12 @@ class EffectiveForceConstants:
 
     @property
     def fc4_(self):
-        """The fourth order as :class:`~trajmodes.forceconstants.quartic.QuarticConstants` (its quartets and blocks,
-        eV/Å⁴), or None without ``cutoff4``."""
+        """The fourth order as :class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` (its quartets
+        and blocks, eV/Å⁴), or None without ``cutoff4``."""
         if 4 not in self.bases_:
             return None
-        from trajmodes.forceconstants.quartic import QuarticConstants
-        return QuarticConstants.from_basis(self.bases_[4], self.params_[4])
+        from trajmodes.forceconstants.cluster_constants import ClusterConstants
+        return ClusterConstants.from_basis(self.bases_[4], self.params_[4])
 
     @property
     def force_constants_(self):
@@ -757,11 +758,11 @@ class EffectiveForceConstants:
         return self._make_fc(self.fc2_, self._cubic(self.params_.get(3)), self.fc4_)
 
     def _cubic(self, params):
-        """The third order of the parameters ``params`` as its triplets (CubicConstants), or None without them."""
+        """The third order of the parameters ``params`` as its triplets (ClusterConstants), or None without them."""
         if params is None or 3 not in self.bases_:
             return None
-        from trajmodes.forceconstants.cubic import CubicConstants
-        return CubicConstants.from_basis(self.bases_[3], params)
+        from trajmodes.forceconstants.cluster_constants import ClusterConstants
+        return ClusterConstants.from_basis(self.bases_[3], params)
 
     @property
     def sample_force_constants_(self):

@@ -14,6 +14,7 @@ from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.symmetry import SupercellOperations, supercell_operations
 from trajmodes.lattice.spglib_calls import SYMPREC
+from trajmodes.resources import one_blas_thread
 
 __all__ = ["ForceConstants"]
 
@@ -54,22 +55,25 @@ class ForceConstants:
         e^2 / (4 pi eps0) in eV Å to use with ``born`` and ``epsilon`` when a file names its own
         (phonopy's BORN first line or ``nac: unit_conversion_factor``); None: the default
         :data:`trajmodes.phonons.harmonic.nac.NAC_FACTOR`. :class:`trajmodes.Phonons` takes it unless told otherwise.
-    fc3 : CubicConstants or (sites, blocks) or array_like (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
+    fc3 : ClusterConstants or (sites, blocks) or array_like (n_prim, N, N, 3, 3, 3) or (N, N, N, 3, 3, 3), optional
         Third-order constants Psi[i, j, k, a, b, c] = d3U / du_ia du_jb du_kc in eV/Å³: as their triplets
-        (:class:`~trajmodes.forceconstants.cubic.CubicConstants` on this supercell, or its ``sites`` and ``blocks``
-        arrays), or dense in the compact layout (phono3py's: row ``k`` is supercell atom ``p2s[k]``; a full array is
-        cut down to its ``p2s`` rows). Kept as triplets, attribute ``fc3_sparse`` (None when not given); attribute
-        ``fc3`` is the dense compact array, built on first access (216 n_prim N^2 bytes).
+        (:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` of order 3 on this supercell, or its
+        ``sites`` (T, 3: primitive atom, then two supercell atoms) and ``blocks`` (T, 3, 3, 3) arrays; each triplet
+        once, in any order), or dense in the compact layout (phono3py's: row ``k`` is supercell atom ``p2s[k]``; a full
+        array is cut down to its ``p2s`` rows). Kept as triplets, attribute ``fc3_sparse`` (None when not given);
+        attribute ``fc3`` is the dense compact array, built on first access (216 n_prim N^2 bytes: said above 1 GB,
+        refused above half the memory available).
     short_range : bool
         With ``born``: the constants are short-ranged, the dipole-dipole part Phi_dd (the reciprocal-space Ewald sum
         of Gonze and Lee, Phys. Rev. B 55, 10355 (1997), with parameter ``ewald_lambda``) taken out, as TDEP fits
         them (``extract_forceconstants --polar``) and :class:`~trajmodes.EffectiveForceConstants` does with
         ``born=``. :class:`trajmodes.Phonons` then adds the dipole-dipole D(q) back at every q. False (default):
         full supercell constants, phonopy's convention. :meth:`with_convention` converts between the two.
-    fc4 : QuarticConstants or (sites, blocks), optional
+    fc4 : ClusterConstants or (sites, blocks) or array_like, optional
         Fourth-order constants Chi = d4U / du du du du in eV/Å⁴ as their quartets
-        (:class:`~trajmodes.forceconstants.quartic.QuarticConstants` on this supercell, or its ``sites`` and ``blocks``
-        arrays). Attribute ``fc4`` (None when not given).
+        (:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` of order 4 on this supercell, or its
+        ``sites`` (Q, 4) and ``blocks`` (Q, 3, 3, 3, 3) arrays), or dense as ``fc3``. Attribute ``fc4`` (None when not
+        given).
     phonon_fc2 : ForceConstants, optional
         Second-order constants of the same primitive cell on another, usually larger, supercell, for the phonons that
         the third order scatters (phono3py's ``--dim-fc2``: fc2 on 4x4x4, fc3 on 2x2x2). ``Phonons(fc)`` still uses
@@ -121,36 +125,8 @@ class ForceConstants:
                 raise ValueError(f"ewald_lambda must be a positive number (1/A, with 2 pi), not {ewald_lambda!r}")
         self.ewald_lambda = float(ewald_lambda) if self.short_range else None
         self._fc3_dense = None
-        if fc3 is not None:
-            from trajmodes.forceconstants.cubic import CubicConstants
-            if isinstance(fc3, tuple) and len(fc3) == 2:
-                fc3 = CubicConstants(fc3[0], fc3[1], N)
-            if isinstance(fc3, CubicConstants):
-                rows = int(fc3.sites[:, 0].max()) + 1 if len(fc3) else 0
-                if fc3.n_atoms != N or rows > n:
-                    raise ValueError(f"fc3 is for {fc3.n_atoms} atoms and {rows} primitive atoms, the supercell has "
-                                     f"{N} and the primitive cell {n}")
-            else:
-                dense = np.asarray(fc3, dtype=float)
-                if dense.shape == (N, N, N, 3, 3, 3) and N != n:
-                    dense = dense[self.p2s]
-                if dense.shape != (n, N, N, 3, 3, 3):
-                    raise ValueError(f"fc3 has shape {dense.shape}; expected ({n}, {N}, {N}, 3, 3, 3) "
-                                     f"or ({N}, {N}, {N}, 3, 3, 3)")
-                if not np.isfinite(dense).all():
-                    raise ValueError("the fc3 force constants hold NaN or infinite values")
-                fc3 = CubicConstants.from_dense(dense)
-        self.fc3_sparse = fc3
-        if fc4 is not None:
-            from trajmodes.forceconstants.quartic import QuarticConstants
-            if isinstance(fc4, tuple) and len(fc4) == 2:
-                fc4 = QuarticConstants(fc4[0], fc4[1], N)
-            if not isinstance(fc4, QuarticConstants):
-                raise ValueError(f"fc4 must be QuarticConstants (quartets and their blocks), not {type(fc4).__name__}")
-            if fc4.n_atoms != N or (len(fc4) and fc4.sites[:, 0].max() >= n):
-                raise ValueError(f"fc4 is for {fc4.n_atoms} atoms and {fc4.sites[:, 0].max() + 1} primitive atoms, "
-                                 f"the supercell has {N} and the primitive cell {n}")
-        self.fc4 = fc4
+        self.fc3_sparse = self._clusters(fc3, 3)
+        self.fc4 = self._clusters(fc4, 4)
         if phonon_fc2 is not None:
             if not isinstance(phonon_fc2, ForceConstants):
                 raise ValueError(f"phonon_fc2 must be ForceConstants, not {type(phonon_fc2).__name__}")
@@ -158,6 +134,54 @@ class ForceConstants:
             if other is not None:
                 phonon_fc2 = phonon_fc2.on_primitive(self.primitive, why=other)
         self.phonon_fc2 = phonon_fc2
+
+    def _clusters(self, value, order: int):
+        """The argument ``fc3`` (``order`` 3) or ``fc4`` (4) as :class:`ClusterConstants` of this supercell, or None;
+        a ValueError that names the argument and says what to give where it cannot be."""
+        if value is None:
+            return None
+        from trajmodes.forceconstants.cluster_constants import ClusterConstants
+        name, n, N = f"fc{order}", self.n_prim, self.n_atoms
+        forms = (f"ClusterConstants, a tuple (sites (T, {order}), blocks (T{', 3' * order})), or the dense compact "
+                 f"array ({n}{f', {N}' * (order - 1)}{', 3' * order}) or full one ({N}{f', {N}' * (order - 1)}"
+                 f"{', 3' * order})")
+        if isinstance(value, tuple):
+            if len(value) != 2:
+                raise ValueError(f"{name} as a tuple is (sites, blocks), not {len(value)} items: give {forms}")
+            sites, blocks = value
+            if np.size(sites) == 0 and np.size(blocks) == 0:                 # no clusters at all
+                sites, blocks = np.zeros((0, order), np.int64), np.zeros((0,) + (3,) * order)
+            if np.ndim(sites) == 2 and np.shape(sites)[1] != order:
+                raise ValueError(f"{name}: sites has shape {np.shape(sites)}; the order-{order} constants take "
+                                 f"{order} atoms per cluster (T, {order}): the primitive atom, then {order - 1} "
+                                 "supercell atoms")
+            try:
+                value = ClusterConstants(sites, blocks, N)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        elif not isinstance(value, ClusterConstants):
+            dense = np.asarray(value)
+            if dense.dtype.kind not in "iuf":
+                raise ValueError(f"{name} must be {forms}; not {type(value).__name__} of {dense.dtype}")
+            dense = np.asarray(dense, dtype=float)
+            if dense.shape == (N,) * order + (3,) * order and N != n:
+                dense = dense[self.p2s]
+            if dense.shape != (n,) + (N,) * (order - 1) + (3,) * order:
+                raise ValueError(f"{name} has shape {dense.shape}; give {forms}")
+            if not np.isfinite(dense).all():
+                raise ValueError(f"the {name} force constants hold NaN or infinite values: give finite constants")
+            value = ClusterConstants.from_dense(dense)
+        if value.order != order:
+            raise ValueError(f"{name} takes constants of order {order}, not {value.order} (clusters of "
+                             f"{value.order} atoms): give {forms}")
+        if value.n_atoms != N:
+            raise ValueError(f"{name} is for a {value.n_atoms}-atom supercell, these constants' supercell has {N} "
+                             f"atoms: give {name} on the supercell of fc2")
+        if len(value) and value.sites[:, 0].max() >= n:
+            raise ValueError(f"{name} names primitive atom {int(value.sites[:, 0].max())} first in a cluster "
+                             f"(sites[:, 0]), the primitive cell has {n} atoms: the first site is the primitive atom "
+                             f"(0 to {n - 1}, supercell atom p2s[k]), not a supercell atom")
+        return value
 
     # -- layouts ----------------------------------------------------------------------------
     @property
@@ -184,7 +208,7 @@ class ForceConstants:
         if self.fc3_sparse is None:
             return None
         if self._fc3_dense is None:
-            dense = self.fc3_sparse.dense(self.n_prim)
+            dense = self.fc3_sparse.dense(self.n_prim, what="the dense fc3 (ForceConstants.fc3)")
             dense.flags.writeable = False
             self._fc3_dense = dense
         return self._fc3_dense
@@ -355,18 +379,15 @@ class ForceConstants:
         cols = self.compact_columns(p2s[:, None], np.arange(self.n_atoms)[None, :])
         fc2 = self.compact()[self.smap.atom[p2s][:, None], cols]
         old = self.smap.atom[p2s]                                         # this cell's atom of each new one
-        fc3 = None
-        if self.fc3_sparse is not None:                 # Psi_new[k, j, l] = Psi[old[k], cols[k, j], cols[k, l]]
-            back = np.empty_like(cols)
-            back[np.arange(n)[:, None], cols] = np.arange(self.n_atoms)[None, :]
-            new_of_old = np.argsort(old)                                  # the new primitive atom of each old one
-            fc3 = self.fc3_sparse.renumbered(new_of_old, back[new_of_old])
-        if self.fc4 is not None:
-            raise ValueError("fourth-order constants cannot be put on another primitive cell: read them on the cell "
-                             "of the others")
+        # Phi_new[k, j, ..., m] = Phi[old[k], cols[k, j], ..., cols[k, m]] at every order
+        back = np.empty_like(cols)
+        back[np.arange(n)[:, None], cols] = np.arange(self.n_atoms)[None, :]
+        new_of_old = np.argsort(old)                                      # the new primitive atom of each old one
+        fc3, fc4 = (None if c is None else c.renumbered(new_of_old, back[new_of_old])
+                    for c in (self.fc3_sparse, self.fc4))
         return ForceConstants(fc2, self.supercell, primitive, smap=smap, p2s=p2s,
                               born=None if self.born is None else self.born[old], epsilon=self.epsilon,
-                              nac_factor=self.nac_factor, fc3=fc3, short_range=self.short_range,
+                              nac_factor=self.nac_factor, fc3=fc3, fc4=fc4, short_range=self.short_range,
                               ewald_lambda=self.ewald_lambda, phonon_fc2=self.phonon_fc2)
 
     def _with(self, fc2) -> "ForceConstants":
@@ -538,43 +559,84 @@ class ForceConstants:
         over the supercell's space group (rows i = p2s), and where: ``(violation, (operation, i, j, k))``, ``i`` a primitive
         atom, ``j``, ``k`` supercell atoms. Near round-off for constants of this crystal; of the order of the constants
         themselves for those of another crystal whose array has this one's shape (phono3py's fc3.hdf5 holds no
-        structure of its own). (0, None) without ``fc3``. From the triplets (:attr:`fc3_sparse`), without the dense
-        array: only the pairs (j, k) where either side has a triplet can differ.
+        structure of its own). (0, None) without ``fc3``. :meth:`cluster_symmetry_violation` of :attr:`fc3_sparse`.
 
         Parameters
         ----------
         symprec : float
             spglib tolerance, Å.
         """
-        cubic = self.fc3_sparse
-        if cubic is None:
+        return self.cluster_symmetry_violation(self.fc3_sparse, symprec)
+
+    def cluster_symmetry_violation(self, constants, symprec: float = SYMPREC) -> tuple[float, tuple]:
+        """Largest ``abs((R x ... x R)^T Phi[g(i), g(j), ..., g(m)] - Phi[i, j, ..., m])`` (eV/Å^k) of constants of
+        order k on this supercell (:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants`:
+        :attr:`fc3_sparse`, :attr:`fc4`) over the supercell's space group (rows i = p2s), and where: ``(violation,
+        (operation, i, j, ..., m))``, ``i`` a primitive atom, the others supercell atoms; (0, None) for None. From the
+        clusters, without the dense array: only the clusters where either side has one can differ.
+
+        Parameters
+        ----------
+        constants : ClusterConstants or None
+            Constants of any order on this supercell.
+        symprec : float
+            spglib tolerance, Å.
+        """
+        if constants is None or not len(constants.sites):
             return 0.0, None
         ops = self.operations(symprec)
-        N, worst, where = self.n_atoms, 0.0, None
-        first = np.searchsorted(cubic.sites[:, 0], np.arange(self.n_prim + 1))     # the triplets of each row
+        N, n, k, worst, where = self.n_atoms, self.n_prim, constants.order, 0.0, None
+        size, sites = 3 ** k, constants.sites
+        flat = constants.blocks.reshape(len(sites), size)
+        rows_per = max(1, (1 << 18) // size)                     # clusters per product: 2 MB of blocks
+
+        def keys(first, columns):                                # one int per (i, j, ..., m), increasing in C order
+            out = first.astype(np.int64)
+            for c in range(columns.shape[1]):
+                out = out * N + columns[:, c]
+            return out
+        own = keys(sites[:, 0], sites[:, 1:])                    # increasing: the clusters are sorted
         for g, R in enumerate(ops.rotations):
-            rows = ops.perm[g, self.p2s]                                            # g(p2s_k)
+            if np.array_equal(ops.perm[g], np.arange(N)) and np.array_equal(R, np.eye(3)):
+                continue                                         # the identity
+            rows = ops.perm[g, self.p2s]                                            # g(p2s_i)
             cols = self.compact_columns(rows[:, None], ops.perm[g][None, :])        # (n, N)
-            K = np.kron(np.kron(R, R), R)                            # [(b d f), (a c e)] = R_ba R_dc R_fe
-            for i in range(len(rows)):
-                # Psi[g(i), g(j), g(k)] is row m's triplet (m, cols[j], cols[k]); elsewhere both sides are zero
-                m = self.smap.atom[rows[i]]
-                inv = np.empty(N, dtype=np.int64)
-                inv[cols[i]] = np.arange(N)                                         # j of compact column c
-                own, image = slice(first[i], first[i + 1]), slice(first[m], first[m + 1])
-                own_keys = cubic.sites[own, 1] * N + cubic.sites[own, 2]
-                image_keys = inv[cubic.sites[image, 1]] * N + inv[cubic.sites[image, 2]]
-                keys = np.union1d(own_keys, image_keys)                             # (j, k) in C order
-                if not len(keys):
-                    continue
-                X, Y = np.zeros((len(keys), 27)), np.zeros((len(keys), 27))
-                X[np.searchsorted(keys, image_keys)] = cubic.blocks[image].reshape(-1, 27)
-                Y[np.searchsorted(keys, own_keys)] = cubic.blocks[own].reshape(-1, 27)
-                diff = np.abs(X @ K - Y)
-                at = int(np.argmax(diff))
-                if diff.flat[at] > worst:
-                    worst = float(diff.flat[at])
-                    where = (g, i) + divmod(int(keys[at // 27]), N)
+            inv = np.empty((n, N), dtype=np.int64)
+            inv[np.arange(n)[:, None], cols] = np.arange(N)[None, :]                # j of compact column c, per row
+            # Phi[g(i), g(j), ...] is row m(i)'s cluster (m(i), cols[i, j], ...): each cluster of row m is the image
+            # of one in row i; the operation permutes the primitive atoms, so that i is m's one preimage
+            preimage = np.empty(n, dtype=np.int64)
+            preimage[self.smap.atom[rows]] = np.arange(n)
+            i = preimage[sites[:, 0]]
+            image = keys(i, inv[i[:, None], sites[:, 1:]])
+            pos = np.minimum(np.searchsorted(own, image), len(own) - 1)
+            hit = own[pos] == image                              # where the image has a cluster of its own to match
+            K = R
+            for _ in range(k - 1):
+                K = np.kron(K, R)                                # [(a c e ..), (b d f ..)] = R_ab R_cd R_ef ..
+            everywhere = bool(hit.all())
+            for s in range(0, len(sites), rows_per):
+                part = slice(s, s + rows_per)
+                with one_blas_thread():                          # small products: BLAS threads cost 3x more
+                    X = flat[part] @ K
+                if everywhere:
+                    X -= flat[pos[part]]
+                else:
+                    h = hit[part]
+                    X[h] -= flat[pos[part][h]]
+                X = np.abs(X, out=X)
+                at = int(np.argmax(X))
+                if X.flat[at] > worst:
+                    worst, key = float(X.flat[at]), int(image[part][at // size])
+                    where = (g,) + tuple(int(x) for x in np.unravel_index(key, (n,) + (N,) * (k - 1)))
+            alone = np.ones(len(own), dtype=bool)                # clusters no image lands on: against zero
+            alone[pos[hit]] = False
+            if alone.any():
+                X = np.abs(flat[alone])
+                at = int(np.argmax(X))
+                if X.flat[at] > worst:
+                    worst, key = float(X.flat[at]), int(own[alone][at // size])
+                    where = (g,) + tuple(int(x) for x in np.unravel_index(key, (n,) + (N,) * (k - 1)))
         return worst, where
 
     def full_from_compact(self, compact: np.ndarray) -> np.ndarray:
@@ -762,8 +824,18 @@ class ForceConstants:
     @classmethod
     def _from_keywords(cls, data: dict) -> "ForceConstants":
         """The constants of a reader's keywords; ``phonon`` (the keywords of an fc2 on a larger supercell, phono3py's
-        ``--dim-fc2``) becomes :attr:`phonon_fc2`, folded onto these constants' supercell where they have no fc2."""
+        ``--dim-fc2``) becomes :attr:`phonon_fc2`, folded onto these constants' supercell where they have no fc2. fc3
+        and fc4 given as (sites, blocks) may list a cluster more than once (a file's images that fold onto the same
+        supercell atoms; fc.nc files that kept TDEP's): their blocks are added (:meth:`ClusterConstants.summed`)."""
         data = dict(data)
+        for name in ("fc3", "fc4"):
+            value = data.get(name)
+            if isinstance(value, tuple) and len(value) == 2 and data.get("supercell") is not None:
+                from trajmodes.forceconstants.cluster_constants import ClusterConstants
+                try:
+                    data[name] = ClusterConstants.summed(*value, data["supercell"].n_atoms)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
         if data.get("phonon") is not None:
             phonon = cls(**data.pop("phonon"))
             if data.get("fc2") is None:

@@ -19,16 +19,17 @@ from trajmodes._lazy import lazy_names
 import glob
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from trajmodes.errors import TrajectoryFormatError
 from trajmodes.io.filesystem import read_head, require_regular
 from trajmodes.io.provenance import provenance      # the function: trajmodes.io.provenance is it, not its module
-from trajmodes.io.trajectories.ase_formats import ase_format_of
-from trajmodes.io.trajectories.base import FrameSource, refuse_bad_masses, refuse_lammps_options
-from trajmodes.io.trajectories.netcdf import is_netcdf
-from trajmodes.io.trajectories.registry import identify, reader_for, why_not
-from trajmodes.io.trajectories.structures import ase_structure
 from trajmodes.lattice.structure import Structure
+
+if TYPE_CHECKING:
+    from trajmodes.io.trajectories.base import FrameSource
+# the trajectory readers are imported on first use (below and :data:`_LAZY`): reading force constants or a
+# potential file does not import them (0.17 s and 6 MB)
 
 
 def _expand(source) -> list[str]:
@@ -65,12 +66,15 @@ def open_source(source, *, format: str | None = None, units: str | None = None, 
     # about a second of serial start-up
     mda = sys.modules.get("MDAnalysis")
     if mda is not None and isinstance(source, mda.Universe):
+        from trajmodes.io.trajectories.base import refuse_lammps_options
         from trajmodes.io.trajectories.mdanalysis import MDAnalysisSource, mda_units
         refuse_lammps_options("an MDAnalysis Universe", "mdanalysis", dict(
             thermo=thermo, energy_column=energy_column, stress_columns=stress_columns,
             lammps_settings=lammps_settings))
         return MDAnalysisSource(source, frame_interval=frame_interval, md_timestep=md_timestep,
                                 units=mda_units(units), lj_scales=lj_scales)
+    from trajmodes.io.trajectories.base import refuse_bad_masses
+    from trajmodes.io.trajectories.registry import identify, reader_for, why_not
     paths = _expand(source)
     species = species_list(species)
     fmt = (format or identify(paths[0], kinds=("trajectory",)).format).lower()
@@ -101,6 +105,9 @@ def species_list(species):
 def read_structure(path, *, units: str | None = None, species=None, lj_scales: dict | None = None) -> Structure:
     """Read one structure (a LAMMPS data file, a VASP POSCAR / CONTCAR, or the first frame of any trajectory format
     trajmodes reads, ASE's included); ``units`` and ``lj_scales`` (``units="lj"``) as :func:`trajmodes.read`'s."""
+    from trajmodes.io.trajectories.netcdf import is_netcdf
+    from trajmodes.io.trajectories.registry import identify, why_not
+    from trajmodes.io.trajectories.structures import ase_structure
     path = os.fspath(path)
     found = identify(path, kinds=("structure", "trajectory"))
     if found.kind == "structure":
@@ -147,11 +154,11 @@ _LAZY = {
     # one time line of a dump's MD steps (restarts, reset_timestep), the same configuration in two frames
     "StepLine": "trajectories.restarts", "same_configuration": "trajectories.restarts",
     # what a path is
-    "Identified": "trajectories.registry",
+    "Identified": "trajectories.registry", "identify": "trajectories.registry", "reader_for": "trajectories.registry",
+    "ase_format_of": "trajectories.ase_formats", "FrameSource": "trajectories.base",
 }
 
-__all__ = ["open_source", "read_structure", "identify", "reader_for", "ase_format_of", "FrameSource",
-           "provenance", *_LAZY]
+__all__ = ["open_source", "read_structure", "provenance", *_LAZY]
 
 
 __getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -24,8 +24,9 @@ _LINES = 35                               # lines of one quartet
 def read_tdep_fc4(path: Path, n: int, N: int, smap, L0):
     """``infile.forceconstant_fourthorder`` on the supercell of ``smap`` (``L0``: the cells of the primitive
     representatives, ``smap.lattice[p2s]``): the quartets (n_quartets, 4), primitive atom first, and their blocks
-    (n_quartets, 3, 3, 3, 3) in eV/Å⁴, as :class:`~trajmodes.forceconstants.quartic.QuarticConstants` holds them.
-    Quartets that fold onto the same supercell atoms keep their own rows (their forces add)."""
+    (n_quartets, 3, 3, 3, 3) in eV/Å⁴, as :class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` holds
+    them. Quartets that fold onto the same supercell atoms (images of one another in a small supercell) keep their own
+    rows here; :meth:`~trajmodes.forceconstants.model.ForceConstants.read` adds their blocks, as their forces add."""
     rd = Lines(path)
     na = rd.integer("the number of atoms per unit cell", low=1)
     if na != n:

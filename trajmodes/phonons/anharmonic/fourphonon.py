@@ -27,8 +27,8 @@ Softw. 9, 6150 (2024)): an unbiased estimate of the full sum at (n_sample / N)^2
 :meth:`FourPhonon.collision` gives, beside the widths, the four-phonon part of a row of the collision matrix of the
 linearised Boltzmann equation (the scattering-in of the three other phonons of each process), which
 :mod:`trajmodes.phonons.anharmonic.lbte` adds to the three-phonon matrix. The fourth-order constants are those of
-:class:`~trajmodes.forceconstants.quartic.QuarticConstants`: quartets within half the supercell, each atom at its
-shortest image from the first.
+:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` of order 4: quartets within half the supercell,
+each atom at its shortest image from the first.
 """
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ class FourPhonon:
     Parameters
     ----------
     force_constants : ForceConstants
-        With ``fc4`` (:class:`~trajmodes.forceconstants.quartic.QuarticConstants`). Attribute ``force_constants``.
+        With ``fc4`` (:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` of order 4). Attribute
+        ``force_constants``.
     mesh : int, (3,) int or (3, 3) int
         The q-mesh of the sums (a 3 x 3 supercell matrix: the q-points commensurate with that supercell).
     phonons : Phonons, optional

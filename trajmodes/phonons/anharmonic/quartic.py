@@ -1,7 +1,8 @@
 """First-order quartic anharmonicity: the loop shift of every phonon and the quartic free energy.
 
 The fourth-order term of the crystal's energy, V4 = 1/24 sum Chi_ijlm u_i u_j u_l u_m (Chi in eV/Å⁴, the constants
-of :class:`~trajmodes.forceconstants.quartic.QuarticConstants`), averaged over the harmonic crystal at temperature T:
+of :class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants` of order 4), averaged over the harmonic crystal
+at temperature T:
 
 - **Renormalised second order.** <d2 V4 / du_i du_j> = 1/2 sum_lm Chi_ijlm C_lm, with C_lm = <u_l u_m> the
   displacement covariance of the harmonic crystal (Wick's theorem). Adding it to Phi gives the first-order
