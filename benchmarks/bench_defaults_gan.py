@@ -107,7 +107,7 @@ def mesh_accuracy(fc_path: Path, dense: list) -> dict:
     default's widths and shifts against each denser mesh's at their common q-points, and the concentration of
     kappa."""
     import numpy as np
-    from trajmodes.cli.anharmonic import kappa_concentration_lines
+    from trajmodes.workflows.anharmonic import kappa_concentration_lines
     from trajmodes.workflows import load_force_constants, three_phonon
     fc = load_force_constants(fc_path)
     out, sets = {}, {}

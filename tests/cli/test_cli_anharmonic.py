@@ -263,3 +263,41 @@ def test_anharmonic_command_on_effective_constants_names_the_double_counted_stat
     assert "counts it twice" not in capsys.readouterr().out
     with xr.open_dataset(tmp_path / "b" / "anharmonic.nc") as ds:
         assert "frequency_shift_dynamic" not in ds and "constants" not in ds.attrs
+
+
+def test_anharmonic_command_prints_the_warnings_of_the_workflows_result(cu_fc3, tmp_path, capsys):
+    """The lines that put kappa in doubt come from the workflow's result (``three_phonon(...).warnings``): the
+    command prints those, word for word (Cu with its third order times 1e-9: kappa 2.4e19 W/(m K))."""
+    from trajmodes.forceconstants import ForceConstants
+    from trajmodes.workflows.anharmonic import three_phonon
+    weak = ForceConstants(cu_fc3.fc2, cu_fc3.supercell, cu_fc3.primitive, smap=cu_fc3.smap, p2s=cu_fc3.p2s,
+                          fc3=cu_fc3.fc3 * 1e-9)
+    fc_path = tmp_path / "weak.nc"
+    weak.write(fc_path, "netcdf")
+    assert main(["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300", "--smearing", "0.2",
+                 "-o", str(tmp_path / "anh")]) == 0
+    text = capsys.readouterr().out.splitlines()
+    expected = three_phonon(ForceConstants.read(fc_path), 4, [300.0], smearing=0.2).warnings
+    assert len(expected) == 1 and "kappa reaches 2.4" in expected[0]
+    assert [line for line in text if line.startswith("warning:")] == list(expected)
+
+
+def test_anharmonic_command_prints_what_the_workflow_warns_and_nothing_of_its_own(cu_fc3, tmp_path, capsys,
+                                                                               monkeypatch):
+    """The command formats the workflow's warnings and computes none: a result that carries one line prints that
+    line, and one that carries none prints no warning (Cu's honest kappa)."""
+    import dataclasses
+
+    from trajmodes.workflows import anharmonic
+    fc_path = tmp_path / "cu.nc"
+    cu_fc3.write(fc_path, "netcdf")
+    real = anharmonic.three_phonon
+    said = ("warning: what the workflow says",)
+    monkeypatch.setattr(anharmonic, "three_phonon",
+                        lambda *args, **kwargs: dataclasses.replace(real(*args, **kwargs), warnings=said))
+    args = ["anharmonic", str(fc_path), "--mesh", "4", "--temperatures", "300", "--smearing", "0.2"]
+    assert main(args + ["-o", str(tmp_path / "a")]) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")] == list(said)
+    monkeypatch.setattr(anharmonic, "three_phonon", real)
+    assert main(args + ["-o", str(tmp_path / "b")]) == 0
+    assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning:")]

@@ -322,20 +322,23 @@ def test_a_spectrum_without_a_line_is_no_peak_not_a_traceback(case):
     assert r["status"] == "no peak" and np.isnan(r["frequency"]) and np.isnan(r["estimate_frequency"])
 
 
+def _count_pools(monkeypatch) -> list:
+    """The numbers of processes of every pool of worker processes the peak fits start from now on."""
+    from trajmodes.modes import peaks
+    started, real = [], peaks._worker_pool
+
+    def counted(processes, method):
+        started.append(processes)
+        return real(processes, method)
+    monkeypatch.setattr(peaks, "_worker_pool", counted)
+    return started
+
+
 def test_parallel_fits_equal_serial(monkeypatch):
     """The fits of many distinct spectra run in worker processes and give exactly the numbers of the fits in this
     process."""
-    import concurrent.futures
-
     from trajmodes.modes import peaks
-    started = []
-
-    class Pool(concurrent.futures.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            started.append(args[0] if args else kwargs.get("max_workers"))
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    started = _count_pools(monkeypatch)
     monkeypatch.setattr(peaks, "parallel_pays", lambda n_fits, seconds, workers, start: workers > 1)
     monkeypatch.setattr(peaks, "PROBE_SECONDS", 0.0)                # one fit here, the other 59 on the workers
     f = np.arange(121) * 0.1

@@ -108,7 +108,7 @@ def test_a_kappa_carried_by_a_handful_of_modes_is_flagged():
     """`trajmodes anharmonic` warns where half of a diagonal component of kappa comes from at most 1 % of the modes
     of the mesh (modes that scarcely scatter: their lifetimes are not converged), counting each mode with its star;
     a kappa spread over the modes is not flagged."""
-    from trajmodes.cli.anharmonic import kappa_concentration_lines
+    from trajmodes.workflows.anharmonic import kappa_concentration_lines
     nq, nb = 60, 6
     rng = np.random.default_rng(1)
     mk = np.zeros((1, nq, nb, 3, 3))

@@ -142,7 +142,7 @@ def cmd_anharmonic(args, out) -> int:
                      "contain the bubble's static part Delta(0) already, and the shift column (the full bubble "
                      "Delta(nu0)) counts it twice; the shift of their lines is Delta(nu0) - Delta(0), median "
                      f"{dyn} THz (frequency_shift_dynamic; `trajmodes compare` sets it beside an MD run)")
-    lines += kappa_concentration_lines(ds) + implausible_kappa_lines(ds)
+    lines += list(result.warnings)
     if "kappa_coherences" in ds:
         lines.append(f"{'T (K)':>8} {'kappa_P':>10} {'kappa_C':>10}  W/(m K), xx (Wigner transport equation: "
                      f"populations (RTA) and coherences; kappa_C adds to the kappa above)")
@@ -178,10 +178,6 @@ def anharmonic_temperatures(given, fitted_at, path):
         said += (f"; {path} holds effective constants fitted at {fitted_at:.4g} K: at other temperatures they are "
                  "used outside the temperature they describe (fit a run at each temperature, or trajmodes series)")
     return T, said
-
-
-#: a diagonal component of kappa is flagged when this share of the modes of the mesh carries half of it
-CONCENTRATED_MODES = 0.01
 
 
 def _summary_rows(ds, T, ok, lbte: bool) -> list[str]:
@@ -228,66 +224,6 @@ def _summary_rows(ds, T, ok, lbte: bool) -> list[str]:
                  "kappa_committee_err, linewidth_committee_err, frequency_shift_committee_err); beside a median, the "
                  "median over the modes of each mode's")
     return lines
-
-
-#: W/(m K): a conductivity above this is no crystal's (isotopically enriched diamond peaks at about 4 x 10^4 W/(m K)
-#: near 100 K: Wei et al., Phys. Rev. Lett. 70, 3764 (1993)); an RTA kappa above it comes from widths that vanish
-IMPLAUSIBLE_KAPPA = 1e6
-
-
-def implausible_kappa_lines(ds) -> list[str]:
-    """A warning line per temperature at which a diagonal component of kappa exceeds :data:`IMPLAUSIBLE_KAPPA`: the
-    three-phonon widths (nearly) vanish, as they do for third-order constants fitted from a harmonic run (or one with
-    too few frames for its anharmonicity), so that kappa is not a conductivity of the crystal. Nothing otherwise."""
-    import numpy as np
-    out = []
-    for i, t in enumerate(np.atleast_1d(ds["temperature"].values)):
-        k = np.diagonal(np.asarray(ds["kappa"].values[i], float))
-        if not np.nanmax(np.abs(k)) > IMPLAUSIBLE_KAPPA:
-            continue
-        lw = np.asarray(ds["linewidth"].values[i], float)
-        out.append(f"warning: at {t:g} K kappa reaches {np.nanmax(np.abs(k)):.3g} W/(m K), above any crystal's "
-                   f"(isotopically enriched diamond peaks near 4e4 W/(m K)): the three-phonon widths nearly vanish "
-                   f"(median FWHM {np.nanmedian(lw):.3g} THz), so the third-order constants scatter almost nothing. "
-                   "Constants fitted from a harmonic run (or from too few frames to resolve the anharmonicity) give "
-                   "this; check the fit's third-order rows (R^2 and CV RMSE against second order alone)")
-    return out
-
-
-def kappa_concentration_lines(ds) -> list[str]:
-    """Warning lines for the diagonal components of kappa of which half is carried by at most
-    :data:`CONCENTRATED_MODES` of the mesh's modes (each irreducible mode counted with its star): the sum is then set
-    by a few modes that scarcely scatter, whose lifetimes the mesh does not converge (near-infinite in the RTA where
-    three-phonon scattering vanishes by symmetry or phase space), so that it moves with the mesh and the broadening.
-    Nothing where kappa is spread over the modes (or without ``mode_kappa``)."""
-    import numpy as np
-    if "mode_kappa" not in ds or "weight" not in ds.coords:
-        return []
-    mk = ds["mode_kappa"].transpose("temperature", "q", "branch", ...).values
-    w = np.broadcast_to(np.asarray(ds["weight"].values, float)[:, None], mk.shape[1:3]).reshape(-1)
-    tau = ds["lifetime"].transpose("temperature", "q", "branch").values if "lifetime" in ds else None
-    total_modes = w.sum()
-    out = []
-    for i, t in enumerate(np.atleast_1d(ds["temperature"].values)):
-        for c, name in enumerate("xyz"):
-            x = mk[i, ..., c, c].reshape(-1)
-            total = x.sum()
-            if not total > 0:
-                continue
-            order = np.argsort(x)[::-1]
-            k = int(np.searchsorted(np.cumsum(x[order]), 0.5 * total)) + 1      # the fewest modes with half of it
-            few = order[:k]
-            share = w[few].sum() / total_modes
-            if share > CONCENTRATED_MODES:
-                continue
-            life = "" if tau is None else \
-                f", lifetimes {np.min(tau[i].reshape(-1)[few]):.3g} ps and longer"
-            out.append(f"warning: at {t:g} K half of kappa_{name}{name} ({total:.4g} W/(m K)) comes from "
-                       f"{int(w[few].sum())} of the {int(total_modes)} modes of the mesh ({100 * share:.2g} %{life}): "
-                       "modes that scarcely scatter by three phonons, whose lifetimes this mesh does not converge; "
-                       "the sum moves with the mesh and the broadening (a denser --mesh, --smearing, --isotopes or "
-                       "--four-phonon say how much of it stands)")
-    return out
 
 
 def cmd_compare(args, out) -> int:

@@ -159,7 +159,8 @@ def _file_format(path: str) -> FileFormat:
         known = [m for f in formats for m in (f.marks[:2] + f.file_names[:1])]
         known += [f"*{s}" for f in formats for s in f.suffixes]
         raise ValueError(f"{path}: not a force-constant file trajmodes knows by its name ({', '.join(known)}); "
-                         "give --from (format= in Python)")
+                         "give --from to trajmodes convert-fc (format= in Python), or name the file as its format "
+                         "does")
     return found[0]
 
 
@@ -168,14 +169,22 @@ def _folder_format(path: str) -> FileFormat:
     found = [f for f in formats if f.can_open(path)]
     inside = {name for f in found for name in f.contains}
     found = [f for f in found if f.name not in inside]
+    listing = sorted(os.listdir(path))
     if len(found) > 1:
+        # the file of each: the command line's commands other than convert-fc take no --from, but every one a file
+        marked = [next((m for m in f.marks if m in listing), None) for f in found]
+        files = [os.path.join(path, m) for m in marked if m is not None]
         raise ValueError(f"{path} holds files of several formats ({', '.join(f.name for f in found)}): give --from "
-                         "(format= in Python)")
+                         "to trajmodes convert-fc (format= in Python)"
+                         + (f", or the file of the one to read: {' or '.join(files)}" if files else ""))
     if not found:
         marks = [f"{f.title} {f.marks[0]}" for f in formats if f.marks]
         files = [s for f in formats for s in f.suffixes]
+        named = [name for name in listing if any(f.suffixes and name.endswith(f.suffixes) for f in formats)]
+        held = (f"; it holds {', '.join(named[:4])}{' ...' if len(named) > 4 else ''}, not named as constants: "
+                "give the file itself where one holds them") if named else ""
         raise ValueError(f"{path}: no force-constant files in it ({', '.join(marks)}; or give a "
-                         f"{', '.join(files[:-1])} or {files[-1]} file)")
+                         f"{', '.join(files[:-1])} or {files[-1]} file{held})")
     return found[0]
 
 

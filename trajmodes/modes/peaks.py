@@ -12,6 +12,7 @@ progress bar sees them.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import NamedTuple
 
@@ -420,8 +421,25 @@ def _correlation_factor(attrs) -> float:
     return factor
 
 
-def _fit_batch(batch, f, func, window, df, enbw, n_segments, likelihood):
-    return [fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood) for p, e, nu_h in batch]
+class _FitFailed(RuntimeError):
+    """A fit of :func:`_fit_batch` that raised: the index of its task among all the fits and the error in words
+    (pickled by its arguments: it crosses from a worker process intact); :func:`fit_peaks` names the mode."""
+
+    def __init__(self, task: int, error: str):
+        super().__init__(int(task), str(error))
+        self.task, self.error = int(task), str(error)
+
+
+def _fit_batch(batch, f, func, window, df, enbw, n_segments, likelihood, first: int = 0):
+    """The fits of ``batch``, the tasks ``first``, ``first + 1``, ... of :func:`_run_fits`; one that raises is a
+    :class:`_FitFailed` with its task's index."""
+    out = []
+    for i, (p, e, nu_h) in enumerate(batch):
+        try:
+            out.append(fit_spectrum(f, p, e, nu_h, func, window, df, enbw, n_segments, likelihood))
+        except Exception as exc:
+            raise _FitFailed(first + i, f"{type(exc).__name__}: {exc}") from exc
+    return out
 
 
 #: seconds of fits this process runs before it judges whether the rest are worth worker processes (the fits range from
@@ -467,14 +485,38 @@ def fit_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _worker_signals() -> None:
+    """The start of a worker process of the fits: SIGINT ignored and SIGTERM's default action. The handlers a fork
+    inherits (the command line's turn SIGINT and SIGTERM into an exception) made a worker take Ctrl-C for the
+    result of the fit it was running and go on with the next; the calling process decides, and ends its workers
+    (:func:`_worker_pool`)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _worker_pool(processes: int, method: str):
+    """A :class:`multiprocessing.pool.Pool` of ``processes`` workers started by ``method`` ("fork" or "spawn") for
+    the fits, terminated on leaving the block, whether the fits finished, failed or were interrupted: no worker
+    outlives the call, and Ctrl-C does not wait for the fits queued behind the running ones."""
+    import multiprocessing
+    pool = multiprocessing.get_context(method).Pool(processes, initializer=_worker_signals)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+
+
 def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", progress: bool = True,
               workers: int | None = None):
     """Fit every (spectrum, error, harmonic frequency) of ``tasks``, on all cores when that pays.
 
     The first fits (at least one) run in this process for :data:`PROBE_SECONDS`; from their mean time the rest run
     where they are expected to finish first (:func:`parallel_pays`): as Dask tasks (:func:`fit_batch_size` fits
-    each) in worker processes, on an active ``dask.distributed`` Client when there is one, else in a
-    :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` processes (default :func:`fit_workers`), or in
+    each) in worker processes, on an active ``dask.distributed`` Client when there is one, else in a pool of
+    ``workers`` processes (default :func:`fit_workers`) that ends with the call (:func:`_worker_pool`), or in
     this process (in Dask tasks of :data:`SERIAL_BATCH` fits on the synchronous scheduler when more than two such
     tasks are left). Processes, not threads: the fits hold the GIL nearly all the time (51 fits of a 4,000-atom Cu
     run: 2.42 s one after another, 2.34 s on two threads). ``progress``: a Dask progress bar on stderr when the
@@ -484,11 +526,11 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", 
     args = (f, func, window, df, enbw, n_segments, likelihood)
     results, start = [], time.perf_counter()
     while len(results) < len(tasks) and (not results or time.perf_counter() - start < PROBE_SECONDS):
-        results.extend(_fit_batch(tasks[len(results):len(results) + 1], *args))
-    rest = tasks[len(results):]
+        results.extend(_fit_batch(tasks[len(results):len(results) + 1], *args, first=len(results)))
+    done = len(results)
+    rest = tasks[done:]
     if not rest:
         return results
-    import contextlib
     import multiprocessing
 
     from trajmodes.resources import distributed_client
@@ -504,12 +546,13 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", 
         start_seconds = START_SECONDS[method]
     parallel = parallel_pays(len(rest), per_fit, workers, start_seconds)
     if not parallel and len(rest) <= 2 * SERIAL_BATCH:
-        return results + _fit_batch(rest, *args)
+        return results + _fit_batch(rest, *args, first=done)
     import dask
     from dask.callbacks import Callback
     from dask.diagnostics import ProgressBar
     batch = fit_batch_size(len(rest), workers) if parallel else SERIAL_BATCH
-    parts = [dask.delayed(_fit_batch, pure=True)(rest[i:i + batch], *args) for i in range(0, len(rest), batch)]
+    parts = [dask.delayed(_fit_batch, pure=True)(rest[i:i + batch], *args, first=done + i)
+             for i in range(0, len(rest), batch)]
     bar = ProgressBar(minimum=1.0) if progress and not Callback.active else contextlib.nullcontext()
     with contextlib.ExitStack() as stack:
         stack.enter_context(bar)
@@ -517,9 +560,7 @@ def _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood="gamma", 
         if not parallel:
             options = {"scheduler": "sync"}                 # in this process, in tasks a progress bar counts
         elif client is None:
-            from concurrent.futures import ProcessPoolExecutor
-            pool = stack.enter_context(ProcessPoolExecutor(min(workers, len(parts)),
-                                                           mp_context=multiprocessing.get_context(method)))
+            pool = stack.enter_context(_worker_pool(min(workers, len(parts)), method))
             options = {"scheduler": "processes", "pool": pool}
         return results + [r for part in dask.compute(*parts, **options) for r in part]
 
@@ -639,7 +680,11 @@ def fit_peaks(spectra: xr.Dataset, model: str = DEFAULT_PEAK_MODEL, window=None,
     aliased = np.asarray(spectra["aliased"].transpose("q", "branch").values, bool) if "aliased" in spectra \
         else np.zeros((nq, nb), bool)
     tasks, assign = _fit_tasks(P, E, H, aliased, average_degenerate, degeneracy_tol, df)
-    results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress, workers=workers)
+    try:
+        results = _run_fits(tasks, f, func, window, df, enbw, n_segments, likelihood, progress=progress,
+                            workers=workers)
+    except _FitFailed as exc:
+        raise RuntimeError(_failed_fit_words(exc, assign, spectra, H)) from exc
     out, status, used, n_avg = _spread_results(results, assign, (nq, nb), models[0][0] if len(models) == 1 else None)
     inflate = np.sqrt(_correlation_factor(spectra.attrs))
     for n in ("frequency_err", "fwhm_err", "amplitude_err"):
@@ -688,6 +733,23 @@ def _fit_tasks(P, E, H, aliased, average_degenerate: bool, degeneracy_tol: float
                 tasks.append((p, e, nu_h))
             assign.append((iq, g, index[key]))
     return tasks, assign
+
+
+def _failed_fit_words(failed: _FitFailed, assign: list, spectra: xr.Dataset, H) -> str:
+    """What :func:`fit_peaks` says of a fit that raised (``failed``): the mode it fitted (the first of the q-points
+    and branches that share its spectrum, ``assign`` of :func:`_fit_tasks`), its harmonic frequency, the error and
+    how to look at it alone."""
+    iq, group = next((iq, g) for iq, g, k in assign if k == failed.task)
+    where = f"q index {iq}"
+    if "qpoint" in spectra and "q" in spectra["qpoint"].dims:
+        q = np.asarray(spectra["qpoint"].transpose("q", ...).values[iq], dtype=float)
+        where += f" (q = [{', '.join(f'{x:.4g}' for x in np.atleast_1d(q))}])"
+    branches = f"branch {group[0]}" if len(group) == 1 else f"branches {', '.join(map(str, group))} (degenerate)"
+    nu = "" if H is None else f", harmonic frequency {float(np.mean(H[iq, group])):.4g} THz"
+    shared = sum(1 for _, _, k in assign if k == failed.task)
+    also = f" and {shared - 1} more mode group(s) with the same spectrum" if shared > 1 else ""
+    return (f"the peak fit of the spectrum at {where}, {branches}{nu}{also} failed: {failed.error}. Fit that "
+            f"spectrum alone to see where (fit_peaks(spectra.isel(q=[{iq}]), star=False, workers=1))")
 
 
 def _spread_results(results: list, assign: list, shape: tuple, single: str | None):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ThreePhonon", "three_phonon", "add_wigner_terms"]
+__all__ = ["ThreePhonon", "three_phonon", "add_wigner_terms", "implausible_kappa_lines", "kappa_concentration_lines",
+           "IMPLAUSIBLE_KAPPA", "CONCENTRATED_MODES"]
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,16 @@ class ThreePhonon:
         The three-phonon calculator of the force constants (fc2 and fc3) on its q-mesh.
     dataset : xarray.Dataset
         Linewidths and shifts (THz) per mode and temperature (K), and the conductivity (W/(m K)) where computed.
+    warnings : tuple of str
+        What the conductivity's physics puts in doubt, one line each, in words (``trajmodes anharmonic`` prints
+        them): :func:`kappa_concentration_lines` (half of a component carried by a few modes) and
+        :func:`implausible_kappa_lines` (a kappa above any crystal's). Empty where nothing is in doubt or without
+        the conductivity.
     """
 
     anharmonic: object
     dataset: object
+    warnings: tuple = ()
 
 
 def add_wigner_terms(an, ds, populations: bool = True) -> None:
@@ -79,7 +86,7 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
     attribute ``committee_members`` = M on them and on the dataset. The members' coherences, static shifts and
     lineshapes are not computed.
 
-    Returns :class:`ThreePhonon`: the calculator and its dataset.
+    Returns :class:`ThreePhonon`: the calculator, its dataset and the warnings of its conductivity.
 
     Parameters
     ----------
@@ -147,7 +154,8 @@ def three_phonon(force_constants, mesh, temperatures, occupation: str = "quantum
             except ValueError as exc:
                 raise ValueError(f"committee member {i + 1} of {len(members)}: {exc}") from exc
         _with_committee(ds, done)
-    return ThreePhonon(an, ds)
+    warned = kappa_concentration_lines(ds) + implausible_kappa_lines(ds) if "kappa" in ds else []
+    return ThreePhonon(an, ds, tuple(warned))
 
 
 #: the quantities of :func:`three_phonon` whose committee error bar it gives, where it computes them
@@ -220,3 +228,101 @@ def _with_committee(ds, members) -> None:
                 "units": ds[name].attrs.get("units", ""), "committee_members": M,
                 "long_name": f"the lattice thermal conductivity of each member's force constants ({words})"})
     ds.attrs["committee_members"] = M
+
+
+#: a diagonal component of kappa is flagged when this share of the modes of the mesh carries half of it
+CONCENTRATED_MODES = 0.01
+
+
+#: W/(m K): a conductivity above this is no crystal's (isotopically enriched diamond peaks at about 4 x 10^4 W/(m K)
+#: near 100 K: Wei et al., Phys. Rev. Lett. 70, 3764 (1993)); an RTA kappa above it comes from widths that vanish
+IMPLAUSIBLE_KAPPA = 1e6
+
+
+def implausible_kappa_lines(ds) -> list[str]:
+    """A warning line per temperature at which a diagonal component of kappa exceeds :data:`IMPLAUSIBLE_KAPPA`: the
+    three-phonon widths (nearly) vanish, as they do for third-order constants fitted from a harmonic run (or one with
+    too few frames for its anharmonicity), so that kappa is not a conductivity of the crystal. Where every width is
+    exactly zero (a third order that is zero), every mode has an infinite lifetime and is left out of the sum, so
+    that kappa is 0 W/(m K): said as well. Nothing otherwise.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The conductivity of :func:`three_phonon`: ``kappa`` (temperature, cartesian, cartesian2) W/(m K) and
+        ``linewidth`` (temperature, q, branch) THz over the coordinate ``temperature`` (K).
+
+    Returns
+    -------
+    list of str
+        One warning line per temperature in doubt; empty where none is.
+    """
+    import numpy as np
+    out = []
+    for i, t in enumerate(np.atleast_1d(ds["temperature"].values)):
+        k = np.diagonal(np.asarray(ds["kappa"].values[i], float))
+        lw = np.asarray(ds["linewidth"].values[i], float)
+        if not np.nanmax(lw, initial=0.0) > 0:
+            out.append(f"warning: at {t:g} K every mode's width (FWHM) is zero: the third-order constants scatter "
+                       f"nothing, every lifetime is infinite and no mode enters the sum, so kappa "
+                       f"({np.max(np.abs(k)):.3g} W/(m K)) is not a conductivity of the crystal. A third order that is "
+                       "zero gives this; check the fit's third-order rows (R^2 and CV RMSE against second order "
+                       "alone) or the file the constants came from")
+            continue
+        if not np.nanmax(np.abs(k)) > IMPLAUSIBLE_KAPPA:
+            continue
+        out.append(f"warning: at {t:g} K kappa reaches {np.nanmax(np.abs(k)):.3g} W/(m K), above any crystal's "
+                   f"(isotopically enriched diamond peaks near 4e4 W/(m K)): the three-phonon widths nearly vanish "
+                   f"(median FWHM {np.nanmedian(lw):.3g} THz), so the third-order constants scatter almost nothing. "
+                   "Constants fitted from a harmonic run (or from too few frames to resolve the anharmonicity) give "
+                   "this; check the fit's third-order rows (R^2 and CV RMSE against second order alone)")
+    return out
+
+
+def kappa_concentration_lines(ds) -> list[str]:
+    """Warning lines for the diagonal components of kappa of which half is carried by at most
+    :data:`CONCENTRATED_MODES` of the mesh's modes (each irreducible mode counted with its star): the sum is then set
+    by a few modes that scarcely scatter, whose lifetimes the mesh does not converge (near-infinite in the RTA where
+    three-phonon scattering vanishes by symmetry or phase space), so that it moves with the mesh and the broadening.
+    Nothing where kappa is spread over the modes (or without ``mode_kappa``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The conductivity of :func:`three_phonon`: ``mode_kappa`` (temperature, q, branch, cartesian, cartesian2)
+        W/(m K), each irreducible q's share, with the coordinate ``weight`` (q, the star sizes) and ``lifetime``
+        (temperature, q, branch) ps where computed.
+
+    Returns
+    -------
+    list of str
+        One warning line per temperature and diagonal component so concentrated; empty where none is.
+    """
+    import numpy as np
+    if "mode_kappa" not in ds or "weight" not in ds.coords:
+        return []
+    mk = ds["mode_kappa"].transpose("temperature", "q", "branch", ...).values
+    w = np.broadcast_to(np.asarray(ds["weight"].values, float)[:, None], mk.shape[1:3]).reshape(-1)
+    tau = ds["lifetime"].transpose("temperature", "q", "branch").values if "lifetime" in ds else None
+    total_modes = w.sum()
+    out = []
+    for i, t in enumerate(np.atleast_1d(ds["temperature"].values)):
+        for c, name in enumerate("xyz"):
+            x = mk[i, ..., c, c].reshape(-1)
+            total = x.sum()
+            if not total > 0:
+                continue
+            order = np.argsort(x)[::-1]
+            k = int(np.searchsorted(np.cumsum(x[order]), 0.5 * total)) + 1      # the fewest modes with half of it
+            few = order[:k]
+            share = w[few].sum() / total_modes
+            if share > CONCENTRATED_MODES:
+                continue
+            life = "" if tau is None else \
+                f", lifetimes {np.min(tau[i].reshape(-1)[few]):.3g} ps and longer"
+            out.append(f"warning: at {t:g} K half of kappa_{name}{name} ({total:.4g} W/(m K)) comes from "
+                       f"{int(w[few].sum())} of the {int(total_modes)} modes of the mesh ({100 * share:.2g} %{life}): "
+                       "modes that scarcely scatter by three phonons, whose lifetimes this mesh does not converge; "
+                       "the sum moves with the mesh and the broadening (a denser --mesh, --smearing, --isotopes or "
+                       "--four-phonon say how much of it stands)")
+    return out

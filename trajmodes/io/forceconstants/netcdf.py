@@ -40,13 +40,44 @@ def read_netcdf(path: str | os.PathLike, member: int | None = None) -> tuple[dic
         raise FileNotFoundError(f"{os.fspath(path)}: no such file")
     try:
         with netCDF4.Dataset(path) as ds:
-            data, where = _from_dataset(ds, path)
+            try:
+                data, where = _from_dataset(ds, path)
+            except (KeyError, IndexError) as exc:
+                what, fix = _not_constants(ds, path, exc)
+                raise ForceConstantsFormatError(path, what, fix=fix) from None
             return (data, where) if member is None else (_member(ds, data, member, path), where)
     except OSError as exc:
         raise ForceConstantsFormatError(path, f"netCDF cannot open it ({exc})", fix=DAMAGED) from None
-    except (KeyError, IndexError) as exc:
-        raise ForceConstantsFormatError(path, f"it has no variable {exc}: not a trajmodes force-constants file, "
-                                              "or an incomplete one", fix=DAMAGED) from None
+
+
+#: the variables of the crystals and map every file of :func:`write_netcdf` holds: a netCDF file without any of them
+#: holds no constants (``fc2`` alone does not say it: a series' file holds its runs' fc2 parameters under that name)
+_CONSTANTS_VARIABLES = ("supercell_cell", "primitive_cell", "p2s", "map_atom", "supercell_matrix")
+
+
+def _not_constants(ds, path, missing) -> tuple[str, str]:
+    """What is wrong with the netCDF file ``ds`` at ``path`` that lacks the variable ``missing`` of force constants,
+    and what to do: a file with some of :data:`_CONSTANTS_VARIABLES` is incomplete; one without any holds something
+    else (the scores, cutoffs or figure data a fit writes beside ``fc.nc``, a trajectory cache, another program's
+    file): said as such, with the ``fc.nc`` beside it where there is one."""
+    if any(name in ds.variables for name in _CONSTANTS_VARIABLES):
+        return (f"it has no variable {missing}: not a trajmodes force-constants file, or an incomplete one",
+                DAMAGED)
+    names = sorted(ds.variables)
+    held = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "") if names else "none"
+    whose = "a netCDF file trajmodes wrote" if "trajmodes_version" in ds.ncattrs() else "a netCDF file"
+    what = f"{whose}, but no force constants (its variables: {held})"
+    if "run" in ds.dimensions and "fc2" in ds.variables:
+        return what + "; a series of runs (trajmodes series) keeps the parameters of each run's fc2, not constants "\
+            "to compute with", ("Fit the run of the temperature you want (trajmodes fit RUN --cutoff3 ... -o FOLDER) "
+                                "and give that folder")
+    folder = os.path.dirname(os.path.abspath(path))
+    beside = os.path.join(os.path.dirname(os.fspath(path)), FIT_FILE)
+    if os.path.basename(os.fspath(path)) != FIT_FILE and os.path.isfile(os.path.join(folder, FIT_FILE)):
+        return what, (f"The constants of its folder are {beside} (trajmodes fit writes them there): give that file, "
+                      "or the folder")
+    return what, ("Give the fc.nc that trajmodes fit wrote (or its folder), or another code's constants "
+                  "(trajmodes convert-fc lists the formats)")
 
 
 def _from_dataset(ds, path) -> tuple[dict, str]:
