@@ -26,11 +26,13 @@ collects the Markdown into docs/benchmarks.md.
 ``anharmonic`` (on the fitted constants, its default mesh) each run once as a user runs them, in a fresh process
 pinned to one core, with a Dask callback that records when tasks run: the *parallel part* is the time during which a
 task of Dask's threaded or process scheduler runs (the work the cores share: read and parse chunks, build
-rows, project, sum phases, the q-points' self-energies), the *serial share* s the rest of the wall time from before
-the imports to the exit of the process the user waits for (imports, the frame index, symmetry and tables, solves,
-writing the outputs), and the tasks of Dask's synchronous scheduler, which run one after another in the caller at any
-number of cores (the peak fits of ``project`` that ``trajmodes.modes.peaks.parallel_pays`` keeps in the caller: they
-were counted as parallel before).
+rows, project, sum phases, the q-points' self-energies), with the CPU time of the thread that parses a pass's first
+chunks while the command does its serial work before the pass (``Pass.reading_ahead``: the pass's own reading, which
+its tasks then skip; on one core it was counted as serial before), the *serial share* s the rest of the wall time
+from before the imports to the exit of the process the user waits for (imports, the frame index, symmetry and tables,
+solves, writing the outputs), and the tasks of Dask's synchronous scheduler, which run one after another in the
+caller at any number of cores (the peak fits of ``project`` that ``trajmodes.modes.peaks.parallel_pays`` keeps in
+the caller: they were counted as parallel before).
 ``trajmodes`` runs its command in a forked child (``trajmodes.cli.interrupt.supervise``): the child reports the
 tasks, the parent the wall time (:func:`combined`). Amdahl's law predicts the
 speed-up at n cores 1 / (s + (1 - s) / n) and the efficiency that over n; an upper bound, since tasks are counted as
@@ -197,6 +199,20 @@ class Busy(Callback):
                 self.inline_tasks += 1
 busy = Busy()
 busy.register()
+# the thread of trajmodes.trajectory.passes.Pass.reading_ahead parses the pass's first chunks while the caller does its
+# serial work (the symmetry search): the pass's own reading, which its tasks then skip; its CPU time is counted
+ahead = [0.0]
+run_thread = threading.Thread.run
+def run_counted(self):
+    if self.name != "trajmodes-read-ahead":
+        return run_thread(self)
+    c0 = time.thread_time()
+    try:
+        run_thread(self)
+    finally:
+        with busy.lock:
+            ahead[0] += time.thread_time() - c0
+threading.Thread.run = run_counted
 module = sys.argv[1]
 sys.argv = [module] + sys.argv[2:]
 code = 0
@@ -206,7 +222,7 @@ except SystemExit as e:
     code = e.code or 0
 print("SERIAL-SHARE " + json.dumps(dict(wall_s=time.perf_counter() - t0, task_s=busy.busy - busy.inline,
                                         tasks=busy.tasks - busy.inline_tasks, inline_s=busy.inline,
-                                        inline_tasks=busy.inline_tasks, rc=code)), flush=True)
+                                        inline_tasks=busy.inline_tasks, ahead_s=ahead[0], rc=code)), flush=True)
 """
 
 
@@ -218,7 +234,10 @@ def combined(stdout: str) -> dict:
     the parent, which ran no task, one when it has waited for the child's exit. The wall time is the longest (the
     parent's: what the user waits for, the child's interpreter shutdown included), the tasks and their time the sum,
     the status the last line's (the parent's). Reading only the first line (as before) took the child's wall time,
-    which leaves out its shutdown (0.9 s of 12.5 s for ``anharmonic`` on 4,000 atoms).
+    which leaves out its shutdown (0.9 s of 12.5 s for ``anharmonic`` on 4,000 atoms). ``ahead_s`` is the CPU time of
+    the thread that parses a pass's first chunks while the command does its serial work before the pass
+    (``Pass.reading_ahead``, the thread named ``trajmodes-read-ahead``): the pass's own reading, which its tasks then
+    skip, so counted with them (on one core it shares the core with the serial work; with more it runs beside it).
 
     Parameters
     ----------
@@ -229,16 +248,16 @@ def combined(stdout: str) -> dict:
     -------
     dict
         ``wall_s`` (s), ``task_s`` (s, the tasks of the schedulers that spread them over the cores), ``tasks``,
-        ``inline_s`` (s) and ``inline_tasks`` (the tasks of Dask's synchronous scheduler: serial), ``rc`` and
-        ``processes`` (the lines found).
+        ``inline_s`` (s) and ``inline_tasks`` (the tasks of Dask's synchronous scheduler: serial), ``ahead_s`` (s, CPU
+        of the read-ahead thread: the pass's reading), ``rc`` and ``processes`` (the lines found).
     """
     lines = [json.loads(ln.split(" ", 1)[1]) for ln in stdout.splitlines() if ln.startswith("SERIAL-SHARE ")]
     if not lines:
         raise ValueError("no SERIAL-SHARE line in the timed process's output: it did not reach its end")
     return dict(wall_s=max(r["wall_s"] for r in lines), task_s=sum(r["task_s"] for r in lines),
                 tasks=sum(r["tasks"] for r in lines), inline_s=sum(r.get("inline_s", 0.0) for r in lines),
-                inline_tasks=sum(r.get("inline_tasks", 0) for r in lines), rc=lines[-1]["rc"],
-                processes=len(lines))
+                inline_tasks=sum(r.get("inline_tasks", 0) for r in lines),
+                ahead_s=sum(r.get("ahead_s", 0.0) for r in lines), rc=lines[-1]["rc"], processes=len(lines))
 
 
 def timed(argv: list, name: str, env: dict | None = None) -> dict:
@@ -264,6 +283,18 @@ def timed(argv: list, name: str, env: dict | None = None) -> dict:
     if out.returncode or "SERIAL-SHARE " not in out.stdout:
         raise RuntimeError(f"{name} failed (rc {out.returncode}):\n{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
     return combined(out.stdout)
+
+
+def serial_of(record: dict) -> float:
+    """The serial share of a :func:`combined` record: the share of its wall time in neither the tasks that a scheduler
+    spreads over the cores nor the reading ahead of a pass (both the pass's work).
+
+    Parameters
+    ----------
+    record : dict
+        :func:`combined`'s record (``wall_s``, ``task_s``, ``ahead_s``: s).
+    """
+    return 1.0 - (record["task_s"] + record.get("ahead_s", 0.0)) / record["wall_s"]
 
 
 def amdahl(s: float, n: int) -> float:
@@ -300,12 +331,13 @@ def serial_share(args) -> dict:
         shutil.rmtree(work / f"share-{name}", ignore_errors=True)
         load = os.getloadavg()
         r = timed(["trajmodes"] + cmd, name)
-        s = 1.0 - r["task_s"] / r["wall_s"]
+        s = serial_of(r)
         row = dict(command=name, argv="trajmodes " + " ".join(cmd), load_average=load, serial_share=s,
                    efficiency_16=amdahl(s, 16), speedup_16=16 * amdahl(s, 16), **r)
         rows.append(row)
         print(f"{name}: {r['wall_s']:.1f} s on one core, {r['task_s']:.1f} s in {r['tasks']} tasks "
-              f"({r['inline_s']:.1f} s in {r['inline_tasks']} synchronous ones, serial): serial share "
+              f"({r['inline_s']:.1f} s in {r['inline_tasks']} synchronous ones, serial), {r['ahead_s']:.1f} s read "
+              f"ahead: serial share "
               f"{100 * s:.1f} %, Amdahl at 16 cores {16 * amdahl(s, 16):.1f}x ({100 * amdahl(s, 16):.0f} %) "
               f"(load {load[0]:.1f})", flush=True)
     return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores_available": len(os.sched_getaffinity(0)),
@@ -318,12 +350,13 @@ def serial_markdown(record: dict) -> str:
              "(benchmarks/gen_dump.py), each command in a fresh process pinned to one core (taskset) on a 2-core "
              "machine shared with other work (load average before each below).", "",
              "```", "python benchmarks/bench_scaling.py " + record.get("argv", ""), "```", "",
-             "| stage | wall, one core (s) | in Dask tasks (s) | tasks | in synchronous tasks (s) | serial share | "
-             "Amdahl: speed-up at 16 | efficiency at 16 | load |", "|---|---|---|---|---|---|---|---|---|"]
+             "| stage | wall, one core (s) | in Dask tasks (s) | tasks | in synchronous tasks (s) | read ahead (s) | "
+             "serial share | Amdahl: speed-up at 16 | efficiency at 16 | load |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in record["rows"]:
         ok = "" if r["efficiency_16"] >= GOAL else " (below 70 %)"
         lines.append(f"| {r['command']} | {r['wall_s']:.1f} | {r['task_s']:.1f} | {r['tasks']} | "
-                     f"{r.get('inline_s', 0.0):.1f} ({r.get('inline_tasks', 0)}) | "
+                     f"{r.get('inline_s', 0.0):.1f} ({r.get('inline_tasks', 0)}) | {r.get('ahead_s', 0.0):.1f} | "
                      f"{100 * r['serial_share']:.1f} % | {r['speedup_16']:.1f}x | "
                      f"{100 * r['efficiency_16']:.0f} %{ok} | "
                      f"{r['load_average'][0]:.1f} |")
@@ -331,7 +364,9 @@ def serial_markdown(record: dict) -> str:
               "Serial share: the wall time from before the imports to the exit of the command's process outside "
               "any Dask task that a scheduler spreads over the cores (Python's own start-up not counted); the tasks "
               "of Dask's synchronous scheduler run one after another in the caller at any number of cores and count "
-              "as serial (in synchronous tasks); 70 % efficiency at 16 cores needs a serial share of at most "
+              "as serial (in synchronous tasks); the CPU time of the thread that parses a pass's first chunks while "
+              "the command does its serial work (read ahead) is the pass's reading and counts with the tasks; 70 % "
+              "efficiency at 16 cores needs a serial share of at most "
               f"{100 * (1 / GOAL - 1) / 15:.1f} %. The prediction is an upper bound: a task waiting for another "
               "counts as parallel, and memory bandwidth is taken to grow with the cores.", ""]
     return "\n".join(lines)

@@ -51,7 +51,9 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     (reduced q of the primitive cell, checked commensurate and resolvable) or ``path`` (special-point letters: every
     commensurate q on it, :func:`trajmodes.modes.scattering_qpoints.path_qpoints`). ``reading``: the pass of the
     run's read after it (:meth:`~trajmodes.trajectory.core.Trajectory.read_pass`), which holds the frames of a
-    provisional reference taken for the primitive cell, for :func:`structure_factor` given it to take.
+    provisional reference taken for the primitive cell, and the pass's first chunks, parsed by a thread while the
+    primitive cell is searched for (:meth:`~trajmodes.trajectory.passes.Pass.reading_ahead`), for
+    :func:`structure_factor` given it to take.
 
     Parameters
     ----------
@@ -68,7 +70,7 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
     seed : int
         Seed of the powder's random draw.
     reading : Pass, optional
-        The pass of the run's read after it, which holds the frames of a provisional reference.
+        The pass of the run's read after it, which holds the frames of a provisional reference and those read ahead.
     """
     from trajmodes.modes.scattering_qpoints import cartesian_qpoints, path_qpoints, powder_qpoints, run_primitive
     cell = np.asarray(trajectory.lattice_cell, float)     # no frame parsed for the cell
@@ -76,7 +78,15 @@ def scattering_qpoints(trajectory, *, powder=None, per_shell: int | None = 20, q
         q_min, q_max, n_shells = powder
         q, shell, edges = powder_qpoints(cell, q_min, q_max, n_shells, per_shell, seed=seed)
         return ScatteringQpoints(q, cartesian=True, shell=shell, edges=edges)
-    prim = run_primitive(trajectory, reading=reading)
+    if reading is None:
+        prim = run_primitive(trajectory)
+    else:
+        # the frames of the provisional reference first (held for the pass), then the symmetry search while a thread
+        # parses the pass's first chunks (as the fit's), so that a second core is not idle during it
+        if not trajectory.reference_known:
+            reading.provisional_reference()
+        with reading.reading_ahead():
+            prim = run_primitive(trajectory, reading=reading)
     if qpoints is not None:
         q = np.asarray(qpoints, float)
         cartesian_qpoints(q, cell, prim.cell)         # commensurate and resolvable, before the run is read
