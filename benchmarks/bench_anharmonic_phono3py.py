@@ -32,6 +32,7 @@ THz. Machine load: ``uptime`` before and after. Writes ``<out>/anharmonic_phono3
 
 ``--fresh``: every task of each code in a fresh process of its own (``--child``: the constants loaded, which imports
 that code, then the task once, without a warm-up: what a user's process costs), interleaved rounds as above; the
+task's time and the whole process's (its start, imports and reading of the constants included); the
 process's ``VmHWM`` over its whole life and the task's peak over the RSS after loading the constants (the high-water
 mark reset there). In one process the two codes share one high-water mark, so that there the lower code's peak is
 hidden under the higher's. Writes ``<out>/anharmonic_phono3py_fresh.md``.
@@ -232,14 +233,18 @@ def child(task: str, folder: Path, mesh, sigma: float, fmax: float, points: int,
 
 def fresh_interleaved(jobs: dict, n: int, common: list, tmp: Path, warm: bool = False) -> dict:
     """``n`` rounds of every job (name -> task) each in a fresh process (``python this.py --child TASK``), in the
-    order given: time of the task, the process's VmHWM (MB) and the task's peak over the RSS after loading (MB);
+    order given: time of the task, the process's wall time from its start to its end (the interpreter, the imports,
+    the constants read and the task: what a user waits for), the process's VmHWM (MB) and the task's peak over the RSS
+    after loading (MB);
     ``warm``: after loading and a warm-up on 2 x 2 x 2 (``--child-warm``)."""
-    out = {k: dict(times=[], peak=[], over=[], loaded=[], constants=[]) for k in jobs}
+    out = {k: dict(times=[], peak=[], over=[], loaded=[], constants=[], process=[]) for k in jobs}
     for r in range(n):
         for k, task in jobs.items():
             f = tmp / f"{task}_{r}.npz"
+            t0 = time.perf_counter()
             subprocess.run([sys.executable, __file__, "--child", task, "--child-out", str(f)] + common
                            + (["--child-warm"] if warm else []), check=True)
+            out[k]["process"].append(time.perf_counter() - t0)
             z = dict(np.load(f))
             out[k]["times"].append(float(z["total_s"]))
             out[k]["peak"].append(float(z["life"]) / 1e6)
@@ -426,9 +431,10 @@ def main(argv=None) -> int:
                  "loaded -> warmed up) | process peak MB trajmodes | warm rise MB trajmodes | max difference |",
                  "|---|---|---|---|---|---|---|---|---|---|---|"]
     elif a.fresh:
-        lines = [head, "| case | phono3py s | trajmodes s | ratio (phono3py / trajmodes) | process peak MB phono3py "
+        lines = [head, "| case | phono3py s | trajmodes s | ratio (phono3py / trajmodes) | whole process s phono3py | "
+                 "whole process s trajmodes | ratio | process peak MB phono3py "
                  "| rise MB phono3py | process peak MB trajmodes | rise MB trajmodes | max difference |",
-                 "|---|---|---|---|---|---|---|---|---|"]
+                 "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     else:
         lines = [head, "| case | phono3py s | trajmodes s | ratio (phono3py / trajmodes) | peak MB phono3py (+over "
                  "start) | peak MB trajmodes (+over start) | max difference |", "|---|---|---|---|---|---|---|"]
@@ -438,6 +444,10 @@ def main(argv=None) -> int:
                f"{_mem_fresh(res['trajmodes'])}" if a.warm
                else f"{_mem_fresh(res['phono3py'])} | {_mem_fresh(res['trajmodes'])}" if a.fresh
                else f"{_mem(res['phono3py'])} | {_mem(res['trajmodes'])}")
+        if a.fresh and not a.warm:          # the whole process: start, imports, the constants read, the task
+            whole = {k: dict(times=res[k]["process"]) for k in ("phono3py", "trajmodes")}
+            rp = statistics.median(whole["phono3py"]["times"]) / statistics.median(whole["trajmodes"]["times"])
+            mem = f"{_cell(whole['phono3py'])} | {_cell(whole['trajmodes'])} | {rp:.2f}x | {mem}"
         lines.append(f"| {name} | {_cell(res['phono3py'])} | {_cell(res['trajmodes'])} | {r:.2f}x | {mem} | {acc} |")
     text = "\n".join(lines) + "\n"
     out.mkdir(parents=True, exist_ok=True)
