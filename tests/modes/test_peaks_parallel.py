@@ -223,3 +223,44 @@ def test_ctrl_c_stops_the_fits_at_once_and_leaves_no_worker(tmp_path, command_li
         assert p.returncode != 0 and "KeyboardInterrupt" in err, err[-2000:]
     assert stopped < 6.0, f"stopped {stopped:.1f} s after SIGINT"
     assert not left, f"worker processes {left} outlived the fits"
+
+
+def test_the_fit_workers_end_when_their_caller_is_killed():
+    """A caller killed outright (``kill -9``, the out-of-memory killer) runs no code that could end its pool: the
+    workers, busy with a long fit, are sent SIGTERM by the kernel (Linux) instead of finishing it for nobody (an idle
+    worker ends by itself when its queue closes)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    script = textwrap.dedent("""
+        import sys, time
+        from trajmodes.modes import peaks
+        with peaks._worker_pool(2, "fork") as pool:
+            busy = [pool.apply_async(time.sleep, (60,)) for _ in range(2)]
+            time.sleep(0.5)
+            pids = sorted(p.pid for p in pool._pool)
+            print(" ".join(map(str, pids)), flush=True)
+            time.sleep(60)
+    """)
+    caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(x) for x in caller.stdout.readline().split()]
+        assert len(pids) == 2
+        os.kill(caller.pid, signal.SIGKILL)
+        caller.wait(10)
+        deadline = time.monotonic() + 10
+        alive = pids
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+            alive = [p for p in pids if _running(p)]
+        assert not alive, f"workers {alive} outlived their killed caller"
+    finally:
+        caller.kill()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False

@@ -485,14 +485,25 @@ def fit_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_signals() -> None:
+def _worker_signals(parent: int) -> None:
     """The start of a worker process of the fits: SIGINT ignored and SIGTERM's default action. The handlers a fork
     inherits (the command line's turn SIGINT and SIGTERM into an exception) made a worker take Ctrl-C for the
     result of the fit it was running and go on with the next; the calling process decides, and ends its workers
-    (:func:`_worker_pool`)."""
+    (:func:`_worker_pool`). On Linux the worker is also sent SIGTERM when the calling process ``parent`` dies without
+    ending it (killed: ``kill -9``, the kernel's out-of-memory killer), which no code of the calling process can do."""
+    import os
     import signal
+    import sys
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)      # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:                                # the caller died before the call above
+            os._exit(1)
 
 
 @contextlib.contextmanager
@@ -501,7 +512,8 @@ def _worker_pool(processes: int, method: str):
     the fits, terminated on leaving the block, whether the fits finished, failed or were interrupted: no worker
     outlives the call, and Ctrl-C does not wait for the fits queued behind the running ones."""
     import multiprocessing
-    pool = multiprocessing.get_context(method).Pool(processes, initializer=_worker_signals)
+    import os
+    pool = multiprocessing.get_context(method).Pool(processes, initializer=_worker_signals, initargs=(os.getpid(),))
     try:
         yield pool
     finally:
