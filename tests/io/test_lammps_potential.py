@@ -107,6 +107,18 @@ def test_three_body_files(tmp_path):
     assert tersoff_cutoff(pot) == pytest.approx(3.2)
 
 
+def test_a_three_body_file_counts_only_the_entries_pair_coeff_selects(tmp_path):
+    """``SiCGe.tersoff`` holds Si(B) (R + D = 3.2 A), Si(C) (3.0 A), C and Ge entries: with ``pair_coeff * *
+    SiCGe.tersoff Si(C)`` LAMMPS uses the Si(C) entry only, and so does the range (the largest of the file before)."""
+    pot = _potential("SiCGe.tersoff", tmp_path)
+    dump, master = _run(tmp_path, "pair_style tersoff\npair_coeff * * SiCGe.tersoff Si(C)", lattice="diamond",
+                        a=5.432)
+    assert potential_range(dump).cutoff == pytest.approx(3.0) == pytest.approx(master - SKIN, abs=1e-4)
+    assert tersoff_cutoff(pot, {"Si(C)"}) == pytest.approx(3.0)
+    assert tersoff_cutoff(pot, {"Si(B)"}) == pytest.approx(3.2)
+    assert tersoff_cutoff(pot) == tersoff_cutoff(pot, {"Xx"}) == pytest.approx(3.2)     # none selected: the file's
+
+
 def test_meam_spline(tmp_path):
     _potential("Ti.meam.spline", tmp_path)
     dump, master = _run(tmp_path, "pair_style meam/spline\npair_coeff * * Ti.meam.spline Ti", lattice="bcc",

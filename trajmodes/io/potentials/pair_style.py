@@ -159,18 +159,32 @@ def pair_styles(style_args: list[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def sw_cutoff(path) -> float:
+def sw_cutoff(path, elements=None) -> float:
     """The largest cutoff a sigma (A in metal units) of the entries of a Stillinger-Weber file (``pair_style sw``:
-    three elements and epsilon, sigma, a, lambda, gamma, cos theta0, A, B, p, q, tol)."""
-    entries = _entries(path, 14)
+    three elements and epsilon, sigma, a, lambda, gamma, cos theta0, A, B, p, q, tol); of those LAMMPS uses where
+    ``elements`` (the names ``pair_coeff`` maps the atom types to) is given (:func:`_used`)."""
+    entries = _used(_entries(path, 14), elements)
     return max(float(e[4]) * float(e[5]) for e in entries)
 
 
-def tersoff_cutoff(path) -> float:
+def tersoff_cutoff(path, elements=None) -> float:
     """The largest cutoff R + D of the entries of a Tersoff file (``pair_style tersoff``: three elements and m, gamma,
-    lambda3, c, d, cos theta0, n, beta, lambda2, B, R, D, lambda1, A)."""
-    entries = _entries(path, 17)
+    lambda3, c, d, cos theta0, n, beta, lambda2, B, R, D, lambda1, A); of those LAMMPS uses where ``elements`` (the
+    names ``pair_coeff`` maps the atom types to) is given (:func:`_used`)."""
+    entries = _used(_entries(path, 17), elements)
     return max(float(e[13]) + float(e[14]) for e in entries)
+
+
+def _used(entries: list[list[str]], elements) -> list[list[str]]:
+    """The entries of a three-body file whose three elements are all among ``elements`` (LAMMPS reads only those:
+    ``pair_coeff * * SiCGe.tersoff Si(C)`` uses the Si(C) entry, not the file's Si(B), C or Ge ones); every entry
+    where ``elements`` is None or no entry matches (LAMMPS would stop on a missing entry: the range of the whole file
+    is then the safe side)."""
+    if not elements:
+        return entries
+    names = set(elements)
+    used = [e for e in entries if e[0] in names and e[1] in names and e[2] in names]
+    return used or entries
 
 
 def meam_spline_cutoff(path) -> float:
@@ -211,6 +225,12 @@ def _entries(path, width: int) -> list[list[str]]:
     if not words or len(words) % width:
         raise ValueError(f"{path}: {len(words)} numbers and names, not whole entries of {width}")
     return [words[i:i + width] for i in range(0, len(words), width)]
+
+
+def _mapped(coeffs: list[list[str]], name: str) -> set[str]:
+    """The element names the ``pair_coeff * * <name> E1 E2 ...`` commands ``coeffs`` map atom types to (NULL, an
+    unmapped type, left out)."""
+    return {w for c in coeffs if len(c) > 3 and c[2] == name for w in c[3:] if w != "NULL"}
 
 
 def _find(name: str, folders) -> str | None:
@@ -298,9 +318,9 @@ def potential_range_from(settings, dump_path: str | None = None) -> PotentialRan
                     elif sub in _EAM_SETFL:
                         ranges.append(setfl_cutoff(found))
                     elif sub.startswith("sw"):
-                        ranges.append(sw_cutoff(found))
+                        ranges.append(sw_cutoff(found, _mapped(mine, name)))
                     elif sub == "tersoff":
-                        ranges.append(tersoff_cutoff(found))
+                        ranges.append(tersoff_cutoff(found, _mapped(mine, name)))
                     elif sub == "meam/spline":
                         ranges.append(meam_spline_cutoff(found))
                     else:
