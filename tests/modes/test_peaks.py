@@ -9,7 +9,7 @@ from scipy.linalg import expm
 import trajmodes
 from trajmodes.modes.lineshapes import WindowedDHO, WindowedLorentzian, dho, dho_jacobian, lorentzian, lorentzian_jacobian
 
-from tests.support.spectra import modes_dataset
+from tests.support.spectra import count_pools, modes_dataset
 
 NU0, FWHM, DT, T_PS = 10.0, 0.30, 0.005, 200.0
 
@@ -322,23 +322,11 @@ def test_a_spectrum_without_a_line_is_no_peak_not_a_traceback(case):
     assert r["status"] == "no peak" and np.isnan(r["frequency"]) and np.isnan(r["estimate_frequency"])
 
 
-def _count_pools(monkeypatch) -> list:
-    """The numbers of processes of every pool of worker processes the peak fits start from now on."""
-    from trajmodes.modes import peaks
-    started, real = [], peaks._worker_pool
-
-    def counted(processes, method):
-        started.append(processes)
-        return real(processes, method)
-    monkeypatch.setattr(peaks, "_worker_pool", counted)
-    return started
-
-
 def test_parallel_fits_equal_serial(monkeypatch):
     """The fits of many distinct spectra run in worker processes and give exactly the numbers of the fits in this
     process."""
     from trajmodes.modes import peaks
-    started = _count_pools(monkeypatch)
+    started = count_pools(monkeypatch)
     monkeypatch.setattr(peaks, "parallel_pays", lambda n_fits, seconds, workers, start: workers > 1)
     monkeypatch.setattr(peaks, "PROBE_SECONDS", 0.0)                # one fit here, the other 59 on the workers
     f = np.arange(121) * 0.1

@@ -19,6 +19,7 @@ from trajmodes.modes import peaks
 from trajmodes.modes.lineshapes import lorentzian
 
 from tests.support.paths import ROOT
+from tests.support.spectra import count_pools
 
 #: the spectra's attributes: 8 Welch segments of 240 frames 1/24 ps apart, Hann window (0.1 THz bins)
 ATTRS = dict(n_segments=8, enbw_thz=0.15, resolution_thz=0.1, segment_frames=240, frame_interval_ps=1 / 24,
@@ -39,17 +40,6 @@ def _spectra(nq: int, likelihood: str = "gamma", seed: int = 4) -> xr.Dataset:
                       attrs=dict(ATTRS, bin_distribution=likelihood))
 
 
-def _pools(monkeypatch) -> list:
-    """The numbers of processes of every pool of workers the fits start from now on."""
-    started, real = [], peaks._worker_pool
-
-    def counted(processes, method):
-        started.append(processes)
-        return real(processes, method)
-    monkeypatch.setattr(peaks, "_worker_pool", counted)
-    return started
-
-
 def _on_workers(monkeypatch) -> None:
     """Every fit after the first on the workers, however fast (the choice itself is tested in test_peaks.py)."""
     monkeypatch.setattr(peaks, "parallel_pays", lambda n_fits, seconds, workers, start: workers > 1)
@@ -63,7 +53,7 @@ def test_every_line_model_gives_the_same_numbers_on_workers(monkeypatch, likelih
     """Windowed models (objects sent to the workers), both likelihoods and every kind of window: the numbers, models
     and statuses of the fits on two worker processes are those of the fits in this process, bit for bit."""
     s = _spectra(16, likelihood)
-    started = _pools(monkeypatch)
+    started = count_pools(monkeypatch)
     _on_workers(monkeypatch)
     serial = trajmodes.fit_peaks(s, model=model, window=window, star=False, workers=1, progress=False)
     parallel = trajmodes.fit_peaks(s, model=model, window=window, star=False, workers=2, progress=False)
@@ -83,7 +73,7 @@ def test_one_core_starts_no_worker(monkeypatch):
         time.sleep(0.05)
         return real(*args, **kwargs)
     monkeypatch.setattr(peaks, "fit_spectrum", slow)
-    started = _pools(monkeypatch)
+    started = count_pools(monkeypatch)
     assert peaks.parallel_pays(29, 0.05, 2, peaks.START_SECONDS["fork"])
     cores = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(cores)})
@@ -109,7 +99,7 @@ def test_a_fit_that_raises_on_a_worker_is_named_by_its_mode(monkeypatch):
             raise FloatingPointError("overflow in the likelihood")
         return real(f, p, e, nu_h, *args, **kwargs)
     monkeypatch.setattr(peaks, "fit_spectrum", failing)
-    started = _pools(monkeypatch)
+    started = count_pools(monkeypatch)
     _on_workers(monkeypatch)
     with pytest.raises(RuntimeError) as err:
         trajmodes.fit_peaks(s, star=False, workers=2, progress=False)

@@ -13,3 +13,16 @@ def modes_dataset(qdot, dt, chunk=None, harmonic=None):
         coords["frequency_harmonic"] = (("q", "branch"), np.asarray(harmonic, float), {"units": "THz"})
     return xr.Dataset({"Qdot": (("time", "q", "branch"), data, {"units": "amu^1/2*A/ps"}),
                        "Q": (("time", "q", "branch"), data / 1.0)}, coords=coords)
+
+
+def count_pools(monkeypatch) -> list:
+    """The numbers of processes of every pool of worker processes the peak fits start from now on (a list that grows
+    as they start)."""
+    from trajmodes.modes import peaks
+    started, real = [], peaks._worker_pool
+
+    def counted(processes, method):
+        started.append(processes)
+        return real(processes, method)
+    monkeypatch.setattr(peaks, "_worker_pool", counted)
+    return started
