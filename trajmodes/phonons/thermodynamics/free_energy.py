@@ -50,7 +50,6 @@ import numpy as np
 from scipy.linalg import eigh
 
 from trajmodes.forceconstants.averages import strain_dofs
-from trajmodes.forceconstants.design import partner_indices
 from trajmodes.forceconstants.dipole import SupercellConvolution
 from trajmodes.forceconstants.uncertainty import bootstrap_std
 from trajmodes.lattice.crystal import Crystal
@@ -317,7 +316,7 @@ def _err_attrs(name: str, units: dict, resamples: int | None = None) -> dict:
     return {"units": units.get(name, "eV"), "long_name": f"standard error of {name} ({how})"}
 
 
-#: frames whose cubic energies are summed at once (their partners' displacements are gathered: bounded memory)
+#: bytes of the partners' displacements gathered at once for the cubic and quartic energies of frames (bounded memory)
 _CUBIC_BYTES = 64 * 2 ** 20
 
 
@@ -340,10 +339,9 @@ def frame_energies(force_constants, u: np.ndarray, convolutions: dict | None = N
     u = np.asarray(u, dtype=float).reshape(-1, fc.n_atoms, 3)
     conv = _convolutions(fc) if convolutions is None else convolutions
     out = {name: -0.5 * np.einsum("tia,tia->t", u, c.forces(u)) for name, c in conv.items()}
-    if fc.fc3_sparse is not None:
-        out["cubic"] = _cubic_energy(fc, u)
-    if fc.fc4 is not None:
-        out["quartic"] = fc.fc4.energy(u, fc.p2s, fc.smap)
+    for name, clusters in (("cubic", fc.fc3_sparse), ("quartic", fc.fc4)):
+        if clusters is not None:
+            out[name] = _cluster_energy(fc, clusters, u)
     return out
 
 
@@ -355,24 +353,17 @@ def _convolutions(fc) -> dict:
     return conv
 
 
-def _cubic_energy(fc, u: np.ndarray) -> np.ndarray:
-    """1/6 sum Psi u u u per frame (eV) from the triplets of fc3 (:attr:`ForceConstants.fc3_sparse`, never the dense
-    array): -1/3 u . F_3 with F_3 = -1/2 Psi u u, the pairs of partners with a non-zero block of each primitive atom
-    translated onto every atom of its class."""
-    T, N = u.shape[:2]
-    out = np.zeros(T)
-    for k in range(fc.n_prim):
-        j, l, blocks = fc.fc3_sparse.row(k)                                 # C order of (j, l), as the dense scan
-        if not len(j):
-            continue
-        atoms = np.flatnonzero(fc.smap.atom == k)
-        J, L = (partner_indices(fc.smap, fc.p2s, k, c, atoms) for c in (j, l))       # (pairs, atoms)
-        step = max(1, int(_CUBIC_BYTES // (2 * 24 * J.size)))
-        for s in range(0, T, step):
-            v = u[s:s + step]
-            f = np.einsum("eabc,teib,teic->tia", blocks, v[:, J], v[:, L], optimize=True)       # -2 F_3 of atoms
-            out[s:s + step] += np.einsum("tia,tia->t", v[:, atoms], f) / 6.0
-    return out
+def _cluster_energy(fc, clusters, u: np.ndarray) -> np.ndarray:
+    """1/k! sum Phi u ... u per frame (eV) of the order-k constants ``clusters``
+    (:class:`~trajmodes.forceconstants.cluster_constants.ClusterConstants`, never a dense array) for displacements
+    ``u`` (T, N, 3) in Å, a few frames at a time: each frame gathers the displacements of every cluster's partners on
+    every atom of its class ((k - 1) x clusters x atoms x 3 numbers of the primitive atom with the most), so that
+    :data:`_CUBIC_BYTES` bound the frames taken at once."""
+    rows = np.bincount(clusters.sites[:, 0], minlength=fc.n_prim)
+    per_frame = 24 * (clusters.order - 1) * max(int((rows * np.bincount(fc.smap.atom, minlength=fc.n_prim)).max()), 1)
+    step = max(1, int(_CUBIC_BYTES // per_frame))
+    return np.concatenate([clusters.energy(u[s:s + step], fc.p2s, fc.smap) for s in range(0, len(u), step)]
+                          or [np.zeros(0)])
 
 
 def _place_frames(fc, ref: Structure, tol: float = 0.5):
