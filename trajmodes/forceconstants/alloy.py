@@ -37,8 +37,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from trajmodes.forceconstants.blocks import NormalBlocks
-from trajmodes.forceconstants.clusters import (CUT_TOL, ZERO, cluster_keys, kron_power, perm_matrices, rref_basis,
-                                              sorted_clusters, symmetry_images)
+from trajmodes.forceconstants.cluster_constants import cluster_keys
+from trajmodes.forceconstants.clusters import (CUT_TOL, ZERO, kron_power, perm_matrices, rref_basis, sorted_clusters,
+                                              symmetry_images)
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.spglib_calls import SYMPREC
 from trajmodes.resources import one_blas_thread

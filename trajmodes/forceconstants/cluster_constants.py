@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ClusterConstants", "DENSE_WARN_BYTES"]
+__all__ = ["ClusterConstants", "DENSE_WARN_BYTES", "cluster_keys"]
 
 #: a dense compact array of more bytes than this is built with a warning that says its size
 #: (:meth:`ClusterConstants.dense`); one that needs more than half the memory available is refused
@@ -289,9 +289,15 @@ def _keys(sites: np.ndarray, n_atoms: int) -> np.ndarray:
     if len(sites) and (int(sites[:, 0].max()) + 1) * float(n_atoms) ** (k - 1) >= 2.0 ** 63:
         raise ValueError(f"clusters of {k} atoms in a {n_atoms}-atom supercell cannot be indexed by one int64 each: "
                          "use a smaller supercell")
-    key = sites[:, 0].copy()
-    for c in range(1, k):
-        key = key * n_atoms + sites[:, c]
+    return cluster_keys(sites, n_atoms)
+
+
+def cluster_keys(idx: np.ndarray, N: int) -> np.ndarray:
+    """Integer key of index tuples (rows), ordered as the tuples are lexicographically."""
+    idx = np.asarray(idx, dtype=np.int64)
+    key = idx[:, 0].copy()
+    for c in range(1, idx.shape[1]):
+        key = key * N + idx[:, c]
     return key
 
 

@@ -43,12 +43,13 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from trajmodes.forceconstants.cluster_constants import cluster_keys
 from trajmodes.lattice.crystal import Crystal
 from trajmodes.lattice.geometry import neighbours, shortest_lattice_vector
 from trajmodes.lattice.supercell import SupercellMap
 from trajmodes.lattice.spglib_calls import SYMPREC
 
-__all__ = ["IFCBasis", "build_basis", "cluster_keys", "perm_matrices", "kron_power", "rref_basis", "CUT_TOL", "ZERO"]
+__all__ = ["IFCBasis", "build_basis", "perm_matrices", "kron_power", "rref_basis", "CUT_TOL", "ZERO"]
 
 #: Angstrom added to the cutoff (shells exactly at the cutoff are in)
 CUT_TOL = 1e-5
@@ -477,15 +478,6 @@ def symmetry_images(primitive: Crystal, smap, p2s, keys, types, vecs, rotations,
             raise ValueError(f"a symmetry image of a {what} is not within the cutoff (symprec?)")
         return pos.reshape(idx.shape[:2])
     return images
-
-
-def cluster_keys(idx: np.ndarray, N: int) -> np.ndarray:
-    """Integer key of index tuples (rows), ordered as the tuples are lexicographically."""
-    idx = np.asarray(idx, dtype=np.int64)
-    key = idx[:, 0].copy()
-    for c in range(1, idx.shape[1]):
-        key = key * N + idx[:, c]
-    return key
 
 
 #: above this many elements (rows times raw parameters) the sum-rule conditions are not factored as one dense matrix:

@@ -584,18 +584,13 @@ class ForceConstants:
         """
         if constants is None or not len(constants.sites):
             return 0.0, None
+        from trajmodes.forceconstants.cluster_constants import cluster_keys
         ops = self.operations(symprec)
         N, n, k, worst, where = self.n_atoms, self.n_prim, constants.order, 0.0, None
         size, sites = 3 ** k, constants.sites
         flat = constants.blocks.reshape(len(sites), size)
         rows_per = max(1, (1 << 18) // size)                     # clusters per product: 2 MB of blocks
-
-        def keys(first, columns):                                # one int per (i, j, ..., m), increasing in C order
-            out = first.astype(np.int64)
-            for c in range(columns.shape[1]):
-                out = out * N + columns[:, c]
-            return out
-        own = keys(sites[:, 0], sites[:, 1:])                    # increasing: the clusters are sorted
+        own = cluster_keys(sites, N)                             # increasing: the clusters are sorted
         for g, R in enumerate(ops.rotations):
             if np.array_equal(ops.perm[g], np.arange(N)) and np.array_equal(R, np.eye(3)):
                 continue                                         # the identity
@@ -608,7 +603,7 @@ class ForceConstants:
             preimage = np.empty(n, dtype=np.int64)
             preimage[self.smap.atom[rows]] = np.arange(n)
             i = preimage[sites[:, 0]]
-            image = keys(i, inv[i[:, None], sites[:, 1:]])
+            image = cluster_keys(np.column_stack([i, inv[i[:, None], sites[:, 1:]]]), N)
             pos = np.minimum(np.searchsorted(own, image), len(own) - 1)
             hit = own[pos] == image                              # where the image has a cluster of its own to match
             K = R
