@@ -26,15 +26,17 @@ def dump_settings(model, dump_stem: str | None = None) -> "LammpsSettings | None
     ``dump`` begins. None when no ``dump`` command writes a file of that name. Without ``dump_stem``: the state at
     the first ``run`` (or the end of the file).
 
-    The file on disk is the last one written: a later ``dump`` command writing the same name (without
-    ``dump_modify append yes``) replaces the frames of an earlier one, so its run is the one described. A ``run 0``
-    passes no time: its frame is the next run's first, and its time step does not count (nor its settings, where a
-    run follows). LAMMPS stops at a ``reset_timestep`` while a dump that has written one file is defined (``ERROR:
-    Cannot reset timestep with active dump``): what comes after is not what it ran. The time step is *unknown* (:attr:`LammpsSettings.timestep_problem`, naming the lines) where it is not one value for
-    the whole file: a ``timestep`` command between two runs that write it (or among the commands of ``run N every
-    M``), appended writers with different time steps, ``fix dt/reset``; and where the commands before the run
-    are not all known: reading stopped early (:attr:`~trajmodes.io.trajectories.lammps_input.LammpsInput.problem`), a log that goes on from another one
-    (:attr:`~trajmodes.io.trajectories.lammps_input.LammpsInput.before`), commands LAMMPS did not echo to its log (``echo none`` or ``echo screen``)."""
+    The file on disk is the last one written: a later ``dump`` command writing the same name (without ``dump_modify
+    append yes``) replaces the frames of an earlier one, so its run is the one described. A ``run 0`` passes no
+    time: its frame is the next run's first, and its time step does not count (nor its settings, where a run
+    follows). LAMMPS stops at a ``reset_timestep`` while a dump that has written one file is defined (``ERROR:
+    Cannot reset timestep with active dump``): what comes after is not what it ran. The time step is *unknown*
+    (:attr:`LammpsSettings.timestep_problem`, naming the lines) where it is not one value for the whole file: a
+    ``timestep`` command between two runs that write it (or among the commands of ``run N every M``), appended
+    writers with different time steps, ``fix dt/reset``; and where the commands before the run are not all known:
+    reading stopped early (:attr:`~trajmodes.io.trajectories.lammps_input.LammpsInput.problem`), a log that goes on
+    from another one (:attr:`~trajmodes.io.trajectories.lammps_input.LammpsInput.before`), commands LAMMPS did not
+    echo to its log (``echo none`` or ``echo screen``)."""
     st = _State(model.is_log)
     if dump_stem is None:
         for k, c in enumerate(model.commands):
